@@ -1,0 +1,12 @@
+# lola_add_test(NAME SOURCES a.cpp ... LINK lola::x ... LABELS unit ...)
+# One executable per module keeps link times sane against LibTorch on 2 cores.
+function(lola_add_test name)
+    cmake_parse_arguments(ARG "" "" "SOURCES;LINK;LABELS" ${ARGN})
+    add_executable(${name} ${ARG_SOURCES})
+    target_link_libraries(${name} PRIVATE ${ARG_LINK} lola_test_support GTest::gtest GTest::gtest_main)
+    lola_set_warnings(${name})
+    gtest_discover_tests(${name}
+        DISCOVERY_MODE PRE_TEST
+        PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300
+        WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+endfunction()

@@ -1,0 +1,23 @@
+# lola_set_warnings(target): our warning flags on our own targets only.
+function(lola_set_warnings target)
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wshadow -Wnon-virtual-dtor -Wformat=2)
+    if(LOLA_WARNINGS_AS_ERRORS)
+        target_compile_options(${target} PRIVATE -Werror)
+    endif()
+endfunction()
+
+if(LOLA_CCACHE)
+    find_program(LOLA_CCACHE_PROGRAM ccache)
+    if(LOLA_CCACHE_PROGRAM)
+        set(CMAKE_CXX_COMPILER_LAUNCHER ${LOLA_CCACHE_PROGRAM})
+    endif()
+endif()
+
+if(LOLA_SANITIZE_ADDRESS)
+    add_compile_options(-fsanitize=address -fno-omit-frame-pointer)
+    add_link_options(-fsanitize=address)
+endif()
+if(LOLA_SANITIZE_UNDEFINED)
+    add_compile_options(-fsanitize=undefined)
+    add_link_options(-fsanitize=undefined)
+endif()

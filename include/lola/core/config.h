@@ -1,0 +1,84 @@
+// YAML configuration composed Hydra-style: built-in defaults, then --config files, then key=value overrides.
+//
+// The defaults (produced from the typed *Options structs) are the schema: a key that the defaults do not have is
+// an error naming the key and the closest valid one. A scalar given where the defaults hold a map selects a preset
+// of that group, e.g. `dataset=euler_all` loads configs/dataset/euler_all.yaml. An empty map in the defaults is open
+// (any keys), and null accepts any value.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "lola/core/error.h"
+
+namespace lola::core {
+
+/// The built-in configs folder: $LOLA_CONFIG_DIR, else configs/ next to the source tree of the running binary,
+/// else share/lola/configs beside it, else ./configs.
+std::filesystem::path config_dir();
+
+/// The closest string to `word` among `candidates` (Levenshtein), or "" when none is reasonably close.
+std::string closest_match(const std::string& word, const std::vector<std::string>& candidates);
+
+class Config {
+public:
+    Config();
+    /// `defaults` must be a map; a deep copy is kept.
+    explicit Config(const YAML::Node& defaults);
+
+    /// Merge a YAML file (strict). Errors name the file.
+    void merge_file(const std::filesystem::path& path);
+    /// Merge a node (strict); `origin` names where it came from in error messages.
+    void merge(const YAML::Node& node, const std::string& origin);
+    /// Apply one `dotted.key=value` override; the value is parsed as YAML.
+    void apply_override(const std::string& assignment);
+    /// Files in order, then overrides in order.
+    void compose(const std::vector<std::string>& files, const std::vector<std::string>& overrides);
+
+    bool has(const std::string& key) const;
+    /// The node at a dotted key; throws a UsageError naming the key when absent.
+    YAML::Node at(const std::string& key) const;
+
+    template <class T>
+    T get(const std::string& key) const {
+        YAML::Node node = at(key);
+        try {
+            return node.as<T>();
+        } catch (const YAML::Exception&) {
+            LOLA_THROW_USAGE("config key '{}' has value '{}', which is not of the expected type", key, dump(node));
+        }
+    }
+
+    template <class T>
+    T get_or(const std::string& key, T fallback) const {
+        if (!has(key) || at(key).IsNull()) {
+            return fallback;
+        }
+        return get<T>(key);
+    }
+
+    /// Replace the value at `key` (which must exist) without checks; for values the program resolves itself.
+    void set(const std::string& key, const YAML::Node& value);
+
+    const YAML::Node& root() const { return root_; }
+    std::string dump() const { return dump(root_); }
+    static std::string dump(const YAML::Node& node);
+    /// Write the resolved config atomically.
+    void save(const std::filesystem::path& path) const;
+
+private:
+    void merge_into(YAML::Node& target, const YAML::Node& defaults, const YAML::Node& incoming, const std::string& path,
+                    const std::string& origin);
+    YAML::Node load_group(const std::string& path, const std::string& name, const std::string& origin) const;
+
+    YAML::Node root_;
+    YAML::Node defaults_;
+};
+
+/// Load a YAML file with an error that names it.
+YAML::Node load_yaml_file(const std::filesystem::path& path);
+
+} // namespace lola::core

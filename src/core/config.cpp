@@ -1,0 +1,300 @@
+#include "lola/core/config.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <sstream>
+
+#include "lola/core/fs.h"
+
+namespace lola::core {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path executable_dir() {
+    std::error_code ec;
+    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? fs::path() : exe.parent_path();
+}
+
+std::vector<std::string> split_key(const std::string& key) {
+    std::vector<std::string> parts;
+    std::string part;
+    std::stringstream ss(key);
+    while (std::getline(ss, part, '.')) {
+        parts.push_back(part);
+    }
+    return parts;
+}
+
+std::string join_key(const std::string& prefix, const std::string& name) {
+    return prefix.empty() ? name : prefix + "." + name;
+}
+
+std::vector<std::string> map_keys(const YAML::Node& node) {
+    std::vector<std::string> keys;
+    if (node.IsMap()) {
+        for (const auto& kv : node) {
+            keys.push_back(kv.first.as<std::string>());
+        }
+    }
+    return keys;
+}
+
+const char* kind_name(const YAML::Node& node) {
+    switch (node.Type()) {
+    case YAML::NodeType::Map:
+        return "a map";
+    case YAML::NodeType::Sequence:
+        return "a list";
+    case YAML::NodeType::Scalar:
+        return "a value";
+    default:
+        return "null";
+    }
+}
+
+size_t levenshtein(const std::string& a, const std::string& b) {
+    std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) {
+        prev[j] = j;
+    }
+    for (size_t i = 1; i <= a.size(); ++i) {
+        cur[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+        }
+        std::swap(prev, cur);
+    }
+    return prev[b.size()];
+}
+
+} // namespace
+
+fs::path config_dir() {
+    if (const char* env = std::getenv("LOLA_CONFIG_DIR"); env != nullptr && *env != '\0') {
+        return env;
+    }
+    fs::path exe = executable_dir();
+    if (!exe.empty()) {
+        // build/bin/lola -> <source>/configs (the CMake cache records the source tree)
+        for (fs::path p = exe; !p.empty() && p != p.root_path(); p = p.parent_path()) {
+            if (fs::exists(p / "configs" / "dataset")) {
+                return p / "configs";
+            }
+            if (fs::exists(p / "share" / "lola" / "configs")) {
+                return p / "share" / "lola" / "configs";
+            }
+        }
+    }
+    return fs::current_path() / "configs";
+}
+
+std::string closest_match(const std::string& word, const std::vector<std::string>& candidates) {
+    std::string best;
+    size_t best_distance = std::string::npos;
+    for (const auto& c : candidates) {
+        size_t d = levenshtein(word, c);
+        if (d < best_distance) {
+            best_distance = d;
+            best = c;
+        }
+    }
+    // Accept up to a third of the word's length in edits (at least 2).
+    if (best_distance <= std::max<size_t>(2, word.size() / 3)) {
+        return best;
+    }
+    return {};
+}
+
+YAML::Node load_yaml_file(const fs::path& path) {
+    LOLA_CHECK_USAGE(fs::is_regular_file(path), "config file '{}' does not exist", path.string());
+    try {
+        return YAML::LoadFile(path.string());
+    } catch (const YAML::Exception& e) {
+        LOLA_THROW_USAGE("config file '{}' is not valid YAML: {} (line {}, column {})", path.string(), e.msg,
+                         e.mark.line + 1, e.mark.column + 1);
+    }
+}
+
+Config::Config() : root_(YAML::NodeType::Map), defaults_(YAML::NodeType::Map) {}
+
+Config::Config(const YAML::Node& defaults) : root_(YAML::Clone(defaults)), defaults_(YAML::Clone(defaults)) {
+    LOLA_ASSERT(defaults.IsMap());
+}
+
+YAML::Node Config::load_group(const std::string& path, const std::string& name, const std::string& origin) const {
+    fs::path file;
+    if (name.size() > 5 && (name.rfind(".yaml") == name.size() - 5 || name.rfind(".yml") == name.size() - 4)) {
+        file = name;
+    } else {
+        // configs/<last key component>/<name>.yaml; nested groups use their last component
+        std::vector<std::string> parts = split_key(path);
+        file = config_dir() / parts.back() / (name + ".yaml");
+        if (!fs::exists(file)) {
+            std::vector<std::string> available;
+            std::error_code ec;
+            for (const auto& entry : fs::directory_iterator(file.parent_path(), ec)) {
+                if (entry.path().extension() == ".yaml") {
+                    available.push_back(entry.path().stem().string());
+                }
+            }
+            std::sort(available.begin(), available.end());
+            std::string hint = closest_match(name, available);
+            LOLA_THROW_USAGE("unknown {} preset '{}' ({}): no file '{}'{}{}", path, name, origin, file.string(),
+                             hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint),
+                             available.empty() ? "" : fmt::format(" (available: {})", fmt::join(available, ", ")));
+        }
+    }
+    return load_yaml_file(file);
+}
+
+void Config::merge_into(YAML::Node& target, const YAML::Node& defaults, const YAML::Node& incoming,
+                        const std::string& path, const std::string& origin) {
+    if (!incoming.IsMap()) {
+        LOLA_THROW_USAGE("config '{}' ({}) must be a map of keys, got {}", path.empty() ? "<root>" : path, origin,
+                         kind_name(incoming));
+    }
+    const bool open = defaults.IsMap() && defaults.size() == 0;
+    for (const auto& kv : incoming) {
+        const std::string name = kv.first.as<std::string>();
+        const std::string key = join_key(path, name);
+        const YAML::Node value = kv.second;
+        YAML::Node def = defaults.IsMap() ? defaults[name] : YAML::Node();
+        if (open) {
+            target[name] = YAML::Clone(value);
+            continue;
+        }
+        if (!def.IsDefined()) {
+            std::string hint = closest_match(name, map_keys(defaults));
+            LOLA_THROW_USAGE("unknown config key '{}' ({}){}", key, origin,
+                             hint.empty() ? fmt::format("; valid keys here: {}", fmt::join(map_keys(defaults), ", "))
+                                          : fmt::format("; did you mean '{}'?", join_key(path, hint)));
+        }
+        if (def.IsMap()) {
+            if (value.IsScalar()) {
+                // group selection: reset the group to its defaults and merge the preset file
+                YAML::Node fresh = YAML::Clone(def);
+                merge_into(fresh, def, load_group(key, value.as<std::string>(), origin), key,
+                           fmt::format("preset {}={}", key, value.as<std::string>()));
+                target[name] = fresh;
+            } else if (value.IsMap()) {
+                YAML::Node sub = target[name];
+                merge_into(sub, def, value, key, origin);
+            } else if (value.IsNull()) {
+                target[name] = YAML::Clone(def);
+            } else {
+                LOLA_THROW_USAGE("config key '{}' ({}) must be a map or a preset name, got {}", key, origin,
+                                 kind_name(value));
+            }
+        } else if (def.IsSequence() && !value.IsSequence() && !value.IsNull()) {
+            LOLA_THROW_USAGE("config key '{}' ({}) must be a list, got '{}'", key, origin, dump(value));
+        } else if (def.IsScalar() && !value.IsScalar() && !value.IsNull()) {
+            LOLA_THROW_USAGE("config key '{}' ({}) must be a single value, got {}", key, origin, kind_name(value));
+        } else {
+            target[name] = YAML::Clone(value);
+        }
+    }
+}
+
+void Config::merge(const YAML::Node& node, const std::string& origin) {
+    if (!node.IsDefined() || node.IsNull()) {
+        return;
+    }
+    merge_into(root_, defaults_, node, "", origin);
+}
+
+void Config::merge_file(const fs::path& path) { merge(load_yaml_file(path), fmt::format("in '{}'", path.string())); }
+
+void Config::apply_override(const std::string& assignment) {
+    const auto eq = assignment.find('=');
+    LOLA_CHECK_USAGE(eq != std::string::npos && eq > 0,
+                     "malformed override '{}' (expected key=value, e.g. optim.learning_rate=1e-4)", assignment);
+    const std::string key = assignment.substr(0, eq);
+    const std::string text = assignment.substr(eq + 1);
+    std::vector<std::string> parts = split_key(key);
+    for (const auto& p : parts) {
+        LOLA_CHECK_USAGE(!p.empty(), "malformed override '{}': empty component in key '{}'", assignment, key);
+    }
+    YAML::Node value;
+    try {
+        value = YAML::Load(text);
+    } catch (const YAML::Exception&) {
+        value = YAML::Node(text);
+    }
+    if (!value.IsDefined()) {
+        value = YAML::Node(YAML::NodeType::Null);
+    }
+    // Build {a: {b: {c: value}}} and merge it, so that the same checks apply.
+    YAML::Node nested = value;
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+        YAML::Node wrap(YAML::NodeType::Map);
+        wrap[*it] = nested;
+        nested.reset(wrap);
+    }
+    merge(nested, fmt::format("override '{}'", assignment));
+}
+
+void Config::compose(const std::vector<std::string>& files, const std::vector<std::string>& overrides) {
+    for (const auto& f : files) {
+        merge_file(f);
+    }
+    for (const auto& o : overrides) {
+        apply_override(o);
+    }
+}
+
+bool Config::has(const std::string& key) const {
+    YAML::Node node = root_;
+    for (const auto& part : split_key(key)) {
+        if (!node.IsMap()) {
+            return false;
+        }
+        YAML::Node next = node[part];
+        if (!next.IsDefined()) {
+            return false;
+        }
+        node.reset(next);
+    }
+    return true;
+}
+
+YAML::Node Config::at(const std::string& key) const {
+    YAML::Node node = root_;
+    std::string path;
+    for (const auto& part : split_key(key)) {
+        YAML::Node next = node.IsMap() ? node[part] : YAML::Node();
+        if (!next.IsDefined()) {
+            std::string hint = closest_match(part, map_keys(node));
+            LOLA_THROW_USAGE("missing config key '{}'{}", join_key(path, part),
+                             hint.empty() ? "" : fmt::format("; did you mean '{}'?", join_key(path, hint)));
+        }
+        node.reset(next);
+        path = join_key(path, part);
+    }
+    return node;
+}
+
+void Config::set(const std::string& key, const YAML::Node& value) {
+    std::vector<std::string> parts = split_key(key);
+    YAML::Node node = root_;
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+        YAML::Node next = node[parts[i]];
+        node.reset(next);
+    }
+    node[parts.back()] = value;
+}
+
+std::string Config::dump(const YAML::Node& node) {
+    YAML::Emitter out;
+    out << node;
+    return out.c_str();
+}
+
+void Config::save(const fs::path& path) const { write_file_atomic(path, dump() + "\n"); }
+
+} // namespace lola::core

@@ -1,0 +1,26 @@
+#include "lola/core/error.h"
+
+#include <cstring>
+
+namespace lola {
+
+Error::Error(std::string message, std::string location) :
+    std::runtime_error(std::move(message)), location_(std::move(location)) {}
+
+namespace detail {
+
+static std::string where(const char* file, int line) {
+    const char* base = std::strrchr(file, '/');
+    return fmt::format("{}:{}", base ? base + 1 : file, line);
+}
+
+void fail(const char* file, int line, std::string message) {
+    throw Error(std::move(message), where(file, line));
+}
+
+void fail_usage(const char* file, int line, std::string message) {
+    throw UsageError(std::move(message), where(file, line));
+}
+
+} // namespace detail
+} // namespace lola

@@ -1,0 +1,86 @@
+#include "support/test_support.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <random>
+#include <vector>
+
+namespace lola::test {
+
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = fs::temp_directory_path() / ("lola_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+}
+
+io::WellSchema euler_like_schema(int64_t n_traj, int64_t n_steps, int64_t nx, int64_t ny, bool periodic,
+                                 double gamma) {
+    io::WellSchema s;
+    s.dataset_name = periodic ? "euler_multi_quadrants_periodicBC" : "euler_multi_quadrants_openBC";
+    s.spatial_dims = {"x", "y"};
+    s.resolution = {nx, ny};
+    for (int64_t n : s.resolution) {
+        std::vector<double> c;
+        for (int64_t i = 0; i < n; ++i) {
+            c.push_back((static_cast<double>(i) + 0.5) / static_cast<double>(n));
+        }
+        s.coords.push_back(c);
+    }
+    for (int64_t t = 0; t < n_steps; ++t) {
+        s.time.push_back(0.015 * static_cast<double>(t));
+    }
+    s.n_trajectories = n_traj;
+    s.simulation_parameters = {"gamma"};
+    s.scalars = {{"gamma", gamma}};
+    s.fields[0] = {"energy", "density", "pressure"};
+    s.fields[1] = {"momentum"};
+    const io::BcType type = periodic ? io::BcType::Periodic : io::BcType::Open;
+    const std::string suffix = periodic ? "_periodic" : "_open";
+    s.boundary_conditions = {{"x" + suffix, type, {"x"}, true, true}, {"y" + suffix, type, {"y"}, true, true}};
+    return s;
+}
+
+double pattern_value(int64_t traj, int64_t t, int64_t channel, int64_t i, int64_t j) {
+    return 1.0 + static_cast<double>(traj) * 1000.0 + static_cast<double>(t) * 10.0 + static_cast<double>(channel) +
+           0.01 * static_cast<double>(i) + 0.0001 * static_cast<double>(j);
+}
+
+void write_pattern_file(const fs::path& path, const io::WellSchema& schema) {
+    io::WellWriter writer(path, schema, {{"lola_format", "trajectory"}});
+    const int64_t nx = schema.resolution[0], ny = schema.resolution[1];
+    const int64_t c = schema.n_channels();
+    std::vector<double> frame(static_cast<size_t>(c * nx * ny));
+    for (int64_t b = 0; b < schema.n_trajectories; ++b) {
+        for (int64_t t = 0; t < schema.n_steps(); ++t) {
+            for (int64_t ch = 0; ch < c; ++ch) {
+                for (int64_t i = 0; i < nx; ++i) {
+                    for (int64_t j = 0; j < ny; ++j) {
+                        frame[static_cast<size_t>((ch * nx + i) * ny + j)] = pattern_value(b, t, ch, i, j);
+                    }
+                }
+            }
+            writer.write_frame(b, t, frame.data());
+        }
+    }
+    writer.commit();
+}
+
+void write_pattern_dataset(const fs::path& dir, int64_t n_traj, int64_t n_steps, int64_t nx, int64_t ny,
+                           bool periodic) {
+    for (const char* split : {"train", "valid", "test"}) {
+        fs::create_directories(dir / "data" / split);
+        io::WellSchema s = euler_like_schema(n_traj, n_steps, nx, ny, periodic);
+        write_pattern_file(dir / "data" / split / (s.dataset_name + "_gamma_1.4_Dry_air_20.hdf5"), s);
+    }
+}
+
+} // namespace lola::test

@@ -1,0 +1,41 @@
+// Shared test helpers: temporary folders and small Well files written by lola's own writer.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "lola/io/well.h"
+
+namespace lola::test {
+
+/// A unique temporary folder, removed when the fixture ends.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+    std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+private:
+    std::filesystem::path path_;
+};
+
+/// A 2-D Euler-like schema (energy, density, pressure, momentum) with `n_traj` x `n_steps` and nx x ny cells.
+io::WellSchema euler_like_schema(int64_t n_traj, int64_t n_steps, int64_t nx, int64_t ny, bool periodic,
+                                 double gamma = 1.4);
+
+/// The value written at (traj, t, channel, i, j) by write_pattern_file: distinct per coordinate, all positive.
+double pattern_value(int64_t traj, int64_t t, int64_t channel, int64_t i, int64_t j);
+
+/// Write a Well file whose every value is pattern_value(...), through io::WellWriter.
+void write_pattern_file(const std::filesystem::path& path, const io::WellSchema& schema);
+
+/// A dataset folder <dir>/data/{train,valid,test}/ with one pattern file per split (n_traj trajectories each).
+void write_pattern_dataset(const std::filesystem::path& dir, int64_t n_traj, int64_t n_steps, int64_t nx, int64_t ny,
+                           bool periodic);
+
+} // namespace lola::test
