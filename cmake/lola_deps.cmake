@@ -40,6 +40,9 @@ get_filename_component(LOLA_TORCH_ROOT "${LOLA_TORCH_CONFIG_DIR}/../../.." ABSOL
 set(LOLA_TORCH_LIBDIR ${LOLA_TORCH_ROOT}/lib)
 
 add_library(lola_torch INTERFACE)
+# libtorch.so exports its own copies of std::filesystem functions (some of which crash when called from our code,
+# e.g. remove_all). Listing libstdc++ before LibTorch puts it first in the dynamic symbol search order.
+target_link_libraries(lola_torch INTERFACE "-Wl,--push-state,--no-as-needed" stdc++ "-Wl,--pop-state")
 if(CUDAToolkit_FOUND OR NOT EXISTS ${LOLA_TORCH_LIBDIR}/libtorch_cuda.so)
     set(Torch_DIR ${LOLA_TORCH_CONFIG_DIR})
     find_package(Torch REQUIRED CONFIG)

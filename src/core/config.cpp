@@ -127,6 +127,16 @@ Config::Config(const YAML::Node& defaults) : root_(YAML::Clone(defaults)), defau
     LOLA_ASSERT(defaults.IsMap());
 }
 
+Config::Config(const Config& other) : root_(YAML::Clone(other.root_)), defaults_(YAML::Clone(other.defaults_)) {}
+
+Config& Config::operator=(const Config& other) {
+    if (this != &other) {
+        root_ = YAML::Clone(other.root_);
+        defaults_ = YAML::Clone(other.defaults_);
+    }
+    return *this;
+}
+
 YAML::Node Config::load_group(const std::string& path, const std::string& name, const std::string& origin) const {
     fs::path file;
     if (name.size() > 5 && (name.rfind(".yaml") == name.size() - 5 || name.rfind(".yml") == name.size() - 4)) {

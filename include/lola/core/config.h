@@ -28,6 +28,11 @@ public:
     Config();
     /// `defaults` must be a map; a deep copy is kept.
     explicit Config(const YAML::Node& defaults);
+    /// Copies are deep (YAML nodes alone would share their data).
+    Config(const Config& other);
+    Config& operator=(const Config& other);
+    Config(Config&&) noexcept = default;
+    Config& operator=(Config&&) noexcept = default;
 
     /// Merge a YAML file (strict). Errors name the file.
     void merge_file(const std::filesystem::path& path);

@@ -1,0 +1,13 @@
+// Subcommand registration. Each subcommand lives in its own file and wires a pipeline stage from config to files.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace lola::app {
+
+void register_info(CLI::App& app);
+void register_stats(CLI::App& app);
+
+} // namespace lola::app

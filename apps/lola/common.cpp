@@ -1,0 +1,56 @@
+#include "common.h"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+
+#include "lola/data/dataset.h"
+
+namespace lola::app {
+
+namespace fs = std::filesystem;
+
+void add_config_args(CLI::App& cmd, ConfigArgs& args) {
+    cmd.add_option("--config", args.files, "YAML config file, merged over the defaults (repeatable)")
+        ->check(CLI::ExistingFile);
+    cmd.add_option("overrides", args.overrides, "key=value overrides with dotted keys, e.g. dataset=euler_all");
+}
+
+std::optional<YAML::Node> group_defaults(const std::string& group) {
+    if (group == "dataset") {
+        return data::DatasetOptions::defaults();
+    }
+    return std::nullopt;
+}
+
+core::Config compose(const YAML::Node& defaults, const ConfigArgs& args) {
+    core::Config cfg(defaults);
+    cfg.compose(args.files, args.overrides);
+    return cfg;
+}
+
+std::optional<std::string> find_dataset_preset(const std::string& dataset_name) {
+    const fs::path dir = core::config_dir() / "dataset";
+    std::error_code ec;
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        if (e.path().extension() == ".yaml") {
+            files.push_back(e.path());
+        }
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+        YAML::Node node = core::load_yaml_file(f);
+        if (!node["physics"]) {
+            continue;
+        }
+        for (const auto& p : node["physics"]) {
+            if (p.as<std::string>() == dataset_name) {
+                return f.stem().string();
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+} // namespace lola::app

@@ -1,0 +1,89 @@
+// Dataset presets and windowed samples over Well files (paper.md 2.2-2.5, well.md 1.6).
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lola/data/transform.h"
+#include "lola/io/well.h"
+
+namespace lola::core {
+class Config;
+}
+
+namespace lola::data {
+
+/// The `dataset` config group (configs/dataset/*.yaml).
+struct DatasetOptions {
+    std::string name;                      ///< preset name, e.g. euler_all
+    std::string root = "data";             ///< folder holding one Well dataset folder per entry of `physics`
+    std::vector<std::string> physics;      ///< Well dataset names, e.g. euler_multi_quadrants_openBC
+    std::vector<std::string> fields;       ///< expected channel names, in order (checked against the files)
+    std::vector<std::string> transform;    ///< per channel: none | log1p | log
+    std::vector<double> mean, std;         ///< standardisation constants per channel (after the transform)
+    std::vector<std::string> augment;      ///< random_axis_flip, random_axis_permute, random_axis_roll
+    std::vector<std::string> log_scalars;  ///< constant scalars replaced by their natural log in the label
+
+    /// The YAML form used as config defaults (and the schema of the group).
+    static YAML::Node defaults();
+    /// Read from the `dataset` group of a composed config; validates names and lengths.
+    static DatasetOptions from_config(const core::Config& cfg, const std::string& key = "dataset");
+
+    Preprocessor preprocessor() const;
+    /// The folders `<root>/<physics>`.
+    std::vector<std::filesystem::path> dataset_dirs() const;
+};
+
+/// One sample: n states of one trajectory, plus what the label is made of.
+struct Sample {
+    torch::Tensor state;                ///< (C, n, N_1, ..., N_D) float32, physical units
+    std::vector<std::array<int, 2>> bc; ///< (D, 2) boundary codes, follows augmentation
+    std::vector<double> scalars;        ///< constant scalars in file order (log_scalars applied)
+    int64_t file = 0, trajectory = 0, t0 = 0;
+};
+
+/// The conditioning vector: cat(scalars, flatten(bc)) as float32 (paper.md 2.2).
+torch::Tensor make_label(const Sample& sample);
+
+/// Windows of `n_states` states, `stride` snapshots apart, at every valid offset of every trajectory of every file.
+/// Index order is row-major over (file, trajectory, offset), as the_well's loader.
+class WindowDataset {
+public:
+    WindowDataset(std::vector<std::filesystem::path> files, int64_t n_states, int64_t stride,
+                  std::vector<std::string> log_scalars = {});
+
+    int64_t size() const { return total_; }
+    int64_t n_states() const { return n_states_; }
+    int64_t stride() const { return stride_; }
+    const std::vector<std::filesystem::path>& files() const { return files_; }
+    const io::WellSchema& schema(int64_t file) const { return schemas_[static_cast<size_t>(file)]; }
+    /// Windows per trajectory of `file`: T - (n - 1) * stride.
+    int64_t windows_per_trajectory(int64_t file) const;
+
+    struct Location {
+        int64_t file, trajectory, t0;
+    };
+    Location locate(int64_t index) const;
+
+    /// Read sample `index` through `readers` (one lazily opened reader per file; give each thread its own).
+    Sample get(int64_t index, std::vector<std::unique_ptr<io::WellReader>>& readers) const;
+
+private:
+    std::vector<std::filesystem::path> files_;
+    std::vector<io::WellSchema> schemas_;
+    std::vector<int64_t> offsets_; ///< first global index of each file
+    int64_t n_states_, stride_, total_ = 0;
+    std::vector<std::string> log_scalars_;
+};
+
+/// The files of `split` across every dataset folder of the preset.
+std::vector<std::filesystem::path> preset_split_files(const DatasetOptions& opts, const std::string& split);
+
+} // namespace lola::data

@@ -1,0 +1,79 @@
+// A multi-threaded prefetching loader over a WindowDataset. Each reader thread owns its own HDF5 handles.
+//
+// Deterministic given the seed, whatever the number of threads: epoch e visits a permutation drawn from
+// (seed, e), and the augmentation of each sample draws from (seed, e, position). Batches come out in order.
+#pragma once
+
+#include <torch/types.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "lola/data/augment.h"
+#include "lola/data/dataset.h"
+
+namespace lola::data {
+
+struct LoaderOptions {
+    int64_t batch_size = 8;
+    int workers = 2;         ///< reader threads
+    int prefetch = 4;        ///< batches read ahead of the consumer
+    bool shuffle = true;
+    bool drop_last = false;
+    uint64_t seed = 0;
+    std::vector<Augmentation> augment;
+    /// When set, states are preprocessed (transform + standardise) after augmentation.
+    std::optional<Preprocessor> preprocess;
+};
+
+struct Batch {
+    torch::Tensor state;          ///< (B, C, n, N_1, ..., N_D) float32
+    torch::Tensor label;          ///< (B, S + 2 D) float32
+    std::vector<int64_t> indices; ///< dataset indices of the samples
+};
+
+/// splitmix64-based mixing of several integers into one seed.
+uint64_t mix_seed(std::initializer_list<uint64_t> values);
+
+class Loader {
+public:
+    Loader(std::shared_ptr<const WindowDataset> dataset, LoaderOptions options);
+    ~Loader();
+    Loader(const Loader&) = delete;
+    Loader& operator=(const Loader&) = delete;
+
+    int64_t batches_per_epoch() const;
+    /// Begin epoch `epoch` (stops the previous one) at batch `first_batch` (for exact resume).
+    void start_epoch(int64_t epoch, int64_t first_batch = 0);
+    /// The next batch of the current epoch, or nullopt at its end.
+    std::optional<Batch> next();
+
+private:
+    void stop();
+    void worker_loop();
+    Batch make_batch(int64_t batch, std::vector<std::unique_ptr<io::WellReader>>& readers) const;
+
+    std::shared_ptr<const WindowDataset> dataset_;
+    LoaderOptions opts_;
+    std::vector<std::vector<int>> channel_axes_;
+
+    std::vector<int64_t> order_;
+    int64_t epoch_ = 0;
+    int64_t n_batches_ = 0;
+    int64_t next_to_issue_ = 0;
+    int64_t next_to_return_ = 0;
+    bool stopping_ = false;
+    std::map<int64_t, Batch> ready_;
+    std::exception_ptr error_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::vector<std::thread> threads_;
+};
+
+} // namespace lola::data

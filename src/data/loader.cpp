@@ -1,0 +1,146 @@
+#include "lola/data/loader.h"
+
+#include <numeric>
+
+#include "lola/core/error.h"
+
+namespace lola::data {
+
+uint64_t mix_seed(std::initializer_list<uint64_t> values) {
+    uint64_t h = 0x9E3779B97F4A7C15ULL;
+    for (uint64_t v : values) {
+        uint64_t z = h + v + 0x9E3779B97F4A7C15ULL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        h = z ^ (z >> 31);
+    }
+    return h;
+}
+
+Loader::Loader(std::shared_ptr<const WindowDataset> dataset, LoaderOptions options) :
+    dataset_(std::move(dataset)), opts_(std::move(options)) {
+    LOLA_CHECK_USAGE(opts_.batch_size >= 1, "batch size must be >= 1, got {}", opts_.batch_size);
+    LOLA_CHECK_USAGE(opts_.workers >= 1, "loader workers must be >= 1, got {}", opts_.workers);
+    LOLA_CHECK_USAGE(opts_.prefetch >= 1, "loader prefetch must be >= 1, got {}", opts_.prefetch);
+    channel_axes_ = dataset_->schema(0).channel_axes();
+}
+
+Loader::~Loader() { stop(); }
+
+int64_t Loader::batches_per_epoch() const {
+    const int64_t n = dataset_->size();
+    return opts_.drop_last ? n / opts_.batch_size : (n + opts_.batch_size - 1) / opts_.batch_size;
+}
+
+void Loader::stop() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) {
+        t.join();
+    }
+    threads_.clear();
+    ready_.clear();
+    error_ = nullptr;
+    stopping_ = false;
+}
+
+void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
+    stop();
+    epoch_ = epoch;
+    n_batches_ = batches_per_epoch();
+    LOLA_CHECK(first_batch >= 0 && first_batch <= n_batches_, "loader: first batch {} out of range [0, {}]",
+               first_batch, n_batches_);
+    order_.resize(static_cast<size_t>(dataset_->size()));
+    std::iota(order_.begin(), order_.end(), int64_t{0});
+    if (opts_.shuffle) {
+        std::mt19937_64 rng(mix_seed({opts_.seed, static_cast<uint64_t>(epoch), 0x5348554646ULL}));
+        for (size_t i = order_.size(); i > 1; --i) { // Fisher-Yates with a portable draw
+            std::swap(order_[i - 1], order_[rng() % i]);
+        }
+    }
+    next_to_issue_ = first_batch;
+    next_to_return_ = first_batch;
+    for (int w = 0; w < opts_.workers; ++w) {
+        threads_.emplace_back([this] { worker_loop(); });
+    }
+}
+
+Batch Loader::make_batch(int64_t batch, std::vector<std::unique_ptr<io::WellReader>>& readers) const {
+    const int64_t begin = batch * opts_.batch_size;
+    const int64_t end = std::min<int64_t>(begin + opts_.batch_size, dataset_->size());
+    std::vector<torch::Tensor> states, labels;
+    Batch out;
+    for (int64_t pos = begin; pos < end; ++pos) {
+        const int64_t index = order_[static_cast<size_t>(pos)];
+        Sample s = dataset_->get(index, readers);
+        if (!opts_.augment.empty()) {
+            std::mt19937_64 rng(mix_seed({opts_.seed, static_cast<uint64_t>(epoch_), static_cast<uint64_t>(pos)}));
+            augment(s, channel_axes_, opts_.augment, rng);
+        }
+        torch::Tensor x = s.state;
+        if (opts_.preprocess) {
+            x = opts_.preprocess->forward(x, 0);
+        }
+        states.push_back(x);
+        labels.push_back(make_label(s));
+        out.indices.push_back(index);
+    }
+    out.state = torch::stack(states);
+    out.label = torch::stack(labels);
+    return out;
+}
+
+void Loader::worker_loop() {
+    std::vector<std::unique_ptr<io::WellReader>> readers; // this thread's own HDF5 handles
+    for (;;) {
+        int64_t batch = 0;
+        {
+            std::unique_lock<std::mutex> lock(mutex_);
+            cv_.wait(lock, [&] {
+                return stopping_ || error_ || next_to_issue_ >= n_batches_ ||
+                       next_to_issue_ < next_to_return_ + opts_.prefetch;
+            });
+            if (stopping_ || error_ || next_to_issue_ >= n_batches_) {
+                return;
+            }
+            batch = next_to_issue_++;
+        }
+        try {
+            Batch b = make_batch(batch, readers);
+            std::lock_guard<std::mutex> lock(mutex_);
+            ready_.emplace(batch, std::move(b));
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (!error_) {
+                error_ = std::current_exception();
+            }
+        }
+        cv_.notify_all();
+    }
+}
+
+std::optional<Batch> Loader::next() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (next_to_return_ >= n_batches_) {
+        return std::nullopt;
+    }
+    LOLA_CHECK(!threads_.empty(), "loader: call start_epoch() before next()");
+    cv_.wait(lock, [&] { return error_ || ready_.count(next_to_return_) > 0; });
+    if (error_ && ready_.count(next_to_return_) == 0) {
+        std::exception_ptr e = error_;
+        lock.unlock();
+        std::rethrow_exception(e);
+    }
+    auto it = ready_.find(next_to_return_);
+    Batch b = std::move(it->second);
+    ready_.erase(it);
+    ++next_to_return_;
+    lock.unlock();
+    cv_.notify_all();
+    return b;
+}
+
+} // namespace lola::data
