@@ -23,6 +23,14 @@ std::optional<YAML::Node> group_defaults(const std::string& group) {
     return std::nullopt;
 }
 
+YAML::Node all_group_defaults() {
+    YAML::Node node(YAML::NodeType::Map);
+    for (const char* group : {"dataset"}) {
+        node[group] = *group_defaults(group);
+    }
+    return node;
+}
+
 core::Config compose(const YAML::Node& defaults, const ConfigArgs& args) {
     core::Config cfg(defaults);
     cfg.compose(args.files, args.overrides);

@@ -26,6 +26,9 @@ void add_config_args(CLI::App& cmd, ConfigArgs& args);
 /// Defaults (= schema) of a config group, e.g. "dataset"; nullopt for an unknown group.
 std::optional<YAML::Node> group_defaults(const std::string& group);
 
+/// Every known group's defaults under its name: {dataset: ..., ...}.
+YAML::Node all_group_defaults();
+
 /// Compose defaults + files + overrides.
 core::Config compose(const YAML::Node& defaults, const ConfigArgs& args);
 

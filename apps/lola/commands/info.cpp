@@ -109,19 +109,21 @@ void print_run_dir(const fs::path& dir) {
 
 void print_config(const fs::path& file, const ConfigArgs& args) {
     const std::string group = file.parent_path().filename().string();
-    auto defaults = group_defaults(group);
     std::string out;
-    if (defaults) {
-        core::Config cfg(*defaults);
-        cfg.merge_file(file);
+    if (group_defaults(group)) {
+        // The file fills its group; overrides use full dotted keys and may select other groups (dataset=euler_all).
+        core::Config cfg(all_group_defaults());
+        YAML::Node wrapped(YAML::NodeType::Map);
+        wrapped[group] = core::load_yaml_file(file);
+        cfg.merge(wrapped, fmt::format("in '{}'", file.string()));
         for (const auto& o : args.overrides) {
             cfg.apply_override(o);
         }
-        out += fmt::format("# {} config '{}' (resolved over the {} defaults)\n", group, file.string(), group);
+        out += fmt::format("# {} config '{}', resolved over the built-in defaults\n", group, file.string());
         out += cfg.dump() + "\n";
     } else {
         YAML::Node node = core::load_yaml_file(file);
-        out += fmt::format("# config '{}'\n", file.string());
+        out += fmt::format("# config '{}' (not in a known config group; shown as written)\n", file.string());
         out += core::Config::dump(node) + "\n";
     }
     std::fputs(out.c_str(), stdout);

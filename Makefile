@@ -1,0 +1,24 @@
+# The two commands of the README: `make demo` and `make test`. Both set up what is missing first.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+
+.PHONY: setup build test demo bench clean
+
+setup:
+	@scripts/setup
+
+build: setup
+	cmake --build $(BUILD) -j$(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900
+
+demo: build
+	scripts/demo
+
+bench: setup
+	cmake --build $(BUILD) -j$(JOBS) --target lola_benchmarks
+	scripts/bench
+
+clean:
+	rm -rf $(BUILD)
