@@ -520,8 +520,16 @@ Dataset Group::dataset(const std::string& name) const {
                    file_, child_path(path_, name));
 }
 
+// Objects are created without modification times, so that the same content gives the same bytes.
+Handle untimed_plist(hid_t cls) {
+    Handle p(H5Pcreate(cls), close_plist);
+    H5Pset_obj_track_times(p.get(), false);
+    return p;
+}
+
 Group Group::create_group(const std::string& name) {
-    return Group(checked(H5Gcreate2(id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), close_group,
+    Handle gcpl = untimed_plist(H5P_GROUP_CREATE);
+    return Group(checked(H5Gcreate2(id(), name.c_str(), H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), close_group,
                          fmt::format("cannot create group '{}' in {}", name, describe())),
                  file_, child_path(path_, name));
 }
@@ -530,7 +538,7 @@ Dataset Group::create_float_dataset(const std::string& name, const std::vector<u
                                     const std::vector<uint64_t>& chunk) {
     std::vector<hsize_t> dims(shape.begin(), shape.end());
     Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), close_space);
-    Handle plist(H5Pcreate(H5P_DATASET_CREATE), close_plist);
+    Handle plist = untimed_plist(H5P_DATASET_CREATE);
     if (!chunk.empty()) {
         std::vector<hsize_t> c(chunk.begin(), chunk.end());
         LOLA_H5_CHECK(H5Pset_chunk(plist.get(), static_cast<int>(c.size()), c.data()), "invalid chunk for '{}'",
@@ -544,7 +552,8 @@ Dataset Group::create_float_dataset(const std::string& name, const std::vector<u
 
 Dataset Group::create_scalar(const std::string& name, float value) {
     Handle space = space_scalar();
-    Dataset ds(checked(H5Dcreate2(id(), name.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT,
+    Handle dcpl = untimed_plist(H5P_DATASET_CREATE);
+    Dataset ds(checked(H5Dcreate2(id(), name.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, dcpl.get(),
                                   H5P_DEFAULT),
                        close_dataset, fmt::format("cannot create dataset '{}' in {}", name, describe())),
                file_, child_path(path_, name));
@@ -564,7 +573,8 @@ Dataset Group::create_vector(const std::string& name, const std::vector<float>& 
 Dataset Group::create_bools(const std::string& name, const std::vector<bool>& values) {
     Handle t = bool_enum_type();
     Handle space = space_1d(values.size());
-    Dataset ds(checked(H5Dcreate2(id(), name.c_str(), t.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+    Handle dcpl = untimed_plist(H5P_DATASET_CREATE);
+    Dataset ds(checked(H5Dcreate2(id(), name.c_str(), t.get(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
                        close_dataset, fmt::format("cannot create dataset '{}' in {}", name, describe())),
                file_, child_path(path_, name));
     std::vector<int8_t> v(values.begin(), values.end());
