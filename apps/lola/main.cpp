@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
 
     lola::app::register_info(app);
     lola::app::register_stats(app);
+    lola::app::register_simulate(app);
 
     try {
         app.parse(argc, argv);

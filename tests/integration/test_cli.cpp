@@ -44,7 +44,7 @@ TEST(Cli, VersionAndHelp) {
     EXPECT_TRUE(has(v.out, "LibTorch 2.")) << v.out;
     EXPECT_TRUE(has(v.out, "CUDA available")) << v.out;
     EXPECT_TRUE(has(v.out, "threads")) << v.out;
-    for (const char* sub : {"info", "stats"}) {
+    for (const char* sub : {"info", "stats", "simulate"}) {
         Result h = run(std::string(sub) + " --help");
         EXPECT_EQ(h.code, 0) << sub << ": " << h.out;
     }
@@ -114,4 +114,22 @@ TEST(Cli, StatsWritesBothKinds) {
     Result empty = run("stats " + (tmp / "empty").string());
     EXPECT_EQ(empty.code, 1) << empty.out;
     EXPECT_TRUE(has(empty.out, "no *.hdf5")) << empty.out;
+}
+
+TEST(Cli, SimulateThenInfo) {
+    lola::test::TempDir tmp;
+    Result bad = run("simulate euler_multi_quadrants --preset tiny --resolution 100 --out " + (tmp / "x").string());
+    EXPECT_EQ(bad.code, 2) << bad.out;
+    EXPECT_TRUE(has(bad.out, "multiple of 32")) << bad.out;
+    Result unknown = run("simulate navier_stokes --out " + (tmp / "x").string());
+    EXPECT_EQ(unknown.code, 2) << unknown.out;
+    Result ok = run("simulate rayleigh_benard --preset tiny --no-progress --out " + (tmp / "d").string());
+    ASSERT_EQ(ok.code, 0) << ok.out;
+    Result info = run("info " + (tmp / "d" / "rayleigh_benard").string());
+    EXPECT_EQ(info.code, 0) << info.out;
+    EXPECT_TRUE(has(info.out, "Rayleigh = 10000")) << info.out;
+    EXPECT_TRUE(has(info.out, "[[2, 2], [0, 0]]")) << info.out;
+    Result again = run("simulate rayleigh_benard --preset tiny --no-progress --out " + (tmp / "d").string());
+    EXPECT_EQ(again.code, 2) << again.out;
+    EXPECT_TRUE(has(again.out, "--overwrite")) << again.out;
 }
