@@ -1,0 +1,90 @@
+// The training engine shared by every trainer (autoencoder, diffusion model, neural solver): epochs of steps, safe
+// optimizer steps, validation each epoch, metrics.jsonl with the reference's key names, a fixed-format console line,
+// and atomic checkpoints holding everything needed to resume bit for bit on CPU (weights, optimizer state, schedule
+// position, RNG state, data position, step).
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lola/train/optimizer.h"
+
+namespace lola::core {
+class Config;
+}
+
+namespace lola::train {
+
+/// What a trainer trains: a module, its batches and its loss. The task owns its data streams.
+class Task {
+public:
+    virtual ~Task() = default;
+    virtual torch::nn::Module& module() = 0;
+    /// Loss of the next training batch (the module is in train mode); sets last_batch_size().
+    virtual torch::Tensor train_loss() = 0;
+    virtual int64_t last_batch_size() const = 0;
+    /// Loss of validation batch `index` of this epoch's validation pass (the module is in eval mode, no grad).
+    virtual torch::Tensor valid_loss(int64_t index) = 0;
+    /// Position of the training stream, saved in checkpoints, and restoring it.
+    virtual std::vector<int64_t> data_position() const = 0;
+    virtual void seek(const std::vector<int64_t>& position) = 0;
+};
+
+struct TrainerOptions {
+    int64_t epochs = 1;
+    int64_t steps_per_epoch = 16;
+    int64_t valid_batches = 4;
+    int64_t log_every = 0;       ///< steps between console lines; 0: once per epoch
+    bool progress = true;        ///< console lines (stderr)
+    int64_t stop_after = 0;      ///< stop after this many epochs in this invocation (0: run to the end); resume later
+
+    static YAML::Node defaults();
+    static TrainerOptions from_config(const core::Config& cfg, const std::string& key = "train");
+};
+
+struct TrainSummary {
+    int64_t steps = 0;
+    int64_t skipped = 0;
+    double last_train_loss = 0;
+    double last_valid_loss = 0;
+    double best_valid_loss = 0;
+    double seconds = 0;
+};
+
+class Trainer {
+public:
+    /// `run_dir` must exist; checkpoints and metrics go there.
+    Trainer(std::filesystem::path run_dir, Task& task, OptimOptions optim, TrainerOptions options);
+    ~Trainer();
+
+    /// Train to the last epoch; with `resume`, continue from run_dir/checkpoint.pt exactly where it stopped.
+    TrainSummary run(bool resume);
+
+    /// Where the files are.
+    static std::filesystem::path checkpoint_path(const std::filesystem::path& run_dir);
+    static std::filesystem::path weights_path(const std::filesystem::path& run_dir);      ///< state.pt (last)
+    static std::filesystem::path best_weights_path(const std::filesystem::path& run_dir); ///< state_best.pt
+
+private:
+    void save_checkpoint(int64_t epoch, int64_t step, double best, int64_t skipped);
+
+    std::filesystem::path run_dir_;
+    Task& task_;
+    OptimOptions optim_opts_;
+    TrainerOptions opts_;
+    std::unique_ptr<torch::optim::Optimizer> optimizer_;
+};
+
+/// Save / load only a module's parameters and buffers (atomic write).
+void save_weights(torch::nn::Module& module, const std::filesystem::path& path);
+void load_weights(torch::nn::Module& module, const std::filesystem::path& path);
+/// A stable hash (FNV-1a, hex) of a module's parameters and buffers, for provenance.
+std::string weights_hash(torch::nn::Module& module);
+
+} // namespace lola::train

@@ -1,0 +1,149 @@
+#include "lola/train/optimizer.h"
+
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+
+#include <cmath>
+#include <map>
+#include <mutex>
+
+#include "lola/core/config.h"
+#include "lola/core/error.h"
+
+namespace lola::train {
+
+YAML::Node OptimOptions::defaults() {
+    const OptimOptions d;
+    YAML::Node n(YAML::NodeType::Map);
+    n["optimizer"] = d.optimizer;
+    n["betas"] = d.betas;
+    n["learning_rate"] = d.learning_rate;
+    n["weight_decay"] = d.weight_decay;
+    n["eps"] = d.eps;
+    n["warmup"] = d.warmup;
+    n["scheduler"] = d.scheduler;
+    n["gamma"] = d.gamma;
+    n["grad_clip"] = d.grad_clip;
+    return n;
+}
+
+OptimOptions OptimOptions::from_config(const core::Config& cfg, const std::string& key) {
+    OptimOptions o;
+    o.optimizer = cfg.get<std::string>(key + ".optimizer");
+    o.betas = cfg.get<std::vector<double>>(key + ".betas");
+    o.learning_rate = cfg.get<double>(key + ".learning_rate");
+    o.weight_decay = cfg.get<double>(key + ".weight_decay");
+    o.eps = cfg.get<double>(key + ".eps");
+    o.warmup = cfg.get<int64_t>(key + ".warmup");
+    o.scheduler = cfg.get<std::string>(key + ".scheduler");
+    o.gamma = cfg.get<double>(key + ".gamma");
+    o.grad_clip = cfg.get<double>(key + ".grad_clip");
+    LOLA_CHECK_USAGE(o.learning_rate > 0, "{}.learning_rate must be > 0, got {}", key, o.learning_rate);
+    LOLA_CHECK_USAGE(o.betas.size() == 2 && o.betas[0] >= 0 && o.betas[0] < 1 && o.betas[1] >= 0 && o.betas[1] < 1,
+                     "{}.betas must be two numbers in [0, 1)", key);
+    LOLA_CHECK_USAGE(o.warmup >= 0, "{}.warmup must be >= 0, got {}", key, o.warmup);
+    const std::vector<std::string> schedulers{"constant", "linear", "cosine", "exponential"};
+    LOLA_CHECK_USAGE(std::find(schedulers.begin(), schedulers.end(), o.scheduler) != schedulers.end(),
+                     "unknown {}.scheduler '{}' (valid: {})", key, o.scheduler, fmt::join(schedulers, ", "));
+    const auto names = optimizer_names();
+    LOLA_CHECK_USAGE(std::find(names.begin(), names.end(), o.optimizer) != names.end(),
+                     "unknown {}.optimizer '{}' (valid: {})", key, o.optimizer, fmt::join(names, ", "));
+    return o;
+}
+
+namespace {
+
+std::map<std::string, OptimizerFactory>& registry() {
+    static std::map<std::string, OptimizerFactory> r{
+        {"adamw", [](std::vector<torch::Tensor> params, const OptimOptions& o) -> std::unique_ptr<torch::optim::Optimizer> {
+             torch::optim::AdamWOptions opts(o.learning_rate);
+             opts.betas({o.betas[0], o.betas[1]}).eps(o.eps).weight_decay(o.weight_decay);
+             return std::make_unique<torch::optim::AdamW>(std::move(params), opts);
+         }}};
+    return r;
+}
+
+std::mutex g_registry_mutex;
+
+} // namespace
+
+void register_optimizer(const std::string& name, OptimizerFactory factory) {
+    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    registry()[name] = std::move(factory);
+}
+
+std::vector<std::string> optimizer_names() {
+    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    std::vector<std::string> names;
+    for (const auto& kv : registry()) {
+        names.push_back(kv.first);
+    }
+    return names;
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(std::vector<torch::Tensor> params, const OptimOptions& o) {
+    OptimizerFactory f;
+    {
+        std::lock_guard<std::mutex> lock(g_registry_mutex);
+        auto it = registry().find(o.optimizer);
+        if (it != registry().end()) {
+            f = it->second;
+        }
+    }
+    if (!f) {
+        LOLA_THROW_USAGE("unknown optim.optimizer '{}' (valid: {})", o.optimizer, fmt::join(optimizer_names(), ", "));
+    }
+    return f(std::move(params), o);
+}
+
+double lr_factor(const OptimOptions& o, int64_t epoch, int64_t epochs) {
+    const double e = static_cast<double>(epoch);
+    const double E = static_cast<double>(std::max<int64_t>(epochs, 1));
+    double f = 1.0;
+    if (o.scheduler == "cosine") {
+        f = (1.0 + std::cos(M_PI * e / E)) / 2.0;
+    } else if (o.scheduler == "linear") {
+        f = 1.0 - e / E;
+    } else if (o.scheduler == "exponential") {
+        f = std::pow(o.gamma, e);
+    }
+    if (epoch < o.warmup) {
+        f *= (e + 1.0) / (static_cast<double>(o.warmup) + 1.0);
+    }
+    return f;
+}
+
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
+    for (auto& group : optimizer.param_groups()) {
+        group.options().set_lr(lr);
+    }
+}
+
+StepResult safe_step(torch::optim::Optimizer& optimizer, double clip) {
+    std::vector<torch::Tensor> params;
+    for (auto& group : optimizer.param_groups()) {
+        for (auto& p : group.params()) {
+            if (p.grad().defined()) {
+                params.push_back(p);
+            }
+        }
+    }
+    StepResult r;
+    if (clip > 0) {
+        r.grad_norm = torch::nn::utils::clip_grad_norm_(params, clip);
+    } else {
+        double sq = 0;
+        for (auto& p : params) {
+            sq += p.grad().detach().to(torch::kFloat64).pow(2).sum().item<double>();
+        }
+        r.grad_norm = std::sqrt(sq);
+    }
+    r.skipped = !std::isfinite(r.grad_norm);
+    if (!r.skipped) {
+        optimizer.step();
+    }
+    optimizer.zero_grad();
+    return r;
+}
+
+} // namespace lola::train
