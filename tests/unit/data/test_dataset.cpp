@@ -59,7 +59,7 @@ TEST(DatasetOptions, PresetsLoadAndValidate) {
     YAML::Node defaults(YAML::NodeType::Map);
     defaults["dataset"] = DatasetOptions::defaults();
     core::Config cfg(defaults);
-    for (const char* preset : {"euler_all", "rayleigh_benard", "gravity_cooling"}) {
+    for (const char* preset : {"euler_all", "rayleigh_benard", "gravity_cooling", "euler_small", "rayleigh_benard_small"}) {
         core::Config c = cfg; // a deep copy
         c.apply_override(std::string("dataset=") + preset);
         DatasetOptions o = DatasetOptions::from_config(c);
