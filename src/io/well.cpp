@@ -332,7 +332,17 @@ std::vector<float> WellReader::read_window(int64_t traj, int64_t t0, int64_t n, 
             count.push_back(static_cast<uint64_t>(s.n_spatial_dims()));
             step.push_back(1);
         }
-        impl_->datasets[fi].read_floats(start, count, step, buf.data());
+        if (fl.time_varying && n > 1) {
+            // One contiguous hyperslab per snapshot: HDF5's strided selections across chunks are ~100x slower.
+            const size_t t_axis = fl.sample_varying ? 1 : 0;
+            count[t_axis] = 1;
+            for (int64_t t = 0; t < n; ++t) {
+                start[t_axis] = static_cast<uint64_t>(t0 + t * stride);
+                impl_->datasets[fi].read_floats(start, count, step, buf.data() + t * cells * fl.n_comp);
+            }
+        } else {
+            impl_->datasets[fi].read_floats(start, count, step, buf.data());
+        }
         for (int64_t t = 0; t < n; ++t) {
             const int64_t tb = fl.time_varying ? t : 0;
             for (int k = 0; k < fl.n_comp; ++k) {
