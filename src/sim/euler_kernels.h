@@ -2,10 +2,12 @@
 // and the conservative update. Private to src/sim.
 //
 // Every loop runs along one contiguous row (index j). The per-element code is written once as a template over the
-// lane type T: `double`, or a two-lane GCC vector (VecD) where available. The explicit vector type makes the loops
-// SIMD regardless of -fno-math-errno / -fno-trapping-math (without them GCC's auto-vectoriser gives up on sqrt and on
-// selects between trapping operations). Both lane types execute the same IEEE operations in the same order, so a
-// value does not depend on whether it was computed in a vector lane or in the scalar remainder.
+// lane type T: `double`, or a GCC vector of two doubles (SSE2, the x86-64 baseline) or four (when compiled with AVX).
+// The explicit vector type makes the loops SIMD regardless of -fno-math-errno / -fno-trapping-math (without them
+// GCC's auto-vectoriser gives up on sqrt and on selects between trapping operations). All lane types execute the same
+// IEEE operations in the same order, so a value does not depend on the lane width or on whether it was computed in a
+// vector lane or in the scalar remainder. (Contraction into FMA would change the bits: builds with FMA enabled
+// should add -ffp-contract=off to keep the bytes of the baseline build.)
 #pragma once
 
 #include <algorithm>
@@ -63,7 +65,35 @@ struct Lane<VecD> {
         return reinterpret_cast<VecD>((reinterpret_cast<VecM>(m) & mask) | (reinterpret_cast<VecM>(s) & ~mask));
     }
 };
+#if defined(__AVX__)
+// With AVX (e.g. -march=native) four lanes; the same operations per element, so the same bits as two lanes.
+typedef double VecD4 __attribute__((vector_size(32)));
+typedef long long VecM4 __attribute__((vector_size(32)));
+
+template <>
+struct Lane<VecD4> {
+    static constexpr int kWidth = 4;
+    static VecD4 load(const double* p) {
+        VecD4 v;
+        std::memcpy(&v, p, sizeof v);
+        return v;
+    }
+    static void store(double* p, VecD4 v) { std::memcpy(p, &v, sizeof v); }
+    static VecD4 splat(double x) { return VecD4{x, x, x, x}; }
+    static VecD4 sqrt(VecD4 x) { return __builtin_ia32_sqrtpd256(x); }
+    static VecD4 abs(VecD4 x) {
+        const VecM4 mask = {0x7fffffffffffffffLL, 0x7fffffffffffffffLL, 0x7fffffffffffffffLL, 0x7fffffffffffffffLL};
+        return reinterpret_cast<VecD4>(reinterpret_cast<VecM4>(x) & mask);
+    }
+    static VecD4 copysign(VecD4 m, VecD4 s) {
+        const VecM4 mask = {0x7fffffffffffffffLL, 0x7fffffffffffffffLL, 0x7fffffffffffffffLL, 0x7fffffffffffffffLL};
+        return reinterpret_cast<VecD4>((reinterpret_cast<VecM4>(m) & mask) | (reinterpret_cast<VecM4>(s) & ~mask));
+    }
+};
+using WideLane = VecD4;
+#else
 using WideLane = VecD;
+#endif
 #else
 using WideLane = double;
 #endif

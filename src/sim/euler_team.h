@@ -79,10 +79,10 @@ public:
     }
 
 private:
-    static constexpr int kSpin = 20000;
+    static constexpr int kSpin = 4000;
 
     static void pause(int spin) {
-        if (spin > 2000) {
+        if (spin > 1000) {
             std::this_thread::yield();
         }
 #if defined(__x86_64__) || defined(__i386__)

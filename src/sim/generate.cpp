@@ -122,14 +122,19 @@ std::vector<Job> make_jobs(const GenerateOptions& o) {
                 job.sim_time_per_traj = t_end;
                 job.describe = fmt::format("{} gamma={}", bc, gamma);
                 const int64_t snapshots = o.snapshots;
-                job.run = [nx, ny, gamma, periodic, snapshots, t_end](int64_t, uint64_t seed, int threads,
-                                                                      const FrameSink& sink) {
+                const EulerOptions::Scheme scheme = parse_euler_scheme(o.scheme);
+                job.run = [nx, ny, gamma, periodic, snapshots, t_end, scheme](int64_t, uint64_t seed, int threads,
+                                                                              const FrameSink& sink) {
                     EulerOptions eo;
                     eo.nx = static_cast<int>(nx);
                     eo.ny = static_cast<int>(ny);
                     eo.gamma = gamma;
                     eo.boundary = periodic ? EulerOptions::Boundary::Periodic : EulerOptions::Boundary::Open;
                     eo.n_threads = threads;
+                    eo.scheme = scheme;
+                    if (scheme == EulerOptions::Scheme::SplitHancock) {
+                        eo.cfl = 0.8;
+                    }
                     run_trajectory(eo, seed, static_cast<int>(snapshots), t_end, sink);
                 };
                 jobs.push_back(std::move(job));
@@ -308,6 +313,7 @@ GenerateOptions resolve_generate_options(const GenerateOptions& in) {
                              "periodic)", b);
         }
         LOLA_CHECK_USAGE(o.rayleigh.empty() && o.prandtl.empty(), "--rayleigh/--prandtl apply to rayleigh_benard");
+        parse_euler_scheme(o.scheme); // validates
     } else {
         if (o.rayleigh.empty()) {
             o.rayleigh = p.rayleigh;

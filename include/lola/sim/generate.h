@@ -23,6 +23,7 @@ struct GenerateOptions {
     std::vector<std::string> boundaries; ///< Euler: "open", "periodic"
     std::vector<double> rayleigh;    ///< RB
     std::vector<double> prandtl;     ///< RB
+    std::string scheme = "rk2";     ///< Euler time integrator: rk2 (unsplit SSP-RK2, exact x-y symmetry) | hancock
     uint64_t seed = 0;
     int threads = 0;                 ///< 0: all cores
     bool overwrite = false;          ///< replace existing dataset folders
