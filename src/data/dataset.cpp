@@ -148,26 +148,41 @@ WindowDataset::Location WindowDataset::locate(int64_t index) const {
     return {file, local / w, local % w};
 }
 
-Sample WindowDataset::get(int64_t index, std::vector<std::unique_ptr<io::WellReader>>& readers) const {
+std::vector<int64_t> WindowDataset::sample_shape() const {
+    const io::WellSchema& s = schemas_.front();
+    std::vector<int64_t> shape{s.n_channels(), n_states_};
+    shape.insert(shape.end(), s.resolution.begin(), s.resolution.end());
+    return shape;
+}
+
+Sample WindowDataset::get_into(int64_t index, std::vector<std::unique_ptr<io::WellReader>>& readers, float* out) const {
     const Location loc = locate(index);
     readers.resize(files_.size());
     auto& reader = readers[static_cast<size_t>(loc.file)];
     if (!reader) {
         reader = std::make_unique<io::WellReader>(files_[static_cast<size_t>(loc.file)]);
     }
-    std::vector<float> data = reader->read_window(loc.trajectory, loc.t0, n_states_, stride_);
+    LOLA_CHECK(reader->window_shape(n_states_) == sample_shape(), "'{}' has another shape than '{}'; one dataset "
+               "needs one shape", files_[static_cast<size_t>(loc.file)].string(), files_.front().string());
+    reader->read_window(loc.trajectory, loc.t0, n_states_, stride_, out);
     const io::WellSchema& s = schemas_[static_cast<size_t>(loc.file)];
-    Sample out;
-    out.state = torch::from_blob(data.data(), reader->window_shape(n_states_), torch::kFloat32).clone();
-    out.bc = s.bc_codes();
+    Sample sample;
+    sample.bc = s.bc_codes();
     for (const auto& sc : s.scalars) {
         const bool log = std::find(log_scalars_.begin(), log_scalars_.end(), sc.name) != log_scalars_.end();
-        out.scalars.push_back(log ? std::log(sc.value) : sc.value);
+        sample.scalars.push_back(log ? std::log(sc.value) : sc.value);
     }
-    out.file = loc.file;
-    out.trajectory = loc.trajectory;
-    out.t0 = loc.t0;
-    return out;
+    sample.file = loc.file;
+    sample.trajectory = loc.trajectory;
+    sample.t0 = loc.t0;
+    return sample;
+}
+
+Sample WindowDataset::get(int64_t index, std::vector<std::unique_ptr<io::WellReader>>& readers) const {
+    torch::Tensor state = torch::empty(sample_shape(), torch::kFloat32);
+    Sample sample = get_into(index, readers, state.data_ptr<float>());
+    sample.state = state;
+    return sample;
 }
 
 } // namespace lola::data

@@ -68,28 +68,44 @@ void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
     }
 }
 
-Batch Loader::make_batch(int64_t batch, std::vector<std::unique_ptr<io::WellReader>>& readers) const {
+Loader::RawBatch Loader::read_batch(int64_t batch, std::vector<std::unique_ptr<io::WellReader>>& readers) const {
     const int64_t begin = batch * opts_.batch_size;
     const int64_t end = std::min<int64_t>(begin + opts_.batch_size, dataset_->size());
-    std::vector<torch::Tensor> states, labels;
-    Batch out;
+    std::vector<int64_t> shape = dataset_->sample_shape();
+    int64_t numel = 1;
+    for (int64_t n : shape) {
+        numel *= n;
+    }
+    shape.insert(shape.begin(), end - begin);
+    RawBatch raw;
+    raw.state = torch::empty(shape, torch::kFloat32);
+    raw.first_position = begin;
+    float* out = raw.state.data_ptr<float>();
     for (int64_t pos = begin; pos < end; ++pos) {
         const int64_t index = order_[static_cast<size_t>(pos)];
-        Sample s = dataset_->get(index, readers);
-        if (!opts_.augment.empty()) {
-            std::mt19937_64 rng(mix_seed({opts_.seed, static_cast<uint64_t>(epoch_), static_cast<uint64_t>(pos)}));
-            augment(s, channel_axes_, opts_.augment, rng);
-        }
-        torch::Tensor x = s.state;
-        if (opts_.preprocess) {
-            x = opts_.preprocess->forward(x, 0);
-        }
-        states.push_back(x);
-        labels.push_back(make_label(s));
-        out.indices.push_back(index);
+        raw.samples.push_back(dataset_->get_into(index, readers, out + (pos - begin) * numel));
+        raw.indices.push_back(index);
     }
-    out.state = torch::stack(states);
+    return raw;
+}
+
+Batch Loader::finish_batch(RawBatch raw) const {
+    std::vector<torch::Tensor> labels;
+    for (size_t i = 0; i < raw.samples.size(); ++i) {
+        Sample& s = raw.samples[i];
+        if (!opts_.augment.empty()) {
+            s.state = raw.state[static_cast<int64_t>(i)];
+            std::mt19937_64 rng(mix_seed({opts_.seed, static_cast<uint64_t>(epoch_),
+                                          static_cast<uint64_t>(raw.first_position + static_cast<int64_t>(i))}));
+            augment(s, channel_axes_, opts_.augment, rng);
+            raw.state[static_cast<int64_t>(i)].copy_(s.state);
+        }
+        labels.push_back(make_label(s));
+    }
+    Batch out;
+    out.state = opts_.preprocess ? opts_.preprocess->forward(raw.state, 1) : raw.state;
     out.label = torch::stack(labels);
+    out.indices = std::move(raw.indices);
     return out;
 }
 
@@ -109,7 +125,7 @@ void Loader::worker_loop() {
             batch = next_to_issue_++;
         }
         try {
-            Batch b = make_batch(batch, readers);
+            RawBatch b = read_batch(batch, readers);
             std::lock_guard<std::mutex> lock(mutex_);
             ready_.emplace(batch, std::move(b));
         } catch (...) {
@@ -135,12 +151,12 @@ std::optional<Batch> Loader::next() {
         std::rethrow_exception(e);
     }
     auto it = ready_.find(next_to_return_);
-    Batch b = std::move(it->second);
+    RawBatch raw = std::move(it->second);
     ready_.erase(it);
     ++next_to_return_;
     lock.unlock();
     cv_.notify_all();
-    return b;
+    return finish_batch(std::move(raw));
 }
 
 } // namespace lola::data

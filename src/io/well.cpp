@@ -297,6 +297,12 @@ std::vector<int64_t> WellReader::window_shape(int64_t n) const {
 }
 
 std::vector<float> WellReader::read_window(int64_t traj, int64_t t0, int64_t n, int64_t stride) const {
+    std::vector<float> out(static_cast<size_t>(impl_->schema.n_channels() * n * impl_->schema.n_cells()));
+    read_window(traj, t0, n, stride, out.data());
+    return out;
+}
+
+void WellReader::read_window(int64_t traj, int64_t t0, int64_t n, int64_t stride, float* out) const {
     const WellSchema& s = impl_->schema;
     LOLA_CHECK(traj >= 0 && traj < s.n_trajectories, "'{}': trajectory {} out of range [0, {})", impl_->path.string(),
                traj, s.n_trajectories);
@@ -304,8 +310,6 @@ std::vector<float> WellReader::read_window(int64_t traj, int64_t t0, int64_t n, 
                "'{}': window t0={} n={} stride={} exceeds the {} steps of the file", impl_->path.string(), t0, n,
                stride, s.n_steps());
     const int64_t cells = s.n_cells();
-    const int64_t n_channels = s.n_channels();
-    std::vector<float> out(static_cast<size_t>(n_channels * n * cells));
     std::vector<float> buf;
     for (size_t fi = 0; fi < impl_->layouts.size(); ++fi) {
         const FieldLayout& fl = impl_->layouts[fi];
@@ -346,7 +350,7 @@ std::vector<float> WellReader::read_window(int64_t traj, int64_t t0, int64_t n, 
         for (int64_t t = 0; t < n; ++t) {
             const int64_t tb = fl.time_varying ? t : 0;
             for (int k = 0; k < fl.n_comp; ++k) {
-                float* dst = out.data() + ((fl.channel0 + k) * n + t) * cells;
+                float* dst = out + ((fl.channel0 + k) * n + t) * cells;
                 const float* src = buf.data() + tb * cells * fl.n_comp + k;
                 for (int64_t c = 0; c < cells; ++c) {
                     const float v = src[c * fl.n_comp];
@@ -360,7 +364,6 @@ std::vector<float> WellReader::read_window(int64_t traj, int64_t t0, int64_t n, 
             }
         }
     }
-    return out;
 }
 
 WellSchema read_schema(const fs::path& path) { return WellReader(path).schema(); }

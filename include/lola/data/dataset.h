@@ -74,6 +74,10 @@ public:
 
     /// Read sample `index` through `readers` (one lazily opened reader per file; give each thread its own).
     Sample get(int64_t index, std::vector<std::unique_ptr<io::WellReader>>& readers) const;
+    /// Same, writing the state into `out` (C * n * prod(N) floats) instead of a new tensor; `sample.state` is unset.
+    Sample get_into(int64_t index, std::vector<std::unique_ptr<io::WellReader>>& readers, float* out) const;
+    /// Shape (C, n, N_1, ..., N_D) of a sample's state.
+    std::vector<int64_t> sample_shape() const;
 
 private:
     std::vector<std::filesystem::path> files_;

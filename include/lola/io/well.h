@@ -75,6 +75,8 @@ public:
 
     /// States t0, t0+stride, ... (n of them) of trajectory `traj`, channel-first (C, n, N_1, ..., N_D).
     std::vector<float> read_window(int64_t traj, int64_t t0, int64_t n, int64_t stride = 1) const;
+    /// Same, into `out` (prod(window_shape(n)) floats).
+    void read_window(int64_t traj, int64_t t0, int64_t n, int64_t stride, float* out) const;
     /// Shape of read_window's result.
     std::vector<int64_t> window_shape(int64_t n) const;
 
