@@ -159,4 +159,33 @@ std::optional<Batch> Loader::next() {
     return finish_batch(std::move(raw));
 }
 
+BatchStream::BatchStream(std::shared_ptr<const WindowDataset> dataset, LoaderOptions options) :
+    loader_(std::move(dataset), std::move(options)) {
+    LOLA_CHECK(loader_.batches_per_epoch() > 0, "the dataset yields no batch (too few samples for the batch size with "
+               "drop_last?)");
+}
+
+Batch BatchStream::next() {
+    if (!started_) {
+        loader_.start_epoch(epoch_, batch_);
+        started_ = true;
+    }
+    std::optional<Batch> b = loader_.next();
+    if (!b) {
+        ++epoch_;
+        batch_ = 0;
+        loader_.start_epoch(epoch_, 0);
+        b = loader_.next();
+    }
+    ++batch_;
+    return std::move(*b);
+}
+
+void BatchStream::seek(const std::vector<int64_t>& position) {
+    LOLA_CHECK(position.size() == 2, "batch stream position needs {{epoch, batch}}, got {} numbers", position.size());
+    epoch_ = position[0];
+    batch_ = position[1];
+    started_ = false;
+}
+
 } // namespace lola::data

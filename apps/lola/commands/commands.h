@@ -10,5 +10,6 @@ namespace lola::app {
 void register_info(CLI::App& app);
 void register_stats(CLI::App& app);
 void register_simulate(CLI::App& app);
+void register_train_ae(CLI::App& app);
 
 } // namespace lola::app

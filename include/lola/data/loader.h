@@ -86,4 +86,21 @@ private:
     std::vector<std::thread> threads_;
 };
 
+/// An endless stream of batches over successive loader epochs, with a position to checkpoint and restore.
+class BatchStream {
+public:
+    BatchStream(std::shared_ptr<const WindowDataset> dataset, LoaderOptions options);
+
+    Batch next();
+    /// {epoch, batches taken in that epoch}.
+    std::vector<int64_t> position() const { return {epoch_, batch_}; }
+    void seek(const std::vector<int64_t>& position);
+    int64_t batches_per_epoch() const { return loader_.batches_per_epoch(); }
+
+private:
+    Loader loader_;
+    int64_t epoch_ = 0, batch_ = 0;
+    bool started_ = false;
+};
+
 } // namespace lola::data

@@ -1,0 +1,140 @@
+// lola train-ae: train an autoencoder on single states of a dataset preset (paper.md 3.6-3.7).
+#include <CLI/CLI.hpp>
+
+#include <ATen/Context.h>
+#include <torch/utils.h>
+
+#include <filesystem>
+
+#include "ae_run.h"
+#include "commands/commands.h"
+#include "common.h"
+#include "lola/autoencoder/loss.h"
+#include "lola/core/error.h"
+#include "lola/core/log.h"
+#include "lola/train/trainer.h"
+
+namespace lola::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// Autoencoder training: batches of single states (B, C, H, W), loss from the `loss` group.
+class AeTask : public train::Task {
+public:
+    AeTask(autoencoder::AutoEncoder model, autoencoder::AeLossOptions loss, std::unique_ptr<data::BatchStream> train,
+           std::shared_ptr<const data::WindowDataset> valid, data::LoaderOptions valid_opts, torch::Device device) :
+        model_(std::move(model)), loss_(std::move(loss)), train_(std::move(train)), valid_(std::move(valid)),
+        valid_opts_(std::move(valid_opts)), device_(device) {}
+
+    torch::nn::Module& module() override { return *model_; }
+
+    torch::Tensor train_loss() override {
+        data::Batch b = train_->next();
+        last_ = b.state.size(0);
+        return loss_of(b);
+    }
+    int64_t last_batch_size() const override { return last_; }
+
+    torch::Tensor valid_loss(int64_t index) override {
+        if (index == 0) { // the same validation batches every epoch
+            valid_loader_ = std::make_unique<data::Loader>(valid_, valid_opts_);
+            valid_loader_->start_epoch(0);
+        }
+        std::optional<data::Batch> b = valid_loader_->next();
+        if (!b) {
+            valid_loader_->start_epoch(0);
+            b = valid_loader_->next();
+        }
+        return loss_of(*b);
+    }
+
+    std::vector<int64_t> data_position() const override { return train_->position(); }
+    void seek(const std::vector<int64_t>& position) override { train_->seek(position); }
+
+private:
+    torch::Tensor loss_of(const data::Batch& b) {
+        torch::Tensor x = b.state.squeeze(2).to(device_); // (B, C, 1, H, W) -> (B, C, H, W)
+        torch::Tensor z = model_->encode(x);
+        torch::Tensor x_hat = model_->decode(z);
+        return autoencoder::ae_loss(x, x_hat, z, loss_);
+    }
+
+    autoencoder::AutoEncoder model_;
+    autoencoder::AeLossOptions loss_;
+    std::unique_ptr<data::BatchStream> train_;
+    std::shared_ptr<const data::WindowDataset> valid_;
+    data::LoaderOptions valid_opts_;
+    std::unique_ptr<data::Loader> valid_loader_;
+    torch::Device device_;
+    int64_t last_ = 0;
+};
+
+struct TrainAeArgs {
+    ConfigArgs config;
+    std::string out;
+    bool resume = false;
+    int64_t stop_after = 0;
+};
+
+void run_train_ae(const TrainAeArgs& a) {
+    core::Config cfg(train_ae_defaults());
+    const fs::path dir(a.out);
+    if (a.resume) {
+        LOLA_CHECK_USAGE(fs::exists(dir / "config.yaml"), "--resume: '{}' has no config.yaml to resume", dir.string());
+        cfg.merge_file(dir / "config.yaml");
+    }
+    cfg.compose(a.config.files, a.config.overrides);
+    data::DatasetOptions dataset = data::DatasetOptions::from_config(cfg);
+    autoencoder::AutoEncoderOptions ae = autoencoder::AutoEncoderOptions::from_config(cfg);
+    ae.resolve_pixel_channels(static_cast<int64_t>(dataset.fields.size()));
+    autoencoder::AeLossOptions loss = autoencoder::AeLossOptions::from_config(cfg);
+    train::OptimOptions optim = train::OptimOptions::from_config(cfg);
+    train::TrainerOptions topts = train::TrainerOptions::from_config(cfg);
+    topts.stop_after = a.stop_after;
+    const torch::Device device = parse_device(cfg.get<std::string>("device"));
+    if (device.is_cuda()) {
+        at::globalContext().setAllowTF32CuBLAS(true);
+        at::globalContext().setAllowTF32CuDNN(true);
+    }
+
+    auto train_ds = std::make_shared<data::WindowDataset>(data::preset_split_files(dataset, "train"), 1, 1);
+    auto valid_ds = std::make_shared<data::WindowDataset>(data::preset_split_files(dataset, "valid"), 1, 1);
+    const auto shape = train_ds->sample_shape();
+    for (size_t k = 2; k < shape.size(); ++k) {
+        LOLA_CHECK_USAGE(shape[k] % ae.downsampling() == 0, "the states are {} but ae '{}' downsamples by {}: every "
+                         "spatial size must be a multiple of it", fmt::join(shape.begin() + 2, shape.end(), "x"),
+                         ae.name, ae.downsampling());
+    }
+
+    fs::create_directories(dir);
+    cfg.set("ae.pixel_channels", YAML::Node(ae.pixel_channels));
+    cfg.save(dir / "config.yaml");
+    LOLA_LOG_INFO("train-ae: {} ({} parameters) on {} ({} train / {} valid states), run folder {}", ae.name,
+                  autoencoder::count_parameters(ae), dataset.name, train_ds->size(), valid_ds->size(), dir.string());
+
+    torch::manual_seed(cfg.get<uint64_t>("seed"));
+    autoencoder::AutoEncoder model(ae);
+    model->to(device);
+    AeTask task(model, loss, std::make_unique<data::BatchStream>(train_ds, loader_options(cfg, dataset, true)), valid_ds,
+                loader_options(cfg, dataset, false), device);
+    train::Trainer trainer(dir, task, optim, topts);
+    train::TrainSummary s = trainer.run(a.resume);
+    LOLA_LOG_INFO("train-ae: {} steps in {:.1f} s, last train loss {:.4e}, valid loss {:.4e} (best {:.4e}), {} "
+                  "skipped", s.steps, s.seconds, s.last_train_loss, s.last_valid_loss, s.best_valid_loss, s.skipped);
+}
+
+} // namespace
+
+void register_train_ae(CLI::App& app) {
+    auto* cmd = app.add_subcommand("train-ae", "train an autoencoder (e.g. dataset=euler_small ae=dcae_small)");
+    auto a = std::make_shared<TrainAeArgs>();
+    cmd->add_option("--out", a->out, "run folder (config.yaml, metrics.jsonl, state.pt, checkpoint.pt)")->required();
+    cmd->add_flag("--resume", a->resume, "continue the run in --out from its last checkpoint, exactly");
+    cmd->add_option("--stop-after", a->stop_after, "stop after this many epochs (resume later with --resume)");
+    add_config_args(*cmd, a->config);
+    cmd->callback([a] { run_train_ae(*a); });
+}
+
+} // namespace lola::app
