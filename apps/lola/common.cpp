@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "ae_run.h"
 #include "lola/data/dataset.h"
 
 namespace lola::app {
@@ -17,16 +18,20 @@ void add_config_args(CLI::App& cmd, ConfigArgs& args) {
 }
 
 std::optional<YAML::Node> group_defaults(const std::string& group) {
-    if (group == "dataset") {
-        return data::DatasetOptions::defaults();
+    // Every group of every command's schema: the train-ae schema holds dataset, ae, loss, optim, train, loader.
+    YAML::Node all = train_ae_defaults();
+    if (all[group] && all[group].IsMap()) {
+        return YAML::Clone(all[group]);
     }
     return std::nullopt;
 }
 
 YAML::Node all_group_defaults() {
     YAML::Node node(YAML::NodeType::Map);
-    for (const char* group : {"dataset"}) {
-        node[group] = *group_defaults(group);
+    for (const auto& kv : train_ae_defaults()) {
+        if (kv.second.IsMap()) {
+            node[kv.first.as<std::string>()] = YAML::Clone(kv.second);
+        }
     }
     return node;
 }

@@ -27,6 +27,7 @@ std::string version_text() {
 int main(int argc, char** argv) {
     CLI::App app{"lola: latent-space emulators of physical simulations (autoencoder + latent diffusion)"};
     app.require_subcommand(1);
+    app.fallthrough(); // global options (-v, -q, --threads) may also follow the subcommand
     int verbose = 0;
     bool quiet = false;
     int threads = 0;

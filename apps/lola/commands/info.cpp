@@ -6,7 +6,9 @@
 
 #include "commands/commands.h"
 #include "common.h"
+#include "lola/autoencoder/autoencoder.h"
 #include "lola/core/error.h"
+#include "lola/data/dataset.h"
 #include "lola/core/fs.h"
 #include "lola/io/well.h"
 #include "lola/io/well_dataset.h"
@@ -107,6 +109,17 @@ void print_run_dir(const fs::path& dir) {
     std::fputs(out.c_str(), stdout);
 }
 
+std::string group_thousands(int64_t n) {
+    std::string digits = std::to_string(n), out;
+    for (size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) {
+            out += ',';
+        }
+        out += digits[i];
+    }
+    return out;
+}
+
 void print_config(const fs::path& file, const ConfigArgs& args) {
     const std::string group = file.parent_path().filename().string();
     std::string out;
@@ -121,6 +134,21 @@ void print_config(const fs::path& file, const ConfigArgs& args) {
         }
         out += fmt::format("# {} config '{}', resolved over the built-in defaults\n", group, file.string());
         out += cfg.dump() + "\n";
+        if (group == "ae") {
+            // The dataset fixes the input channels.
+            autoencoder::AutoEncoderOptions ae = autoencoder::AutoEncoderOptions::from_config(cfg);
+            const auto fields = cfg.get<std::vector<std::string>>("dataset.fields");
+            if (ae.pixel_channels == 0 && fields.empty()) {
+                out += "# parameters: select a dataset (e.g. dataset=euler_all) to count them\n";
+            } else {
+                if (ae.pixel_channels == 0) {
+                    ae.resolve_pixel_channels(static_cast<int64_t>(fields.size()));
+                }
+                const int64_t n = autoencoder::count_parameters(ae);
+                out += fmt::format("# parameters: {} ({} input channels, {} latent channels, downsampling {})\n",
+                                   group_thousands(n), ae.pixel_channels, ae.lat_channels, ae.downsampling());
+            }
+        }
     } else {
         YAML::Node node = core::load_yaml_file(file);
         out += fmt::format("# config '{}' (not in a known config group; shown as written)\n", file.string());

@@ -1,0 +1,90 @@
+// lola train-ae end to end on generated data: run folder, metrics, exact resume, bad input; and parameter counts.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "support/test_support.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+    int code = -1;
+    std::string out;
+};
+
+Result run(const std::string& args) {
+    Result r;
+    const std::string cmd = std::string(LOLA_BINARY) + " " + args + " 2>&1";
+    FILE* pipe = popen(cmd.c_str(), "r");
+    std::array<char, 4096> buf{};
+    while (fgets(buf.data(), buf.size(), pipe) != nullptr) {
+        r.out += buf.data();
+    }
+    const int status = pclose(pipe);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+std::string read(const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+} // namespace
+
+TEST(TrainAe, ParameterCountsOfThePaperConfigs) {
+    Result r = run("info configs/ae/dcae_f32c64_large.yaml dataset=euler_all");
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("parameters: 313,098,629"), std::string::npos) << r.out;
+    r = run("info configs/ae/dcae_f32c64_large_attention.yaml dataset=euler_all");
+    EXPECT_NE(r.out.find("parameters: 237,625,733"), std::string::npos) << r.out;
+    r = run("info configs/ae/dcae_3d_f8c64_large.yaml dataset=gravity_cooling");
+    EXPECT_NE(r.out.find("parameters: 741,019,014"), std::string::npos) << r.out;
+}
+
+TEST(TrainAe, TrainsResumesExactlyAndRejectsBadInput) {
+    lola::test::TempDir tmp;
+    const std::string data = (tmp / "data").string();
+    ASSERT_EQ(run("simulate euler_multi_quadrants --preset tiny --no-progress --out " + data).code, 0);
+    const std::string common = "--threads 1 dataset=euler_small dataset.root=" + data +
+                               " ae=dcae_tiny train.epochs=3 train.steps_per_epoch=3 train.valid_batches=1 "
+                               "loader.batch_size=4 loader.valid_batch_size=4 optim.learning_rate=1e-3";
+    Result full = run("train-ae --out " + (tmp / "full").string() + " " + common);
+    ASSERT_EQ(full.code, 0) << full.out;
+    for (const char* f : {"config.yaml", "metrics.jsonl", "state.pt", "state_best.pt", "checkpoint.pt"}) {
+        EXPECT_TRUE(fs::exists(tmp / "full" / f)) << f;
+    }
+    const std::string metrics = read(tmp / "full" / "metrics.jsonl");
+    EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 3);
+    EXPECT_NE(metrics.find("valid/loss/mean"), std::string::npos);
+    EXPECT_NE(read(tmp / "full" / "config.yaml").find("dcae_tiny"), std::string::npos);
+
+    Result first = run("train-ae --stop-after 1 --out " + (tmp / "split").string() + " " + common);
+    ASSERT_EQ(first.code, 0) << first.out;
+    const std::string partial = read(tmp / "split" / "metrics.jsonl");
+    EXPECT_EQ(std::count(partial.begin(), partial.end(), '\n'), 1);
+    Result resumed = run("train-ae --resume --threads 1 --out " + (tmp / "split").string());
+    ASSERT_EQ(resumed.code, 0) << resumed.out;
+    EXPECT_NE(resumed.out.find("resumed"), std::string::npos) << resumed.out;
+    EXPECT_EQ(read(tmp / "split" / "metrics.jsonl"), metrics); // every loss equal, bit for bit
+
+    Result bad_key = run("train-ae --out " + (tmp / "bad").string() + " " + common + " optim.lerning_rate=1");
+    EXPECT_EQ(bad_key.code, 2) << bad_key.out;
+    EXPECT_NE(bad_key.out.find("did you mean 'optim.learning_rate'"), std::string::npos) << bad_key.out;
+    Result no_data = run("train-ae --out " + (tmp / "bad").string() + " dataset=euler_small dataset.root=" +
+                         (tmp / "nowhere").string() + " ae=dcae_tiny");
+    EXPECT_EQ(no_data.code, 1) << no_data.out;
+    EXPECT_NE(no_data.out.find("lola simulate"), std::string::npos) << no_data.out;
+    Result no_resume = run("train-ae --resume --out " + (tmp / "nothing").string());
+    EXPECT_EQ(no_resume.code, 2) << no_resume.out;
+}
