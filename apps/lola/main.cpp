@@ -52,6 +52,8 @@ int main(int argc, char** argv) {
     lola::app::register_stats(app);
     lola::app::register_simulate(app);
     lola::app::register_train_ae(app);
+    lola::app::register_cache_latents(app);
+    lola::app::register_eval_ae(app);
 
     try {
         app.parse(argc, argv);

@@ -5,36 +5,25 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
+#include "lola/io/latent_cache.h"
+#include "lola/io/well_dataset.h"
 #include "support/test_support.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-    int code = -1;
-    std::string out; // stdout and stderr together
-};
+using Result = lola::test::CommandResult;
 
-Result run(const std::string& args) {
-    Result r;
-    const std::string cmd = std::string(LOLA_BINARY) + " " + args + " 2>&1";
-    FILE* pipe = popen(cmd.c_str(), "r");
-    EXPECT_NE(pipe, nullptr);
-    std::array<char, 4096> buf{};
-    while (fgets(buf.data(), buf.size(), pipe) != nullptr) {
-        r.out += buf.data();
-    }
-    const int status = pclose(pipe);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
+Result run(const std::string& args) { return lola::test::run_command(std::string(LOLA_BINARY) + " " + args); }
 
-bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+bool has(const std::string& text, const std::string& what) { return lola::test::contains(text, what); }
 
 } // namespace
 
@@ -132,4 +121,136 @@ TEST(Cli, SimulateThenInfo) {
     Result again = run("simulate rayleigh_benard --preset tiny --no-progress --out " + (tmp / "d").string());
     EXPECT_EQ(again.code, 2) << again.out;
     EXPECT_TRUE(has(again.out, "--overwrite")) << again.out;
+}
+
+// simulate -> train-ae -> cache-latents -> eval-ae on tiny Euler data (32 x 32 states, dcae_tiny: 8 x 8 latents).
+TEST(Cli, CacheLatentsAndEvalAe) {
+    lola::test::TempDir tmp;
+    const std::string data = (tmp / "data").string(), ae = (tmp / "ae").string(), cache = (tmp / "cache").string();
+    Result sim = run("simulate euler_multi_quadrants --preset tiny --no-progress --out " + data);
+    ASSERT_EQ(sim.code, 0) << sim.out;
+    Result train = run("train-ae --out " + ae + " dataset=euler_small dataset.root=" + data + " ae=dcae_tiny "
+                       "train.epochs=1 train.steps_per_epoch=2 train.valid_batches=1");
+    ASSERT_EQ(train.code, 0) << train.out;
+
+    Result c = run("cache-latents --ae " + ae + " --out " + cache + " --batch 32");
+    ASSERT_EQ(c.code, 0) << c.out;
+    int64_t n_files_traj = 0; // trajectories in the train files of both physics
+    for (const char* physics : {"euler_multi_quadrants_openBC", "euler_multi_quadrants_periodicBC"}) {
+        for (const auto& f : lola::io::split_files(fs::path(data) / physics, "train")) {
+            n_files_traj += lola::io::read_schema(f).n_trajectories;
+        }
+    }
+    ASSERT_GT(n_files_traj, 1);
+
+    std::string hash;
+    for (const char* split : {"train", "valid", "test"}) {
+        SCOPED_TRACE(split);
+        lola::io::LatentCacheReader r(fs::path(cache) / (std::string(split) + ".h5"));
+        const lola::io::LatentCacheInfo& info = r.info();
+        const bool is_train = std::string(split) == "train";
+        EXPECT_EQ(info.n_rows, (is_train ? 4 : 1) * info.n_trajectories);
+        EXPECT_EQ(info.n_states, 101);
+        EXPECT_EQ(info.latent_shape, (std::vector<int64_t>{4, 8, 8}));
+        EXPECT_EQ(info.label_dim, 5); // gamma + 2 x 2 boundary codes
+        const lola::io::LatentCacheProvenance& p = info.provenance;
+        EXPECT_EQ(p.dataset, "euler_small");
+        EXPECT_EQ(p.ae_run, fs::absolute(ae).lexically_normal().string());
+        EXPECT_EQ(p.ae_weights_hash.size(), 16u);
+        if (hash.empty()) {
+            hash = p.ae_weights_hash;
+        }
+        EXPECT_EQ(p.ae_weights_hash, hash);
+        EXPECT_EQ(p.stride, 1);
+        EXPECT_EQ(p.repeat, is_train ? 4 : 1);
+        EXPECT_EQ(p.transforms, (std::vector<std::string>{"log1p", "log1p", "log1p", "none", "none"}));
+        EXPECT_EQ(p.augment.empty(), std::string(split) == "test"); // test is never augmented
+        if (is_train) {
+            EXPECT_EQ(info.n_trajectories, n_files_traj);
+        }
+
+        // Labels: Euler BCs are OPEN or PERIODIC on every side, so flips, permutations and rolls leave the codes
+        // as they are: every copy of a trajectory carries its original label, and both kinds occur.
+        const std::vector<float> labels = r.read_labels();
+        std::set<float> codes;
+        for (int64_t row = 0; row < info.n_rows; ++row) {
+            const float* l = labels.data() + row * 5;
+            const float* orig = labels.data() + (row % info.n_trajectories) * 5;
+            EXPECT_GT(l[0], 1.0f); // gamma
+            for (int k = 0; k < 5; ++k) {
+                EXPECT_EQ(l[k], orig[k]) << "row " << row;
+            }
+            for (int k = 2; k < 5; ++k) {
+                EXPECT_EQ(l[k], l[1]) << "row " << row;
+            }
+            codes.insert(l[1]);
+        }
+        EXPECT_EQ(codes, (std::set<float>{1.0f, 2.0f}));
+
+        std::vector<float> w = r.read_window(0, 0, 3, 50); // t = 0, 50, 100
+        for (float v : w) {
+            ASSERT_TRUE(std::isfinite(v));
+        }
+        if (is_train) {
+            // distinct random augmentations: the copies of a trajectory differ (periodic ones all differ: random rolls)
+            for (int64_t g = 0; g < info.n_trajectories; ++g) {
+                std::set<std::vector<float>> copies;
+                for (int64_t copy = 0; copy < 4; ++copy) {
+                    copies.insert(r.read_window(copy * info.n_trajectories + g, 60, 1));
+                }
+                const bool periodic = labels[static_cast<size_t>(g * 5 + 1)] == 2.0f;
+                EXPECT_GE(copies.size(), periodic ? 4u : 2u) << "trajectory " << g;
+            }
+        }
+    }
+
+    // --splits, --stride, --batch: only valid.h5, L = (101 - 1) / 4 + 1, valid ignores --repeat. Its states are
+    // every 4th state of the first cache: the same augmentation for the whole trajectory whatever the batching.
+    Result s = run("cache-latents --ae " + ae + " --out " + (tmp / "c2").string() + " --splits valid --stride 4 "
+                   "--repeat 2 --batch 7");
+    ASSERT_EQ(s.code, 0) << s.out;
+    EXPECT_FALSE(fs::exists(tmp / "c2" / "train.h5"));
+    lola::io::LatentCacheReader v(tmp / "c2" / "valid.h5");
+    EXPECT_EQ(v.info().n_states, 26);
+    EXPECT_EQ(v.info().n_rows, v.info().n_trajectories);
+    EXPECT_EQ(v.info().provenance.stride, 4);
+    lola::io::LatentCacheReader v1(fs::path(cache) / "valid.h5");
+    for (int64_t row = 0; row < v.info().n_rows; ++row) {
+        const std::vector<float> strided = v.read_window(row, 0, 26);
+        const std::vector<float> full = v1.read_window(row, 0, 26, 4);
+        ASSERT_EQ(strided.size(), full.size());
+        for (size_t i = 0; i < full.size(); ++i) {
+            ASSERT_NEAR(strided[i], full[i], 1e-4) << "row " << row << " element " << i;
+        }
+    }
+
+    Result e = run("eval-ae --ae " + ae + " --out " + (tmp / "eval.json").string());
+    ASSERT_EQ(e.code, 0) << e.out;
+    EXPECT_TRUE(has(e.out, "momentum_y")) << e.out;
+    YAML::Node j = YAML::LoadFile((tmp / "eval.json").string());
+    EXPECT_EQ(j["split"].as<std::string>(), "test");
+    EXPECT_EQ(j["ae_weights_hash"].as<std::string>(), hash);
+    for (const char* key : {"vrmse", "vrmse_normalized"}) {
+        ASSERT_EQ(j[key].size(), 5u) << key;
+        for (const char* field : {"energy", "density", "pressure", "momentum_x", "momentum_y"}) {
+            const double x = j[key][field].as<double>();
+            EXPECT_TRUE(std::isfinite(x) && x > 0) << key << " " << field << " " << x;
+        }
+    }
+    Result few = run("eval-ae --ae " + ae + " --split valid --max-states 3");
+    EXPECT_EQ(few.code, 0) << few.out;
+    EXPECT_TRUE(has(few.out, "3 of 404 states")) << few.out;
+
+    // bad input
+    Result missing = run("cache-latents --ae " + (tmp / "no_run").string() + " --out " + cache);
+    EXPECT_EQ(missing.code, 2) << missing.out;
+    EXPECT_TRUE(has(missing.out, "no_run")) << missing.out;
+    Result missing_eval = run("eval-ae --ae " + (tmp / "no_run").string());
+    EXPECT_EQ(missing_eval.code, 2) << missing_eval.out;
+    EXPECT_TRUE(has(missing_eval.out, "no_run")) << missing_eval.out;
+    Result bad_split = run("cache-latents --ae " + ae + " --out " + cache + " --splits train,bogus");
+    EXPECT_EQ(bad_split.code, 2) << bad_split.out;
+    EXPECT_TRUE(has(bad_split.out, "bogus")) << bad_split.out;
+    Result no_out = run("cache-latents --ae " + ae);
+    EXPECT_EQ(no_out.code, 2) << no_out.out;
 }

@@ -1,10 +1,6 @@
 // lola train-ae end to end on generated data: run folder, metrics, exact resume, bad input; and parameter counts.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -15,23 +11,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-    int code = -1;
-    std::string out;
-};
+using Result = lola::test::CommandResult;
 
-Result run(const std::string& args) {
-    Result r;
-    const std::string cmd = std::string(LOLA_BINARY) + " " + args + " 2>&1";
-    FILE* pipe = popen(cmd.c_str(), "r");
-    std::array<char, 4096> buf{};
-    while (fgets(buf.data(), buf.size(), pipe) != nullptr) {
-        r.out += buf.data();
-    }
-    const int status = pclose(pipe);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
+Result run(const std::string& args) { return lola::test::run_command(std::string(LOLA_BINARY) + " " + args); }
 
 std::string read(const fs::path& p) {
     std::ifstream in(p);

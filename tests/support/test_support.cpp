@@ -1,6 +1,10 @@
 #include "support/test_support.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <array>
+#include <cstdio>
 
 #include <atomic>
 #include <random>
@@ -81,6 +85,21 @@ void write_pattern_dataset(const fs::path& dir, int64_t n_traj, int64_t n_steps,
         io::WellSchema s = euler_like_schema(n_traj, n_steps, nx, ny, periodic);
         write_pattern_file(dir / "data" / split / (s.dataset_name + "_gamma_1.4_Dry_air_20.hdf5"), s);
     }
+}
+
+CommandResult run_command(const std::string& command) {
+    CommandResult r;
+    FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+    if (pipe == nullptr) {
+        return r;
+    }
+    std::array<char, 4096> buf{};
+    while (fgets(buf.data(), static_cast<int>(buf.size()), pipe) != nullptr) {
+        r.out += buf.data();
+    }
+    const int status = pclose(pipe);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
 }
 
 } // namespace lola::test

@@ -38,4 +38,14 @@ void write_pattern_file(const std::filesystem::path& path, const io::WellSchema&
 void write_pattern_dataset(const std::filesystem::path& dir, int64_t n_traj, int64_t n_steps, int64_t nx, int64_t ny,
                            bool periodic);
 
+/// Exit code and combined stdout + stderr of a shell command.
+struct CommandResult {
+    int code = -1;
+    std::string out;
+};
+CommandResult run_command(const std::string& command);
+
+/// Whether `text` contains `what`.
+inline bool contains(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+
 } // namespace lola::test

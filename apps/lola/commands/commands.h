@@ -11,5 +11,7 @@ void register_info(CLI::App& app);
 void register_stats(CLI::App& app);
 void register_simulate(CLI::App& app);
 void register_train_ae(CLI::App& app);
+void register_cache_latents(CLI::App& app);
+void register_eval_ae(CLI::App& app);
 
 } // namespace lola::app
