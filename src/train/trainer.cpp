@@ -1,11 +1,15 @@
 #include "lola/train/trainer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
+#include <ATen/autocast_mode.h>
+#include <torch/cuda.h>
 #include <nlohmann/json.hpp>
 #include <torch/serialize.h>
 #include <torch/serialize/archive.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <fstream>
 #include <mutex>
@@ -27,6 +31,7 @@ YAML::Node TrainerOptions::defaults() {
     n["steps_per_epoch"] = d.steps_per_epoch;
     n["valid_batches"] = d.valid_batches;
     n["log_every"] = d.log_every;
+    n["bf16"] = d.bf16;
     return n;
 }
 
@@ -36,6 +41,7 @@ TrainerOptions TrainerOptions::from_config(const core::Config& cfg, const std::s
     o.steps_per_epoch = cfg.get<int64_t>(key + ".steps_per_epoch");
     o.valid_batches = cfg.get<int64_t>(key + ".valid_batches");
     o.log_every = cfg.get<int64_t>(key + ".log_every");
+    o.bf16 = cfg.get<bool>(key + ".bf16");
     LOLA_CHECK_USAGE(o.epochs >= 1, "{}.epochs must be >= 1, got {}", key, o.epochs);
     LOLA_CHECK_USAGE(o.steps_per_epoch >= 1, "{}.steps_per_epoch must be >= 1, got {}", key, o.steps_per_epoch);
     LOLA_CHECK_USAGE(o.valid_batches >= 0, "{}.valid_batches must be >= 0, got {}", key, o.valid_batches);
@@ -80,6 +86,62 @@ void set_rng_state(const torch::Tensor& state) {
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_state(state);
 }
+
+// CUDA generators' states, one per device (empty without CUDA).
+std::vector<torch::Tensor> cuda_rng_states() {
+    std::vector<torch::Tensor> states;
+    if (torch::cuda::is_available()) {
+        for (int64_t d = 0; d < static_cast<int64_t>(torch::cuda::device_count()); ++d) {
+            at::Generator gen = at::globalContext().defaultGenerator(at::Device(at::kCUDA, static_cast<int8_t>(d)));
+            std::lock_guard<std::mutex> lock(gen.mutex());
+            states.push_back(gen.get_state());
+        }
+    }
+    return states;
+}
+
+void set_cuda_rng_states(const std::vector<torch::Tensor>& states) {
+    if (states.empty()) {
+        return;
+    }
+    LOLA_CHECK(torch::cuda::is_available() && static_cast<int64_t>(torch::cuda::device_count()) >=
+                                                   static_cast<int64_t>(states.size()),
+               "the checkpoint holds the RNG state of {} CUDA devices, this machine has {}", states.size(),
+               torch::cuda::is_available() ? torch::cuda::device_count() : 0);
+    for (size_t d = 0; d < states.size(); ++d) {
+        at::Generator gen = at::globalContext().defaultGenerator(at::Device(at::kCUDA, static_cast<int8_t>(d)));
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        gen.set_state(states[d]);
+    }
+}
+
+/// bf16 autocast on the module's device for the lifetime of the guard.
+class Autocast {
+public:
+    Autocast(bool enabled, torch::nn::Module& module) : enabled_(enabled) {
+        if (!enabled_) {
+            return;
+        }
+        auto params = module.parameters();
+        type_ = params.empty() ? at::kCPU : params.front().device().type();
+        previous_ = at::autocast::is_autocast_enabled(type_);
+        at::autocast::set_autocast_enabled(type_, true);
+        at::autocast::set_autocast_dtype(type_, at::kBFloat16);
+    }
+    ~Autocast() {
+        if (enabled_) {
+            at::autocast::set_autocast_enabled(type_, previous_);
+            at::autocast::clear_cache();
+        }
+    }
+    Autocast(const Autocast&) = delete;
+    Autocast& operator=(const Autocast&) = delete;
+
+private:
+    bool enabled_;
+    bool previous_ = false;
+    at::DeviceType type_ = at::kCPU;
+};
 
 double mean_of(const std::vector<double>& v) {
     double s = 0;
@@ -158,6 +220,11 @@ void Trainer::save_checkpoint(int64_t epoch, int64_t step, double best, int64_t 
     archive.write("model", model);
     archive.write("optimizer", optim);
     archive.write("rng_cpu", rng_state());
+    const std::vector<torch::Tensor> cuda = cuda_rng_states();
+    archive.write("rng_cuda_count", torch::tensor({static_cast<int64_t>(cuda.size())}, torch::kInt64));
+    for (size_t d = 0; d < cuda.size(); ++d) {
+        archive.write(fmt::format("rng_cuda_{}", d), cuda[d]);
+    }
     archive.write("counters", torch::tensor({epoch, step, skipped, int64_t{1}}, torch::kInt64));
     archive.write("best", torch::tensor({best}, torch::kFloat64));
     std::vector<int64_t> pos = task_.data_position();
@@ -194,6 +261,13 @@ TrainSummary Trainer::run(bool resume) {
         std::vector<int64_t> pos(pos_t.data_ptr<int64_t>(), pos_t.data_ptr<int64_t>() + pos_t.numel());
         task_.seek(pos);
         set_rng_state(rng);
+        torch::Tensor n_cuda;
+        archive.read("rng_cuda_count", n_cuda);
+        std::vector<torch::Tensor> cuda(static_cast<size_t>(n_cuda[0].item<int64_t>()));
+        for (size_t d = 0; d < cuda.size(); ++d) {
+            archive.read(fmt::format("rng_cuda_{}", d), cuda[d]);
+        }
+        set_cuda_rng_states(cuda);
         // keep the metrics of the epochs the checkpoint covers
         if (fs::exists(metrics_path)) {
             std::ifstream in(metrics_path);
@@ -212,6 +286,7 @@ TrainSummary Trainer::run(bool resume) {
     }
 
     const int64_t total_steps = opts_.epochs * opts_.steps_per_epoch;
+    const bool tty = stderr_is_tty() && log_level() >= LogLevel::Info;
     TrainSummary summary;
     const auto t_start = std::chrono::steady_clock::now();
     const int64_t end_epoch =
@@ -225,7 +300,11 @@ TrainSummary Trainer::run(bool resume) {
         auto t_interval = std::chrono::steady_clock::now();
         int64_t interval_steps = 0, interval_samples = 0;
         for (int64_t s = 0; s < opts_.steps_per_epoch; ++s) {
-            torch::Tensor loss = task_.train_loss();
+            torch::Tensor loss;
+            {
+                Autocast autocast(opts_.bf16, module);
+                loss = task_.train_loss();
+            }
             loss.backward();
             StepResult r = safe_step(*optimizer_, optim_opts_.grad_clip);
             ++step;
@@ -243,7 +322,16 @@ TrainSummary Trainer::run(bool resume) {
             }
             const bool last = s + 1 == opts_.steps_per_epoch;
             const bool log_now = opts_.log_every > 0 ? (step % opts_.log_every == 0) : last;
+            if (opts_.progress && tty && !log_now) {
+                std::fprintf(stderr, "\repoch %4lld/%lld step %7lld/%lld | loss %.3e | grad %.3f   ",
+                             static_cast<long long>(epoch + 1), static_cast<long long>(opts_.epochs),
+                             static_cast<long long>(step), static_cast<long long>(total_steps), l, r.grad_norm);
+                std::fflush(stderr);
+            }
             if (opts_.progress && log_now) {
+                if (tty) {
+                    std::fputs("\r", stderr);
+                }
                 const double sec =
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t_interval).count();
                 LOLA_LOG_INFO("epoch {:>4}/{} step {:>7}/{} | loss {:.3e} | grad {:.3f} | lr {:.1e} | skipped {} | "
@@ -260,6 +348,7 @@ TrainSummary Trainer::run(bool resume) {
         if (opts_.valid_batches > 0) {
             module.eval();
             torch::NoGradGuard no_grad;
+            Autocast autocast(opts_.bf16, module);
             for (int64_t i = 0; i < opts_.valid_batches; ++i) {
                 valid.push_back(task_.valid_loss(i).item<double>());
             }

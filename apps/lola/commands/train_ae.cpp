@@ -76,6 +76,7 @@ struct TrainAeArgs {
     std::string out;
     bool resume = false;
     int64_t stop_after = 0;
+    std::string device;
 };
 
 void run_train_ae(const TrainAeArgs& a) {
@@ -86,6 +87,9 @@ void run_train_ae(const TrainAeArgs& a) {
         cfg.merge_file(dir / "config.yaml");
     }
     cfg.compose(a.config.files, a.config.overrides);
+    if (!a.device.empty()) {
+        cfg.apply_override("device=" + a.device);
+    }
     data::DatasetOptions dataset = data::DatasetOptions::from_config(cfg);
     autoencoder::AutoEncoderOptions ae = autoencoder::AutoEncoderOptions::from_config(cfg);
     ae.resolve_pixel_channels(static_cast<int64_t>(dataset.fields.size()));
@@ -133,6 +137,7 @@ void register_train_ae(CLI::App& app) {
     cmd->add_option("--out", a->out, "run folder (config.yaml, metrics.jsonl, state.pt, checkpoint.pt)")->required();
     cmd->add_flag("--resume", a->resume, "continue the run in --out from its last checkpoint, exactly");
     cmd->add_option("--stop-after", a->stop_after, "stop after this many epochs (resume later with --resume)");
+    cmd->add_option("--device", a->device, "cpu | cuda | cuda:N (same as the override device=...)");
     add_config_args(*cmd, a->config);
     cmd->callback([a] { run_train_ae(*a); });
 }

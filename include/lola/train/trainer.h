@@ -1,7 +1,7 @@
 // The training engine shared by every trainer (autoencoder, diffusion model, neural solver): epochs of steps, safe
 // optimizer steps, validation each epoch, metrics.jsonl with the reference's key names, a fixed-format console line,
 // and atomic checkpoints holding everything needed to resume bit for bit on CPU (weights, optimizer state, schedule
-// position, RNG state, data position, step).
+// position, CPU and CUDA RNG states, data position, step). On a terminal the step line redraws in place.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -41,6 +41,7 @@ struct TrainerOptions {
     int64_t steps_per_epoch = 16;
     int64_t valid_batches = 4;
     int64_t log_every = 0;       ///< steps between console lines; 0: once per epoch
+    bool bf16 = false;           ///< bf16 autocast of the forward passes (on the module's device: CUDA or CPU)
     bool progress = true;        ///< console lines (stderr)
     int64_t stop_after = 0;      ///< stop after this many epochs in this invocation (0: run to the end); resume later
 

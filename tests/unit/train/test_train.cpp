@@ -201,3 +201,25 @@ TEST(Weights, SaveLoadRoundTripAndHash) {
     load_weights(*b.net, tmp / "w.pt");
     EXPECT_EQ(weights_hash(*a.net), weights_hash(*b.net));
 }
+
+TEST(Trainer, Bf16AutocastRunsTheForwardInBfloat16) {
+    test::TempDir tmp;
+    torch::manual_seed(0);
+    struct DtypeTask : ToyTask {
+        torch::ScalarType seen = torch::kFloat32;
+        torch::Tensor train_loss() override {
+            auto [x, y] = data(position++);
+            torch::Tensor out = net->forward(x);
+            seen = out.scalar_type();
+            return (out.to(torch::kFloat32) - y).pow(2).mean();
+        }
+    } task;
+    TrainerOptions t = toy_options(2);
+    t.bf16 = true;
+    TrainSummary s = Trainer(tmp.path(), task, toy_optim(), t).run(false);
+    EXPECT_EQ(task.seen, torch::kBFloat16); // the linear layers ran under autocast
+    EXPECT_TRUE(std::isfinite(s.last_valid_loss));
+    t.bf16 = false;
+    Trainer(tmp.path(), task, toy_optim(), t).run(false);
+    EXPECT_EQ(task.seen, torch::kFloat32); // and autocast is off again afterwards
+}
