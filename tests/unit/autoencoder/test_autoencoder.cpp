@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "support/torch_support.h"
 #include "lola/autoencoder/autoencoder.h"
 #include "lola/autoencoder/loss.h"
 #include "lola/core/config.h"
@@ -23,17 +24,9 @@ using autoencoder::AeLossOptions;
 using autoencoder::AutoEncoder;
 using autoencoder::AutoEncoderOptions;
 
-class AutoEncoderTest : public ::testing::Test {
-protected:
-    void SetUp() override {
-        torch::manual_seed(0);
-        torch::set_num_threads(1);
-    }
-};
+using AutoEncoderTest = test::SeededTest;
+using test::rel_err;
 
-double rel_err(const torch::Tensor& a, const torch::Tensor& b) {
-    return ((a - b).norm() / b.norm()).item<double>();
-}
 
 /// A config whose schema is the `ae` and `loss` groups.
 core::Config make_config() {

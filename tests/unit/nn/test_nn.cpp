@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "support/torch_support.h"
 #include "lola/core/error.h"
 #include "lola/nn/blocks.h"
 #include "lola/nn/layers.h"
@@ -16,18 +17,9 @@ namespace {
 
 using namespace lola;
 
-class NnTest : public ::testing::Test {
-protected:
-    void SetUp() override {
-        torch::manual_seed(0);
-        torch::set_num_threads(1);
-    }
-};
+using NnTest = test::SeededTest;
+using test::rel_err;
 
-/// ||a - b|| / ||b||
-double rel_err(const torch::Tensor& a, const torch::Tensor& b) {
-    return ((a - b).norm() / b.norm()).item<double>();
-}
 
 std::vector<int64_t> spatial_shape(int64_t n, int64_t size) {
     return std::vector<int64_t>(static_cast<size_t>(n), size);
