@@ -21,6 +21,9 @@ foreach(pkg fmt yaml-cpp nlohmann_json CLI11)
 endforeach()
 
 find_package(PNG)
+# cairo (LGPL-2.1 or MPL-1.1, linked dynamically): figures as PNG and SVG.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)
 
 # ---- LibTorch ------------------------------------------------------------------------------------------------------
 # TorchConfig.cmake of a CUDA build of LibTorch (the PyPI wheel) insists on a CUDA toolkit, which a CPU-only machine
