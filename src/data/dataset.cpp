@@ -25,6 +25,9 @@ stats:
   std: []
 augment: []
 log_scalars: []
+# Shape facts for sizing models without the files (lola info); 0 = unknown. Checked against the files when both exist.
+spatial_dims: 0
+label_dim: 0
 )");
 }
 

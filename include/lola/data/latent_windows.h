@@ -56,6 +56,7 @@ public:
     WindowStream(std::shared_ptr<const LatentWindows> windows, int64_t batch_size, uint64_t seed);
 
     WindowBatch next();
+    int64_t batch_size() const { return batch_size_; }
     std::vector<int64_t> position() const { return {epoch_, batch_}; }
     void seek(const std::vector<int64_t>& position);
     /// The indices of batch `batch` of epoch `epoch` (what next() would read there).
