@@ -1,0 +1,62 @@
+// The evaluation protocol of paper.md 8: which test trajectories, which frames, and the per-run seeds, reproducing
+// the reference's Python `random` streams bit for bit (MT19937 seeded like CPython's random.seed).
+#pragma once
+
+#include <torch/types.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lola::emulation {
+
+/// CPython's `random.Random`: MT19937 seeded through init_by_array exactly as random.seed(int) and
+/// random.seed(str) (version 2: the string's UTF-8 bytes followed by their SHA-512 digest, read as a big-endian
+/// integer), with random() = (a >> 5, b >> 6) -> (a · 2^26 + b) / 2^53 and getrandbits(k <= 32) = draw >> (32 - k).
+class PythonRandom {
+public:
+    /// random.seed(seed) for an integer (the absolute value is used, as Python does).
+    explicit PythonRandom(int64_t seed = 0);
+    /// random.seed(text) for a str (version 2 seeding).
+    explicit PythonRandom(const std::string& text);
+
+    /// random.seed(seed).
+    void seed(int64_t seed);
+    /// random.seed(text).
+    void seed(const std::string& text);
+    /// The next raw 32-bit MT19937 output.
+    uint32_t next_u32();
+    /// random.random(): a double in [0, 1) with 53 random bits.
+    double random();
+    /// random.getrandbits(k) for 1 <= k <= 32.
+    uint32_t getrandbits(int k);
+
+private:
+    void init_by_array(const std::vector<uint32_t>& key);
+    std::array<uint32_t, 624> state_{};
+    int index_ = 624;
+};
+
+/// SHA-512 of `data` (FIPS 180-4), 64 bytes; used by PythonRandom's string seeding.
+std::array<uint8_t, 64> sha512(const std::string& data);
+
+/// The reference's per-run seed (paper.md 8 step 1): random.Random("<seed>,<index>,<start>").getrandbits(32).
+/// Feed it to torch::manual_seed before a rollout.
+uint32_t run_seed(int64_t seed, int64_t index, int64_t start);
+
+/// The evaluated test trajectories (paper.md 8): random.seed(seed), then `count` draws int(random() · n_test);
+/// duplicates merged, sorted ascending. n_test >= 1, count >= 0.
+std::vector<int64_t> eval_trajectory_indices(int64_t n_test, int64_t count = 64, int64_t seed = 0);
+
+/// Frame indices kept by the protocol (paper.md 8 step 2): max(0, start - (context - 1) · stride), then every
+/// `stride`-th frame up to n_frames - 1. Requires 0 <= start < n_frames, context >= 1, stride >= 1.
+std::vector<int64_t> select_frame_indices(int64_t n_frames, int64_t start, int64_t context, int64_t stride);
+
+/// x[max(0, start - (context - 1) · stride) :: stride] along `dim` (0 for a (T, ...) trajectory; 1 for the (C, T, ...)
+/// layout of data::Sample). A strided view when possible (no copy).
+/// Euler (101 snapshots, stride 4, start 0, context 1): 26 frames (paper.md 13).
+torch::Tensor select_frames(const torch::Tensor& trajectory, int64_t start, int64_t context, int64_t stride,
+                            int64_t dim = 0);
+
+} // namespace lola::emulation
