@@ -1,0 +1,174 @@
+// Samplers of the diffusion model (paper.md 7.1, 6.2): a base class that runs the time grid, and one override of step()
+// per algorithm (DDPM, DDIM, Adams-Bashforth, exponential Adams-Bashforth, predictor-corrector).
+//
+// Notation: alpha_t, sigma_t from the denoiser's schedule, rho_t = sigma_t / alpha_t, x-hat = denoiser mean at (x_t, t),
+// z = (x_t - alpha_t x-hat) / sigma_t (the noise estimate). The probability-flow ODE in y = x / alpha reads
+// dy / drho = z.
+#pragma once
+
+#include <torch/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lola/diffusion/denoiser.h"
+
+namespace lola::diffusion {
+
+/// A sampler: integrates from t = start to t = stop over the grid linspace(start, stop, steps + 1). Everything runs
+/// in the dtype and on the device of x_init; scalar coefficients are computed in float64. sample() runs without
+/// autograd (a guided denoiser that needs gradients must enable them inside its denoise()).
+class Sampler {
+public:
+    /// `denoiser` is held by reference and must outlive the sampler. steps >= 1, 0 <= stop < start <= 1.
+    Sampler(const Denoiser& denoiser, int64_t steps = 16, double start = 1.0, double stop = 0.0);
+    virtual ~Sampler() = default;
+
+    /// x ~ N(0, (alpha_start^2 + sigma_start^2) I) of `shape`, drawn with `generator` (see randn_with).
+    torch::Tensor init(at::IntArrayRef shape, const torch::TensorOptions& options = {},
+                       std::optional<at::Generator> generator = std::nullopt) const;
+
+    /// Run the whole grid from x_init: x <- step(x, t_k, t_{k+1}, ...) for k = 0 .. steps - 1; returns x at `stop`.
+    /// label and cond are passed to every denoiser call; `generator` feeds the stochastic samplers.
+    torch::Tensor sample(const torch::Tensor& x_init, const torch::Tensor& label = {}, const torch::Tensor& cond = {},
+                         std::optional<at::Generator> generator = std::nullopt);
+
+    /// The time grid t_0 = start, ..., t_steps = stop.
+    std::vector<double> times() const;
+
+    /// The number of steps.
+    int64_t steps() const { return steps_; }
+    /// The denoiser.
+    const Denoiser& denoiser() const { return denoiser_; }
+
+protected:
+    /// Clear per-run state (called at the start of every sample()).
+    virtual void reset() {}
+    /// One step from time t to time s < t (k = index of t on the grid).
+    virtual torch::Tensor step(const torch::Tensor& x_t, double t, double s, int64_t k, const torch::Tensor& label,
+                               const torch::Tensor& cond, std::optional<at::Generator>& generator) = 0;
+
+    /// denoiser().denoise at a single time (a 0-d tensor in the dtype and on the device of x).
+    Gaussian denoise(const torch::Tensor& x, double t, const torch::Tensor& label, const torch::Tensor& cond) const;
+    /// alpha_t of the schedule (float64).
+    double alpha(double t) const;
+    /// sigma_t of the schedule (float64).
+    double sigma(double t) const;
+
+private:
+    const Denoiser& denoiser_;
+    int64_t steps_;
+    double start_, stop_;
+};
+
+/// Ancestral DDPM: x_s ~ q(x_s | x_t, x = x-hat), the Gaussian posterior of the forward process with
+/// a = alpha_t / alpha_s, v = sigma_t^2 - a^2 sigma_s^2: mean a sigma_s^2 / sigma_t^2 x_t + alpha_s v / sigma_t^2 x-hat,
+/// variance v sigma_s^2 / sigma_t^2. Stochastic; needs many more steps than the ODE samplers (e.g. 256).
+class DDPMSampler : public Sampler {
+public:
+    using Sampler::Sampler;
+
+protected:
+    torch::Tensor step(const torch::Tensor& x_t, double t, double s, int64_t k, const torch::Tensor& label,
+                       const torch::Tensor& cond, std::optional<at::Generator>& generator) override;
+};
+
+/// DDIM(eta): x_s = alpha_s x-hat + sqrt(sigma_s^2 - c^2) z + c eps with c^2 = eta^2 times the DDPM posterior
+/// variance. eta = 0 is deterministic (Euler on the probability-flow ODE in rho); eta = 1 matches DDPM.
+class DDIMSampler : public Sampler {
+public:
+    /// eta in [0, 1].
+    DDIMSampler(const Denoiser& denoiser, int64_t steps = 16, double start = 1.0, double stop = 0.0, double eta = 0.0);
+
+protected:
+    torch::Tensor step(const torch::Tensor& x_t, double t, double s, int64_t k, const torch::Tensor& label,
+                       const torch::Tensor& cond, std::optional<at::Generator>& generator) override;
+
+private:
+    double eta_;
+};
+
+/// The weights w_j = integral from `from` to `to` of the Lagrange basis polynomial L_j on `nodes` (distinct), found
+/// by solving the Vandermonde system sum_j nodes_j^p w_j = (to^(p+1) - from^(p+1)) / (p + 1), p = 0 .. m - 1, in
+/// float64 (paper.md 7.1).
+std::vector<double> ab_coefficients(const std::vector<double>& nodes, double from, double to);
+
+/// The weights w_j = integral over rho from `from` to `to` of L_j(log rho), L_j the Lagrange basis on the
+/// log-nodes lambda_j = log nodes_j (nodes > 0, from, to > 0). Substituting rho = e^lambda, w_j = e^lambda_0 *
+/// solve(V, I) with V[p][j] = (lambda_j - lambda_0)^p, lambda_0 = log from, I_p = integral_0^h e^u u^p du,
+/// h = log(to / from), computed by I_0 = expm1(h), I_p = e^h h^p - p I_(p-1).
+std::vector<double> eab_coefficients(const std::vector<double>& nodes, double from, double to);
+
+/// Adams-Bashforth on the probability-flow ODE dy/drho = z (azula's ABSampler, the paper's default, paper.md 7.1):
+/// keeps the last min(order, k + 1) values z_j at rho_j and steps
+/// x_s = (alpha_s / alpha_t) x_t + alpha_s sum_j w_j z_j with w = ab_coefficients(rho_j, rho_t, rho_s).
+class ABSampler : public Sampler {
+public:
+    /// order in [1, 4].
+    ABSampler(const Denoiser& denoiser, int64_t steps = 16, double start = 1.0, double stop = 0.0, int64_t order = 3);
+
+protected:
+    void reset() override;
+    torch::Tensor step(const torch::Tensor& x_t, double t, double s, int64_t k, const torch::Tensor& label,
+                       const torch::Tensor& cond, std::optional<at::Generator>& generator) override;
+    /// The multistep weights for the stored nodes (rho values, oldest first) over [rho_t, rho_s].
+    virtual std::vector<double> weights(const std::vector<double>& nodes, double rho_t, double rho_s) const;
+
+private:
+    int64_t order_;
+    std::vector<double> rhos_;
+    std::vector<torch::Tensor> zs_;
+};
+
+/// Exponential Adams-Bashforth ("eab"): the same multistep update as ABSampler, but z is interpolated by a polynomial
+/// in lambda = log rho and the integral of e^lambda times that polynomial is taken exactly (an exponential integrator,
+/// DEIS / DPM-Solver style): w = eab_coefficients(rho_j, rho_t, rho_s). On log-spaced grids this is the natural
+/// variable: z varies smoothly in log rho. Order 1 is DDIM.
+class EABSampler : public ABSampler {
+public:
+    using ABSampler::ABSampler;
+
+protected:
+    std::vector<double> weights(const std::vector<double>& nodes, double rho_t, double rho_s) const override;
+};
+
+/// Predictor-corrector ("pc"): a deterministic DDIM predictor step t -> s, then `corrections` unadjusted Langevin
+/// steps at time s on log p_s, with the score -(x - alpha_s x-hat) / sigma_s^2 = -z / sigma_s and the step size
+/// delta = tau sigma_s^2: x <- x - tau sigma_s z + sqrt(2 tau) sigma_s eps. Costs 1 + corrections denoiser calls per
+/// step. The Langevin bias scales with tau; at the last step sigma_s = sigma_min makes the correction negligible.
+class PCSampler : public Sampler {
+public:
+    /// corrections >= 0, tau > 0.
+    PCSampler(const Denoiser& denoiser, int64_t steps = 16, double start = 1.0, double stop = 0.0,
+              int64_t corrections = 1, double tau = 0.1);
+
+protected:
+    torch::Tensor step(const torch::Tensor& x_t, double t, double s, int64_t k, const torch::Tensor& label,
+                       const torch::Tensor& cond, std::optional<at::Generator>& generator) override;
+
+private:
+    int64_t corrections_;
+    double tau_;
+};
+
+/// Options of make_sampler beyond the step count (each sampler reads its own).
+struct SamplerOptions {
+    double start = 1.0;       ///< first time of the grid
+    double stop = 0.0;        ///< last time of the grid
+    double eta = 0.0;         ///< ddim
+    int64_t order = 3;        ///< ab, eab
+    int64_t corrections = 1;  ///< pc: Langevin steps per step
+    double tau = 0.1;         ///< pc: Langevin step size in units of sigma_s^2
+};
+
+/// The valid sampler names: ddpm, ddim, ab, eab, pc.
+const std::vector<std::string>& sampler_names();
+
+/// A sampler by name (default "ab" with 16 steps, the paper's). Unknown names are lola::UsageError listing the valid
+/// ones; bad option values are lola::UsageError too.
+std::unique_ptr<Sampler> make_sampler(const std::string& name, const Denoiser& denoiser, int64_t steps = 16,
+                                      const SamplerOptions& options = {});
+
+} // namespace lola::diffusion
