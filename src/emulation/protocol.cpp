@@ -229,6 +229,17 @@ std::vector<int64_t> select_frame_indices(int64_t n_frames, int64_t start, int64
     return out;
 }
 
+std::vector<int64_t> lead_times(int64_t n_selected, int64_t context, int64_t stride) {
+    LOLA_CHECK(n_selected >= 0 && context >= 1 && stride >= 1,
+               "lead_times: needs n_selected >= 0, context >= 1, stride >= 1 (got {}, {}, {})", n_selected, context,
+               stride);
+    std::vector<int64_t> out(static_cast<size_t>(n_selected));
+    for (int64_t t = 0; t < n_selected; ++t) {
+        out[static_cast<size_t>(t)] = (t - context + 1) * stride;
+    }
+    return out;
+}
+
 torch::Tensor select_frames(const torch::Tensor& trajectory, int64_t start, int64_t context, int64_t stride,
                             int64_t dim) {
     LOLA_CHECK(trajectory.defined() && trajectory.dim() >= 1, "select_frames: needs a trajectory tensor with a time "

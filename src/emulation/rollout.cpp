@@ -43,7 +43,8 @@ void RolloutOptions::validate(const std::string& key) const {
 }
 
 torch::Tensor rollout(const WindowFn& f, const torch::Tensor& context_states, const torch::Tensor& label,
-                      int64_t length, const RolloutOptions& options) {
+                      int64_t length, const RolloutOptions& options,
+                      const std::function<void(int64_t done, int64_t total)>& on_window) {
     options.validate();
     LOLA_CHECK(static_cast<bool>(f), "rollout: no window function given");
     LOLA_CHECK(context_states.defined() && context_states.dim() >= 4,
@@ -67,6 +68,7 @@ torch::Tensor rollout(const WindowFn& f, const torch::Tensor& context_states, co
     const auto topt = context_states.options();
     const auto mask_opt = torch::TensorOptions().dtype(torch::kBool).device(context_states.device());
 
+    const int64_t total = options.n_windows(length);
     std::vector<torch::Tensor> pieces;
     int64_t produced = 0;
     torch::Tensor known_states = context_states; // (B, C, k, *S) known states of the next window
@@ -89,6 +91,9 @@ torch::Tensor rollout(const WindowFn& f, const torch::Tensor& context_states, co
         pieces.push_back(fresh);
         produced += fresh.size(2);
         known_states = kept_states.narrow(2, kept - overlap, overlap);
+        if (on_window) {
+            on_window(call + 1, total);
+        }
     }
     return torch::cat(pieces, 2).narrow(2, 0, length).contiguous();
 }

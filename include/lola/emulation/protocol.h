@@ -53,6 +53,11 @@ std::vector<int64_t> eval_trajectory_indices(int64_t n_test, int64_t count = 64,
 /// `stride`-th frame up to n_frames - 1. Requires 0 <= start < n_frames, context >= 1, stride >= 1.
 std::vector<int64_t> select_frame_indices(int64_t n_frames, int64_t start, int64_t context, int64_t stride);
 
+/// Lead time of every selected frame in raw snapshots, (t - context + 1) · stride for frame t = 0 .. n_selected - 1
+/// (paper.md 1 "Lead times"): measured from the last context frame (lead 0), negative for earlier context frames.
+/// The reference computes metrics for t >= context - 1 and drops the lead-time-0 rows, i.e. it reports lead > 0.
+std::vector<int64_t> lead_times(int64_t n_selected, int64_t context, int64_t stride);
+
 /// x[max(0, start - (context - 1) · stride) :: stride] along `dim` (0 for a (T, ...) trajectory; 1 for the (C, T, ...)
 /// layout of data::Sample). A strided view when possible (no copy).
 /// Euler (101 snapshots, stride 4, start 0, context 1): 26 frames (paper.md 13).

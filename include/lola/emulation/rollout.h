@@ -56,8 +56,10 @@ struct RolloutOptions {
 /// (B, label_dim) or undefined and is passed unchanged to every call of `f`. Runs `f` options.n_windows(length) times
 /// on windows of the context's dtype and device. Does not touch autograd or the RNG: `f` owns both.
 /// For an ensemble of K members per trajectory pass repeat_members(context, K) and repeat_members(label, K).
+/// `on_window`, if given, is called after every window with (windows done, options.n_windows(length)) for progress.
 torch::Tensor rollout(const WindowFn& f, const torch::Tensor& context_states, const torch::Tensor& label,
-                      int64_t length, const RolloutOptions& options);
+                      int64_t length, const RolloutOptions& options,
+                      const std::function<void(int64_t done, int64_t total)>& on_window = {});
 
 /// Repeats every row of `x` (B, ...) K times along dim 0: (B·K, ...), rows b·K .. b·K + K - 1 are copies of row b
 /// (the K ensemble members of trajectory b, paper.md 7.1). An undefined `x` (no label) is returned undefined.

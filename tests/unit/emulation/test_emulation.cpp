@@ -153,6 +153,17 @@ TEST(Rollout, StitchingForEveryValidOptionCombination) {
     EXPECT_GT(n_invalid, 50);
 }
 
+TEST(Rollout, ReportsProgressPerWindow) {
+    const WindowFn identity = [](const torch::Tensor& w, const torch::Tensor&, const torch::Tensor&) { return w; };
+    std::vector<std::pair<int64_t, int64_t>> seen;
+    rollout(identity, torch::zeros({1, 1, 1, 2, 2}), {}, 26, {},
+            [&](int64_t done, int64_t total) { seen.emplace_back(done, total); });
+    ASSERT_EQ(seen.size(), 7U);
+    for (size_t i = 0; i < seen.size(); ++i) {
+        EXPECT_EQ(seen[i], std::make_pair(static_cast<int64_t>(i) + 1, int64_t{7}));
+    }
+}
+
 TEST(Rollout, ThreeDimensionalStates) {
     check_rollout(5, 1, -1, 0, 26, {2, 3, 2});
     check_rollout(5, 2, 3, 1, 11, {2, 2, 2});
@@ -320,6 +331,12 @@ TEST(Protocol, SelectFramesMatchesThePaperCounts) {
     const torch::Tensor ct = torch::arange(3 * 20).reshape({3, 20});
     const torch::Tensor g = select_frames(ct, 6, 2, 3, 1);
     EXPECT_TRUE(torch::equal(g, ct.index_select(1, torch::arange(3, 20, 3))));
+    // Lead times (paper.md 1): Euler c = 1 runs 0, 4, ..., 100; c = 3 starts at -8.
+    const auto lead1 = lead_times(26, 1, 4);
+    EXPECT_EQ(lead1.front(), 0);
+    EXPECT_EQ(lead1.back(), 100);
+    EXPECT_EQ(lead_times(4, 3, 4), (std::vector<int64_t>{-8, -4, 0, 4}));
+    EXPECT_EQ(lead_times(46, 1, 1).back(), 45); // TGC: lead times 1 ... 45
     EXPECT_THROW(select_frames(euler, 101, 1, 4), Error);
     EXPECT_THROW(select_frames(euler, 0, 1, 0), Error);
     EXPECT_THROW(select_frames(euler, 0, 0, 4), Error);
