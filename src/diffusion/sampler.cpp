@@ -118,7 +118,10 @@ double Sampler::sigma(double t) const { return denoiser_.schedule().sigma_at(t);
 
 Gaussian Sampler::denoise(const torch::Tensor& x, double t, const torch::Tensor& label,
                           const torch::Tensor& cond) const {
-    return denoiser_.denoise(x, torch::full({}, t, x.options()), label, cond);
+    // The time in the dtype of x, but at least float32: bf16 / fp16 times would shift sigma from the sampler's.
+    const bool low = x.scalar_type() != torch::kFloat && x.scalar_type() != torch::kDouble;
+    return denoiser_.denoise(x, torch::full({}, t, x.options().dtype(low ? torch::kFloat : x.scalar_type())), label,
+                             cond);
 }
 
 torch::Tensor Sampler::init(at::IntArrayRef shape, const torch::TensorOptions& options,

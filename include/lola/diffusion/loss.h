@@ -61,7 +61,8 @@ torch::Tensor denoiser_loss_at(const Denoiser& denoiser, const torch::Tensor& x,
                                const torch::Tensor& window_mask, const torch::Tensor& t, const torch::Tensor& eps);
 
 /// The training loss with t ~ prior (one per sample) and eps ~ N(0, I) drawn from `generator` (same rules as
-/// sample_context_mask; t and eps are drawn in the dtype and on the device of x). See denoiser_loss_at.
+/// sample_context_mask; eps is drawn in the dtype of x, t in that dtype or float32 if lower, both on the device of
+/// x; t first, then eps). See denoiser_loss_at.
 torch::Tensor denoiser_loss(const Denoiser& denoiser, const torch::Tensor& x, const torch::Tensor& label,
                             const torch::Tensor& window_mask, const TimePrior& prior = {},
                             std::optional<at::Generator> generator = std::nullopt);

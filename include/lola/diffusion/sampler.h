@@ -50,7 +50,7 @@ protected:
     virtual torch::Tensor step(const torch::Tensor& x_t, double t, double s, int64_t k, const torch::Tensor& label,
                                const torch::Tensor& cond, std::optional<at::Generator>& generator) = 0;
 
-    /// denoiser().denoise at a single time (a 0-d tensor in the dtype and on the device of x).
+    /// denoiser().denoise at a single time (a 0-d tensor on the device of x, in its dtype or float32 if lower).
     Gaussian denoise(const torch::Tensor& x, double t, const torch::Tensor& label, const torch::Tensor& cond) const;
     /// alpha_t of the schedule (float64).
     double alpha(double t) const;

@@ -538,6 +538,11 @@ TEST_F(DiffusionTest, SamplerRegistryAndErrors) {
     o.order = 0;
     EXPECT_THROW(make_sampler("ab", denoiser, 16, o), UsageError);
     EXPECT_THROW(make_sampler("ab", denoiser, 0), UsageError);
+    // reduced precision runs in that dtype (times stay float32)
+    auto ab = make_sampler("ab", denoiser, 16);
+    torch::Tensor xb = ab->sample(ab->init({256, 4}, torch::kBFloat16));
+    EXPECT_EQ(xb.scalar_type(), torch::kBFloat16);
+    EXPECT_NEAR(xb.to(torch::kDouble).mean(0)[1].item<double>(), -2.0, 0.3);
     const std::vector<double> t = make_sampler("ab", denoiser, 4)->times();
     EXPECT_EQ(t, (std::vector<double>{1.0, 0.75, 0.5, 0.25, 0.0}));
 }
