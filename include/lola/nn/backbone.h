@@ -1,0 +1,100 @@
+// The emulator backbone interface (paper.md 4.5, 5, 6.1): the network F of the denoiser and of the neural solver,
+// its options (the `denoiser` / `surrogate` config groups, configs/{denoiser,surrogate}/*.yaml) and a factory.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lola::core {
+class Config;
+}
+
+namespace lola::nn {
+
+/// A backbone maps a window x (B, C_in, L, s_1, s_2[, s_3]) to (B, C_out, L, s_1, s_2[, s_3]). The time axis L is
+/// treated as one more spatial axis, so a backbone has `spatial_axes` = N + 1 axes (3 for 2-D data, 4 for 3-D data).
+class Backbone : public torch::nn::Module {
+public:
+    /// x: (B, C_in, S_1, ..., S_spatial_axes).
+    /// emb: the modulation vector, (B, mod_features), or (mod_features) broadcast over the batch; must be undefined
+    ///      (torch::Tensor()) when mod_features = 0 and defined otherwise.
+    /// cond: (B, C_cond, S_1, ...) concatenated to x along the channels (the mask channels); undefined when
+    ///      cond_channels = 0 (and required when cond_channels > 0).
+    /// Returns (B, C_out, S_1, ..., S_spatial_axes).
+    virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& emb, const torch::Tensor& cond) = 0;
+
+    /// Input, output and condition channels, spatial axes and modulation width the backbone was built for.
+    int64_t in_channels() const { return in_channels_; }
+    int64_t out_channels() const { return out_channels_; }
+    int64_t cond_channels() const { return cond_channels_; }
+    int64_t spatial_axes() const { return spatial_axes_; }
+    int64_t mod_features() const { return mod_features_; }
+
+protected:
+    Backbone(int64_t in_channels, int64_t out_channels, int64_t cond_channels, int64_t spatial_axes,
+             int64_t mod_features) :
+        in_channels_(in_channels),
+        out_channels_(out_channels), cond_channels_(cond_channels), spatial_axes_(spatial_axes),
+        mod_features_(mod_features) {}
+
+    /// Shape checks shared by the implementations (errors name the expected and the actual shapes).
+    void check_inputs(const torch::Tensor& x, const torch::Tensor& emb, const torch::Tensor& cond) const;
+
+    int64_t in_channels_, out_channels_, cond_channels_, spatial_axes_, mod_features_;
+};
+
+/// The backbone config group. The defaults are the paper's `vit_large` (paper.md 4.5).
+struct BackboneOptions {
+    std::string name = "vit_large";      ///< preset name
+    std::string arch = "vit";            ///< vit | unet
+    // ---- ViT (paper.md 4.5, 5) ----
+    int64_t hid_channels = 1024;         ///< ViT token width D
+    int64_t hid_blocks = 16;             ///< ViT blocks
+    int64_t attention_heads = 8;         ///< ViT heads (D / heads must be even); also the U-Net attention heads
+    int64_t ffn_factor = 4;              ///< FFN hidden width = ffn_factor * D (ViT) or * C (U-Net)
+    double dropout = 0.05;               ///< dropout inside the FFNs (training mode only)
+    bool qk_norm = true;                 ///< ViT: RMSNorm of q and k over the head dimension before RoPE
+    bool rope = true;                    ///< ViT: learned N-D rotary position embedding in every block
+    std::vector<int64_t> patch_size{1};  ///< ViT patch per axis incl. time (one entry = the same on every axis)
+    bool checkpointing = false;          ///< activation checkpointing; a no-op in LibTorch (no checkpoint API)
+    // ---- U-Net (paper.md 6.1) ----
+    std::vector<int64_t> unet_channels{64, 128, 256, 512, 768, 1024}; ///< channels per level
+    std::vector<int64_t> unet_blocks{3, 3, 3, 3, 3, 3};               ///< blocks per level
+    std::vector<int64_t> unet_stride{1, 2, 2};       ///< down-sampling per axis incl. time (one entry = every axis)
+    std::vector<int64_t> unet_attention_levels{5};   ///< levels whose blocks have self-attention
+    int64_t kernel_size = 3;                         ///< odd convolution kernel of the U-Net
+    bool periodic = true;                            ///< circular padding of the U-Net convolutions
+
+    /// The YAML form used as config defaults (the schema of the group).
+    static YAML::Node defaults();
+    /// Read a mapping of BackboneOptions keys; absent keys keep their defaults, unknown keys are an error naming
+    /// `key`.<name> and the closest valid key. Validated.
+    static BackboneOptions from_yaml(const YAML::Node& node, const std::string& key = "backbone");
+    /// from_yaml(cfg.at(key), key).
+    static BackboneOptions from_config(const core::Config& cfg, const std::string& key = "denoiser");
+    /// The YAML form of these options (the keys of defaults()).
+    YAML::Node to_yaml() const;
+    /// Validate everything that does not depend on the data; errors name `key`.<field>.
+    void validate(const std::string& key = "backbone") const;
+
+    /// patch_size expanded to `spatial_axes` entries (errors name the key).
+    std::vector<int64_t> patch_for(int64_t spatial_axes) const;
+    /// unet_stride expanded to `spatial_axes` entries.
+    std::vector<int64_t> stride_for(int64_t spatial_axes) const;
+};
+
+/// Build the backbone `opts.arch` (validated; unknown arch -> UsageError naming vit and unet) for inputs with
+/// `in_channels` data channels, `cond_channels` condition channels (0 = no cond), `spatial_axes` axes (time
+/// included) and modulation vectors of `mod_features` entries (0 = no modulation). Parameters are allocated on
+/// parameter_device() (see ParameterDeviceGuard).
+std::shared_ptr<Backbone> make_backbone(const BackboneOptions& opts, int64_t in_channels, int64_t out_channels,
+                                        int64_t cond_channels, int64_t spatial_axes, int64_t mod_features);
+
+} // namespace lola::nn
