@@ -90,9 +90,12 @@ AnimationOutput write_animation(const fs::path& target, const std::vector<PanelG
     }
 
     const int digits = std::max<int>(4, static_cast<int>(std::to_string(frames.size() - 1).size()));
+    int max_w = 0, max_h = 0;
     for (size_t k = 0; k < frames.size(); ++k) {
         fs::path frame = out.frame_dir / fmt::format("frame_{:0{}d}.png", k, digits);
-        write_panels(frame, frames[k]);
+        PanelsLayout layout = write_panels(frame, frames[k]);
+        max_w = std::max(max_w, layout.width);
+        max_h = std::max(max_h, layout.height);
         out.frames.push_back(frame);
     }
     out.note = fmt::format("wrote {} frames to '{}'", frames.size(), out.frame_dir.string());
@@ -104,6 +107,7 @@ AnimationOutput write_animation(const fs::path& target, const std::vector<PanelG
     }
     fs::path tmp = core::temp_path_for(video);
     std::vector<std::string> args{ffmpeg.string(),
+                                  "-nostdin",
                                   "-y",
                                   "-loglevel",
                                   "error",
@@ -111,9 +115,10 @@ AnimationOutput write_animation(const fs::path& target, const std::vector<PanelG
                                   fmt::format("{}", fps),
                                   "-i",
                                   (out.frame_dir / fmt::format("frame_%0{}d.png", digits)).string(),
-                                  // H.264 in yuv420p needs even sizes.
+                                  // One even size for all frames (H.264 in yuv420p needs even sizes; frames
+                                  // whose labels differ in width may differ in size): pad at the right/bottom.
                                   "-vf",
-                                  "pad=ceil(iw/2)*2:ceil(ih/2)*2:color=white",
+                                  fmt::format("pad={}:{}:0:0:color=white", max_w + max_w % 2, max_h + max_h % 2),
                                   "-c:v",
                                   "libx264",
                                   "-pix_fmt",

@@ -20,6 +20,16 @@ void check_field(const Field2D& field, const char* what) {
                field.width, field.height * field.width);
 }
 
+Field2D difference(const Field2D& a, const Field2D& b) {
+    check_field(a, "difference, first field");
+    check_field(b, "difference, second field");
+    LOLA_CHECK(a.height == b.height && a.width == b.width, "difference of fields of sizes {}x{} and {}x{} (must match)",
+               a.height, a.width, b.height, b.width);
+    Field2D d{a.height, a.width, std::vector<float>(a.values.size())};
+    for (size_t k = 0; k < d.values.size(); ++k) d.values[k] = a.values[k] - b.values[k];
+    return d;
+}
+
 std::optional<Range> finite_range(const Field2D& field) {
     std::optional<Range> r;
     for (float v : field.values) {

@@ -23,7 +23,8 @@ struct AnimationOutput {
 /// `target` ending in ".mp4": the video is `target` and the frames go to "<target without .mp4>_frames/";
 /// otherwise `target` is the frame folder and the video is "<target>/animation.mp4". The frame folder is created
 /// (its parent must exist); stale frame_*.png files in it are removed first. Panel ranges are not shared between
-/// frames automatically: set Panel::range for a steady colour scale. ffmpeg is run without a shell (posix_spawn)
+/// frames automatically: set Panel::range for a steady colour scale (and a steady frame size; smaller frames are
+/// padded with white at the right and bottom in the video). ffmpeg is run without a shell (posix_spawn)
 /// and its output goes to a temporary name renamed on success; its failure is reported in `note`, not thrown.
 /// Throws lola::Error for no frames, fps <= 0, or an unusable path.
 AnimationOutput write_animation(const std::filesystem::path& target, const std::vector<PanelGrid>& frames,

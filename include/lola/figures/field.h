@@ -19,4 +19,7 @@ struct Field2D {
 /// Throws lola::Error unless height, width > 0 and values.size() == height * width; `what` names the field.
 void check_field(const Field2D& field, const char* what);
 
+/// a - b elementwise (e.g. the error column: prediction - truth); throws lola::Error when the sizes differ.
+Field2D difference(const Field2D& a, const Field2D& b);
+
 } // namespace lola::figures

@@ -1,7 +1,7 @@
 #include <cairo.h>
 #include <gtest/gtest.h>
 
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -344,7 +344,31 @@ TEST(Panels, BadInputNamesThePath) {
     EXPECT_TRUE(names_in(dir.path()).empty());
 }
 
+TEST(Panels, DifferenceAndFolderAsTarget) {
+    lola::test::TempDir dir;
+    Field2D a = halves(2, 4, 1, 5), b = halves(2, 4, 0.5f, 1);
+    Field2D d = difference(a, b);
+    ASSERT_EQ(d.values.size(), 8u);
+    EXPECT_FLOAT_EQ(d.at(1, 0), 0.5f);
+    EXPECT_FLOAT_EQ(d.at(1, 3), 4.0f);
+    EXPECT_NE(error_of([&] { difference(a, halves(4, 2, 0, 1)); }).find("2x4 and 4x2"), std::string::npos);
+    // A folder where the figure should go is refused, and nothing is left behind.
+    fs::create_directory(dir / "taken.png");
+    PanelGrid grid;
+    grid.rows.push_back({{"", a, ColormapKind::sequential, std::nullopt}});
+    std::string msg = error_of([&] { write_panels(dir / "taken.png", grid); });
+    EXPECT_NE(msg.find((dir / "taken.png").string()), std::string::npos) << msg;
+    EXPECT_EQ(names_in(dir.path()), std::vector<std::string>{"taken.png"});
+}
+
 TEST(Panels, UnwritableFolderLeavesNoTemporary) {
+    PanelGrid one;
+    one.rows.push_back({{"", halves(4, 4, 0, 1), ColormapKind::sequential, std::nullopt}});
+    // /proc refuses new files even to root.
+    for (const char* p : {"/proc/lola_figure_test.png", "/proc/lola_figure_test.svg"}) {
+        std::string msg = error_of([&] { write_panels(p, one); });
+        EXPECT_NE(msg.find(p), std::string::npos) << msg;
+    }
     if (::geteuid() == 0) GTEST_SKIP() << "root ignores folder permissions";
     lola::test::TempDir dir;
     fs::create_directory(dir / "ro");
@@ -489,6 +513,9 @@ TEST(Animation, CallsFfmpegWithoutAShell) {
     std::string args = lola::core::read_file(args_file);
     EXPECT_NE(args.find("-framerate\n12.5\n"), std::string::npos) << args;
     EXPECT_NE(args.find((out.frame_dir / "frame_%04d.png").string() + "\n"), std::string::npos) << args;
+    Image first(out.frames[0]);
+    int even_w = first.width() + first.width() % 2, even_h = first.height() + first.height() % 2;
+    EXPECT_NE(args.find(fmt::format("pad={}:{}:0:0", even_w, even_h)), std::string::npos) << args;
     EXPECT_EQ(names_in(dir / "my run"), (std::vector<std::string>{"rollout.mp4", "rollout_frames"}));
 
     // A failing ffmpeg is reported, not thrown, and leaves no partial video.
