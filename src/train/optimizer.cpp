@@ -9,6 +9,8 @@
 
 #include "lola/core/config.h"
 #include "lola/core/error.h"
+#include "lola/train/psgd.h"
+#include "lola/train/soap.h"
 
 namespace lola::train {
 
@@ -24,6 +26,13 @@ YAML::Node OptimOptions::defaults() {
     n["scheduler"] = d.scheduler;
     n["gamma"] = d.gamma;
     n["grad_clip"] = d.grad_clip;
+    n["precond_lr"] = d.precond_lr;
+    n["precond_freq"] = d.precond_freq;
+    n["precond_decay"] = d.precond_decay;
+    n["max_size"] = d.max_size;
+    n["balance_prob"] = d.balance_prob;
+    n["shampoo_beta"] = d.shampoo_beta;
+    n["max_precond_dim"] = d.max_precond_dim;
     return n;
 }
 
@@ -38,6 +47,24 @@ OptimOptions OptimOptions::from_config(const core::Config& cfg, const std::strin
     o.scheduler = cfg.get<std::string>(key + ".scheduler");
     o.gamma = cfg.get<double>(key + ".gamma");
     o.grad_clip = cfg.get<double>(key + ".grad_clip");
+    o.precond_lr = cfg.get<double>(key + ".precond_lr");
+    o.precond_freq = cfg.get<int64_t>(key + ".precond_freq");
+    o.precond_decay = cfg.get<double>(key + ".precond_decay");
+    o.max_size = cfg.get<int64_t>(key + ".max_size");
+    o.balance_prob = cfg.get<double>(key + ".balance_prob");
+    o.shampoo_beta = cfg.get<double>(key + ".shampoo_beta");
+    o.max_precond_dim = cfg.get<int64_t>(key + ".max_precond_dim");
+    LOLA_CHECK_USAGE(o.precond_lr > 0, "{}.precond_lr must be > 0, got {}", key, o.precond_lr);
+    LOLA_CHECK_USAGE(o.precond_freq >= 0, "{}.precond_freq must be >= 0 (0: the optimizer's default), got {}", key,
+                     o.precond_freq);
+    LOLA_CHECK_USAGE(o.precond_decay > 0 && o.precond_decay <= 1, "{}.precond_decay must be in (0, 1], got {}", key,
+                     o.precond_decay);
+    LOLA_CHECK_USAGE(o.max_size >= 1, "{}.max_size must be >= 1, got {}", key, o.max_size);
+    LOLA_CHECK_USAGE(o.balance_prob >= 0 && o.balance_prob <= 1, "{}.balance_prob must be in [0, 1], got {}", key,
+                     o.balance_prob);
+    LOLA_CHECK_USAGE(o.shampoo_beta >= 0 && o.shampoo_beta < 1, "{}.shampoo_beta must be in [0, 1), got {}", key,
+                     o.shampoo_beta);
+    LOLA_CHECK_USAGE(o.max_precond_dim >= 1, "{}.max_precond_dim must be >= 1, got {}", key, o.max_precond_dim);
     LOLA_CHECK_USAGE(o.learning_rate > 0, "{}.learning_rate must be > 0, got {}", key, o.learning_rate);
     LOLA_CHECK_USAGE(o.betas.size() == 2 && o.betas[0] >= 0 && o.betas[0] < 1 && o.betas[1] >= 0 && o.betas[1] < 1,
                      "{}.betas must be two numbers in [0, 1)", key);
@@ -59,6 +86,20 @@ std::map<std::string, OptimizerFactory>& registry() {
              torch::optim::AdamWOptions opts(o.learning_rate);
              opts.betas({o.betas[0], o.betas[1]}).eps(o.eps).weight_decay(o.weight_decay);
              return std::make_unique<torch::optim::AdamW>(std::move(params), opts);
+         }},
+        {"psgd", [](std::vector<torch::Tensor> params, const OptimOptions& o) -> std::unique_ptr<torch::optim::Optimizer> {
+             PsgdOptions opts(o.learning_rate);
+             opts.beta(o.betas.at(0)).weight_decay(o.weight_decay).precond_lr(o.precond_lr);
+             opts.min_prob(1.0 / static_cast<double>(o.precond_freq > 0 ? o.precond_freq : 64));
+             opts.precond_decay(o.precond_decay).max_size(o.max_size).balance_prob(o.balance_prob);
+             return std::make_unique<Psgd>(std::move(params), opts);
+         }},
+        {"soap", [](std::vector<torch::Tensor> params, const OptimOptions& o) -> std::unique_ptr<torch::optim::Optimizer> {
+             SoapOptions opts(o.learning_rate);
+             opts.beta1(o.betas.at(0)).beta2(o.betas.at(1)).eps(o.eps).weight_decay(o.weight_decay);
+             opts.shampoo_beta(o.shampoo_beta).precond_freq(o.precond_freq > 0 ? o.precond_freq : 16);
+             opts.max_precond_dim(o.max_precond_dim);
+             return std::make_unique<Soap>(std::move(params), opts);
          }}};
     return r;
 }
