@@ -240,7 +240,8 @@ torch::Tensor ViT::forward(const torch::Tensor& x, const torch::Tensor& emb, con
     torch::Tensor tokens = in_proj(patchify(input, patch)); // (B, T, D)
     const torch::Tensor skip = tokens;
 
-    torch::Tensor coordinates = grid_coordinates(grid, tokens.options()); // (T, spatial)
+    // coordinates and their encoding in the parameters' dtype (float32 also under autocast), on the input's device
+    torch::Tensor coordinates = grid_coordinates(grid, in_proj->weight.options().device(x.device())); // (T, spatial)
     torch::Tensor pos = sinusoidal_encoding(coordinates, d).reshape({coordinates.size(0), spatial_axes_ * d});
     tokens = tokens + pos_proj(pos);
 

@@ -267,6 +267,15 @@ TEST_F(BackboneTest, ViT_ShapesPatchesAndAxes) {
         EXPECT_EQ(as_vit->in_proj->in_features, 8 * 4);
         EXPECT_EQ(as_vit->out_proj->out_features, 3 * 4);
     }
+    { // a double-precision model (coordinates and encodings follow the parameters' dtype)
+        o.patch_size = {1};
+        auto vit = nn::make_backbone(o, 2, 2, 2, 3, 256);
+        vit->to(torch::kDouble);
+        torch::Tensor x = torch::randn(window(2, 2, {2, 3, 3}), torch::kDouble);
+        torch::Tensor y = vit->forward(x, torch::randn({2, 256}, torch::kDouble), torch::zeros_like(x));
+        EXPECT_EQ(y.scalar_type(), torch::kDouble);
+        EXPECT_TRUE(torch::isfinite(y).all().item<bool>());
+    }
     { // 4 axes (3-D data), no cond, no modulation
         o.patch_size = {1};
         auto vit = nn::make_backbone(o, 2, 2, 0, 4, 0);
