@@ -87,7 +87,7 @@ struct MemberTerms {
     torch::Tensor pair;   ///< (m, P): 1 / (2 K (K - 1)) sum_{k,l} |v_k - v_l| per point (0 for K = 1)
 };
 
-MemberTerms member_terms(const torch::Tensor& v_flat) {
+MemberTerms member_terms(const torch::Tensor& v_flat, bool with_pair = true) {
     MemberTerms t;
     const int64_t k = v_flat.size(0);
     t.v = v_flat;
@@ -99,10 +99,15 @@ MemberTerms member_terms(const torch::Tensor& v_flat) {
     }
     const double kd = static_cast<double>(k);
     t.spread = at::sqrt((kd + 1.0) / (kd - 1.0) * at::square(v_flat - t.mean).mean(torch::IntArrayRef{0, 2}));
-    // sum_{k,l} |v_k - v_l| = 2 sum_i (2 i - K - 1) v_(i) over the sorted members v_(1) <= ... <= v_(K).
-    torch::Tensor sorted = std::get<0>(at::sort(v_flat, 0));
-    torch::Tensor w = (2.0 * torch::arange(1, k + 1, v_flat.options()) - (kd + 1.0)) / (kd * (kd - 1.0));
-    t.pair = (sorted * w.view({k, 1, 1})).sum(0);
+    if (with_pair) {
+        // 1 / (2 K (K - 1)) sum_{k,l} |v_k - v_l| = 1 / (K (K - 1)) sum_{k<l} |v_k - v_l|, one member against the
+        // later ones at a time (cheaper than sorting the members per point).
+        torch::Tensor sum = torch::zeros_like(t.mean);
+        for (int64_t i = 0; i + 1 < k; ++i) {
+            sum += at::abs(v_flat.slice(0, i + 1) - v_flat[i]).sum(0);
+        }
+        t.pair = sum / (kd * (kd - 1.0));
+    }
     return t;
 }
 
@@ -155,12 +160,12 @@ torch::Tensor relative_total_error(const torch::Tensor& u, const torch::Tensor& 
 
 torch::Tensor spread(const torch::Tensor& v, int64_t spatial_dims) {
     detail::Ensemble e = detail::ensemble(torch::Tensor(), v, spatial_dims, "spread");
-    return detail::unflatten_rows(member_terms(flat_v(e.v)).spread, e.lead);
+    return detail::unflatten_rows(member_terms(flat_v(e.v), /*with_pair=*/false).spread, e.lead);
 }
 
 torch::Tensor spread_skill_ratio(const torch::Tensor& u, const torch::Tensor& v, int64_t spatial_dims) {
     detail::Ensemble e = detail::ensemble(u, v, spatial_dims, "spread_skill_ratio");
-    MemberTerms t = member_terms(flat_v(e.v));
+    MemberTerms t = member_terms(flat_v(e.v), /*with_pair=*/false);
     torch::Tensor sk = at::sqrt(mse_of(flat_u(e.u), t.mean));
     return detail::unflatten_rows((t.spread + kSpreadSkillEps) / (sk + kSpreadSkillEps), e.lead);
 }

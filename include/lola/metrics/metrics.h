@@ -14,8 +14,7 @@
 //   spread         sqrt((K + 1) / (K - 1) * mean_{k, space} (v_k - v_bar)^2); 0 for K = 1
 //   spread_skill   (spread + 1e-3) / (skill + 1e-3)
 //   crps           the fair CRPS: < mean_k |v_k - u| - 1 / (2 K (K - 1)) sum_{k, l} |v_k - v_l| >; for K = 1 the
-//                  mean absolute error <|v_1 - u|>. The pair sum is computed from the members sorted per point,
-//                  sum_{k,l} |v_k - v_l| = 2 sum_i (2 i - K - 1) v_(i), i = 1..K.
+//                  mean absolute error <|v_1 - u|>. The pair sum is taken over k < l (each pair once, doubled).
 //   psrmse_<band>  power-spectrum band RMSE (spectrum.h), bands low, mid, high, sub
 //   ccrmse_<band>  cross-correlation band RMSE (spectrum.h)
 #pragma once
@@ -82,7 +81,8 @@ inline const std::string kRelativePrefix = "rel_";
 struct EvaluateOptions {
     int64_t spatial_dims = -1;   ///< N; -1 = u.dim() - 2
     bool deterministic = false;  ///< a neural solver or AE: spread_skill is set to 0, as the paper plots it
-    int64_t chunk_elements = int64_t{1} << 24; ///< K x rows x prod(S) elements per chunk (bounds the memory); >= 1
+    int64_t chunk_elements = int64_t{1} << 23; ///< K x rows x prod(S) elements per chunk; the peak memory is about 8 float64
+                                               ///< copies of a chunk; >= 1 (a chunk holds at least one row)
 };
 
 /// All metric_names() of the ensemble v against u at once, sharing the FFTs; the leading rows are processed in chunks
