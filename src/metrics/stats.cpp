@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -37,7 +38,45 @@ std::vector<HorizonBin> horizon_bins(const std::vector<int64_t>& thresholds, int
     return bins;
 }
 
+namespace {
+
+/// "t1,t2,...[:last]" -> horizon_bins(thresholds, last); without ":last" the last bin is labelled "t_n+1+".
+std::vector<HorizonBin> parse_thresholds(const std::string& spec) {
+    const size_t colon = spec.find(':');
+    const std::string list = spec.substr(0, colon);
+    std::vector<int64_t> thresholds;
+    auto number = [&](const std::string& text) {
+        size_t used = 0;
+        int64_t v = 0;
+        try {
+            v = std::stoll(text, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        LOLA_CHECK_USAGE(used > 0 && used == text.size(),
+                         "horizon bins '{}': '{}' is not an integer; write thresholds like '20,60' or '20,60:100'",
+                         spec, text);
+        return v;
+    };
+    for (size_t p = 0; p <= list.size();) {
+        const size_t q = std::min(list.find(',', p), list.size());
+        thresholds.push_back(number(list.substr(p, q - p)));
+        p = q + 1;
+    }
+    if (colon != std::string::npos) {
+        return horizon_bins(thresholds, number(spec.substr(colon + 1)));
+    }
+    std::vector<HorizonBin> bins = horizon_bins(thresholds, thresholds.back() + 1);
+    bins.back().label = fmt::format("{}+", thresholds.back() + 1);
+    return bins;
+}
+
+} // namespace
+
 std::vector<HorizonBin> horizon_bins(const std::string& family) {
+    if (!family.empty() && (std::isdigit(static_cast<unsigned char>(family[0])) != 0)) {
+        return parse_thresholds(family);
+    }
     auto has = [&](const char* s) { return family.find(s) != std::string::npos; };
     if (has("rayleigh_benard") && has("v4")) {
         return horizon_bins({20, 60}, 180);
@@ -52,7 +91,7 @@ std::vector<HorizonBin> horizon_bins(const std::string& family) {
         return horizon_bins({20, 60}, 100);
     }
     LOLA_THROW_USAGE("no horizon bins for '{}'; use euler, rayleigh_benard, rayleigh_benard_v4 or gravity_cooling (or "
-                     "a dataset name containing one), or give thresholds",
+                     "a dataset name containing one), or thresholds such as '20,60:100'",
                      family);
 }
 

@@ -39,8 +39,9 @@ struct HorizonBin {
 ///   "rayleigh_benard_v4" 1:20, 21:60, 61:180 (paper v4, stride 1)
 ///   "gravity_cooling"    1:10 (tau < 10), 11:30 (10 <= tau < 30), 31:50 (tau >= 30)
 /// A dataset name is also accepted and mapped by substring ("euler_multi_quadrants_openBC" -> euler,
-/// "rayleigh_benard_small" -> rayleigh_benard, "turbulence_gravity_cooling" -> gravity_cooling). Unknown names are
-/// usage errors.
+/// "rayleigh_benard_small" -> rayleigh_benard, "turbulence_gravity_cooling" -> gravity_cooling). A string starting
+/// with a digit is a threshold list "t1,t2,...[:last]" (horizon_bins(thresholds, last); without ":last" the last bin
+/// is labelled "t_n+1+"), e.g. "20,60:100" = the Euler bins. Unknown names are usage errors.
 std::vector<HorizonBin> horizon_bins(const std::string& family);
 
 /// Bins from increasing thresholds t_1 < ... < t_n (n >= 1, t_1 >= 2): [1, t_1), [t_1, t_2), ..., [t_n, open), labelled

@@ -321,6 +321,19 @@ TEST(MetricsStats, LeadTimesAndHorizonBins) {
     EXPECT_TRUE(tgc[2].contains(30));
     EXPECT_THROW(horizon_bins("navier_stokes"), UsageError);
     EXPECT_THROW(horizon_bins(std::vector<int64_t>{60, 20}, 100), UsageError);
+    auto parsed = horizon_bins("20,60:100");
+    ASSERT_EQ(parsed.size(), 3U);
+    for (size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(parsed[i].label, euler[i].label);
+        EXPECT_EQ(parsed[i].lo, euler[i].lo);
+        EXPECT_EQ(parsed[i].hi, euler[i].hi);
+    }
+    auto open_end = horizon_bins("8");
+    ASSERT_EQ(open_end.size(), 2U);
+    EXPECT_EQ(open_end[1].label, "9+");
+    EXPECT_EQ(open_end[1].hi, kOpenEnd);
+    EXPECT_THROW(horizon_bins("20,x:100"), UsageError);
+    EXPECT_THROW(horizon_bins("20,60:"), UsageError);
     auto custom = horizon_bins(std::vector<int64_t>{5}, 9);
     ASSERT_EQ(custom.size(), 2U);
     EXPECT_EQ(custom[1].label, "6:9");
