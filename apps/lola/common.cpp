@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "ae_run.h"
+#include "emulator_run.h"
 #include "lola/data/dataset.h"
 
 namespace lola::app {
@@ -18,8 +19,8 @@ void add_config_args(CLI::App& cmd, ConfigArgs& args) {
 }
 
 std::optional<YAML::Node> group_defaults(const std::string& group) {
-    // Every group of every command's schema: the train-ae schema holds dataset, ae, loss, optim, train, loader.
-    YAML::Node all = train_ae_defaults();
+    // Every group of every command's schema.
+    YAML::Node all = all_group_defaults();
     if (all[group] && all[group].IsMap()) {
         return YAML::Clone(all[group]);
     }
@@ -28,9 +29,13 @@ std::optional<YAML::Node> group_defaults(const std::string& group) {
 
 YAML::Node all_group_defaults() {
     YAML::Node node(YAML::NodeType::Map);
-    for (const auto& kv : train_ae_defaults()) {
-        if (kv.second.IsMap()) {
-            node[kv.first.as<std::string>()] = YAML::Clone(kv.second);
+    for (const YAML::Node& schema : {train_ae_defaults(), train_emulator_defaults(EmulatorKind::diffusion),
+                                     train_emulator_defaults(EmulatorKind::surrogate)}) {
+        for (const auto& kv : schema) {
+            const std::string key = kv.first.as<std::string>();
+            if (kv.second.IsMap() && !node[key]) {
+                node[key] = YAML::Clone(kv.second);
+            }
         }
     }
     return node;

@@ -54,6 +54,10 @@ int main(int argc, char** argv) {
     lola::app::register_train_ae(app);
     lola::app::register_cache_latents(app);
     lola::app::register_eval_ae(app);
+    lola::app::register_train_emulators(app);
+    lola::app::register_emulate(app);
+    lola::app::register_eval(app);
+    lola::app::register_score(app);
 
     try {
         app.parse(argc, argv);

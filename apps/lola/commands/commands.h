@@ -13,5 +13,9 @@ void register_simulate(CLI::App& app);
 void register_train_ae(CLI::App& app);
 void register_cache_latents(CLI::App& app);
 void register_eval_ae(CLI::App& app);
+void register_train_emulators(CLI::App& app);
+void register_eval(CLI::App& app);
+void register_emulate(CLI::App& app);
+void register_score(CLI::App& app);
 
 } // namespace lola::app

@@ -1,11 +1,14 @@
 // lola info PATH: a readable summary of a Well HDF5 file, a Well dataset folder, a run folder or a config file.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
 #include "commands/commands.h"
 #include "common.h"
+#include "emulator_run.h"
+#include "lola/nn/layers.h"
 #include "lola/autoencoder/autoencoder.h"
 #include "lola/core/error.h"
 #include "lola/data/dataset.h"
@@ -120,6 +123,31 @@ std::string group_thousands(int64_t n) {
     return out;
 }
 
+/// "# parameters: N (...)" of a denoiser or neural solver config for the composed dataset and autoencoder: a latent
+/// model has ae.lat_channels channels per state, a pixel model (patch size > 1 along space) the dataset's fields.
+std::string emulator_parameter_line(const core::Config& cfg, EmulatorKind kind) {
+    const nn::BackboneOptions backbone = nn::BackboneOptions::from_config(cfg, backbone_group(kind));
+    const auto fields = cfg.get<std::vector<std::string>>("dataset.fields");
+    const auto dims = cfg.get<int64_t>("dataset.spatial_dims");
+    const auto label_dim = cfg.get<int64_t>("dataset.label_dim");
+    if (fields.empty() || dims <= 0) {
+        return "# parameters: select a dataset preset (e.g. dataset=euler_all) to count them\n";
+    }
+    const auto patch = backbone.patch_for(dims + 1);
+    const bool pixel = std::any_of(patch.begin() + 1, patch.end(), [](int64_t p) { return p > 1; });
+    const int64_t channels = pixel ? static_cast<int64_t>(fields.size()) : cfg.get<int64_t>("ae.lat_channels");
+    EmulatorRun run;
+    run.kind = kind;
+    run.config = core::Config(train_emulator_defaults(kind));
+    run.backbone = backbone;
+    run.shape = {pixel ? "pixel" : "latent", channels, label_dim, dims + 1};
+    nn::ParameterDeviceGuard meta(torch::kMeta); // exact shapes, no memory: paper-size models count in milliseconds
+    build_model(run);
+    return fmt::format("# parameters: {} ({} {}, {} channels per state, label of {}, {} axes with time)\n",
+                       group_thousands(nn::count_parameters(run.module())), pixel ? "pixel-space" : "latent",
+                       kind == EmulatorKind::diffusion ? "denoiser" : "neural solver", channels, label_dim, dims + 1);
+}
+
 void print_config(const fs::path& file, const ConfigArgs& args) {
     const std::string group = file.parent_path().filename().string();
     std::string out;
@@ -134,6 +162,9 @@ void print_config(const fs::path& file, const ConfigArgs& args) {
         }
         out += fmt::format("# {} config '{}', resolved over the built-in defaults\n", group, file.string());
         out += cfg.dump() + "\n";
+        if (group == "denoiser" || group == "surrogate") {
+            out += emulator_parameter_line(cfg, group == "denoiser" ? EmulatorKind::diffusion : EmulatorKind::surrogate);
+        }
         if (group == "ae") {
             // The dataset fixes the input channels.
             autoencoder::AutoEncoderOptions ae = autoencoder::AutoEncoderOptions::from_config(cfg);

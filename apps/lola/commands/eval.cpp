@@ -1,0 +1,258 @@
+// lola eval: the paper's evaluation protocol (paper.md 8 and 10) for one or more trained emulators on the test split:
+// test trajectories, starts, contexts c, K ensemble members, the sampler and its steps; against the truth and against
+// the autoencoder's reconstruction; with the persistence and autoencoder baselines. Writes stats.csv (one row per
+// model, trajectory, start, context, field and frame), the horizon-binned summary (summary.md, summary.json), the speed
+// (speed.md, ms per state including decoding), figures, and report.md tying them together.
+#include <CLI/CLI.hpp>
+
+#include <torch/utils.h>
+
+#include <filesystem>
+#include <chrono>
+#include <cmath>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "commands/commands.h"
+#include "forecast.h"
+#include "lola/core/error.h"
+#include "lola/core/fs.h"
+#include "lola/core/log.h"
+#include "lola/emulation/protocol.h"
+#include "lola/emulation/rollout.h"
+#include "lola/metrics/metrics.h"
+#include "lola/metrics/stats.h"
+#include "plots.h"
+
+namespace lola::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct EvalArgs {
+    std::vector<std::string> runs;
+    std::string out;
+    std::string split = "test";
+    int64_t trajectories = 64;
+    std::vector<int64_t> contexts{1, 2, 3};
+    std::vector<int64_t> starts{0};
+    int64_t members = 16;
+    std::string sampler;
+    int64_t steps = 0;
+    std::string device = "cpu";
+    int64_t seed = 0;
+    std::string bins = "auto";
+    bool baselines = true;
+    bool figures = true;
+    bool best = false;
+};
+
+/// A unique display name per run: its folder name, suffixed when two runs share it.
+std::vector<std::string> model_names(const std::vector<std::string>& runs) {
+    std::vector<std::string> names;
+    for (const auto& r : runs) {
+        std::string n = fs::path(r).lexically_normal().filename().string();
+        if (n.empty()) {
+            n = fs::path(r).lexically_normal().parent_path().filename().string();
+        }
+        std::string unique = n;
+        for (int k = 2; std::find(names.begin(), names.end(), unique) != names.end(); ++k) {
+            unique = fmt::format("{}_{}", n, k);
+        }
+        names.push_back(unique);
+    }
+    return names;
+}
+
+void run_eval(const EvalArgs& a) {
+    LOLA_CHECK_USAGE(!a.runs.empty(), "--run: give at least one emulator run folder");
+    LOLA_CHECK_USAGE(a.members >= 1, "--members must be >= 1, got {}", a.members);
+    LOLA_CHECK_USAGE(a.trajectories >= 1, "--trajectories must be >= 1, got {}", a.trajectories);
+    const torch::Device device = parse_device(a.device);
+    std::vector<std::unique_ptr<Forecaster>> models;
+    for (const auto& r : a.runs) {
+        models.push_back(std::make_unique<Forecaster>(r, device, a.sampler, a.steps, a.best));
+    }
+    const std::vector<std::string> names = model_names(a.runs);
+    const data::DatasetOptions& dataset = models[0]->dataset();
+    const int64_t stride = models[0]->stride();
+    for (size_t m = 1; m < models.size(); ++m) {
+        LOLA_CHECK_USAGE(models[m]->dataset().name == dataset.name && models[m]->stride() == stride,
+                         "--run {} models {} at stride {} but --run {} models {} at stride {}: evaluate runs of one "
+                         "dataset and stride together", a.runs[m], models[m]->dataset().name, models[m]->stride(),
+                         a.runs[0], dataset.name, stride);
+    }
+    for (int64_t c : a.contexts) {
+        LOLA_CHECK_USAGE(c >= 1 && c < models[0]->run().emulator.window, "--contexts: {} is not in [1, {}]", c,
+                         models[0]->run().emulator.window - 1);
+    }
+    const std::vector<metrics::HorizonBin> bins = metrics::horizon_bins(a.bins == "auto" ? dataset.name : a.bins);
+    const TrajectorySet test(dataset, a.split);
+    const std::vector<int64_t> indices = emulation::eval_trajectory_indices(test.size(), a.trajectories, 0);
+    const fs::path out(a.out);
+    fs::create_directories(out);
+    LOLA_LOG_INFO("eval: {} model(s) on {} ({} of {} {} trajectories, starts [{}], contexts [{}], {} members, stride "
+                  "{}) -> {}", models.size(), dataset.name, indices.size(), test.size(), a.split,
+                  fmt::join(a.starts, ", "), fmt::join(a.contexts, ", "), a.members, stride, out.string());
+    // The autoencoder baseline and the relative metrics use the first latent model's autoencoder.
+    int64_t ae_model = -1;
+    for (size_t m = 0; m < models.size(); ++m) {
+        if (models[m]->run().latent() && ae_model < 0) {
+            ae_model = static_cast<int64_t>(m);
+        }
+    }
+
+    metrics::StatsTable table;
+    std::map<std::string, std::pair<double, int64_t>> speed; // model -> (seconds, states)
+    std::optional<Showcase> showcase;
+    const auto t_start = std::chrono::steady_clock::now();
+    const int64_t total = static_cast<int64_t>(indices.size() * a.starts.size() * a.contexts.size());
+    int64_t done = 0;
+    for (int64_t idx : indices) {
+        const TestTrajectory traj = test.get(idx);
+        const int64_t T = traj.states.size(1);
+        for (int64_t start : a.starts) {
+            LOLA_CHECK_USAGE(start >= 0 && start < T - 1, "--starts: {} is outside the {} snapshots", start, T);
+            for (int64_t c : a.contexts) {
+                const torch::Tensor frames = emulation::select_frames(traj.states, start, c, stride, 1).contiguous();
+                const uint64_t seed = emulation::run_seed(a.seed, idx, start);
+                torch::Tensor x_ae = frames; // pixel-only evaluations: relative = absolute
+                std::vector<Forecaster::Output> outputs;
+                for (size_t m = 0; m < models.size(); ++m) {
+                    const int64_t K = models[m]->generative() ? a.members : 1;
+                    outputs.push_back(models[m]->forecast(frames, traj.label, c, K, seed));
+                    if (static_cast<int64_t>(m) == ae_model) {
+                        x_ae = outputs.back().recon;
+                    }
+                }
+                for (size_t m = 0; m < models.size(); ++m) {
+                    metrics::EvaluateOptions eo;
+                    eo.deterministic = !models[m]->generative();
+                    table.add(names[m], idx, start, c, stride,
+                              metrics::evaluate_both(frames, x_ae, outputs[m].pred, eo), dataset.fields);
+                    auto& s = speed[names[m]];
+                    s.first += outputs[m].seconds;
+                    s.second += outputs[m].pred.size(0) * frames.size(1);
+                }
+                if (a.baselines) {
+                    metrics::EvaluateOptions eo;
+                    eo.deterministic = true;
+                    const torch::Tensor persist =
+                        emulation::persistence(frames.slice(1, 0, c).unsqueeze(0), frames.size(1));
+                    table.add("persistence", idx, start, c, stride, metrics::evaluate_both(frames, x_ae, persist, eo),
+                              dataset.fields);
+                    if (ae_model >= 0) {
+                        table.add("autoencoder", idx, start, c, stride,
+                                  metrics::evaluate_both(frames, x_ae, x_ae.unsqueeze(0), eo), dataset.fields);
+                    }
+                }
+                if (!showcase) {
+                    showcase = Showcase{frames, x_ae, {}, {}, c, idx};
+                    for (size_t m = 0; m < models.size(); ++m) {
+                        showcase->names.push_back(names[m]);
+                        showcase->preds.push_back(outputs[m].pred);
+                    }
+                }
+                ++done;
+                const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+                LOLA_LOG_INFO("eval: {:>4}/{} rollouts (trajectory {}, start {}, context {}) | {:.0f} s | ETA {:.0f} s",
+                              done, total, idx, start, c, s, s / static_cast<double>(done) * (total - done));
+            }
+        }
+    }
+    table.write_csv(out / "stats.csv");
+    metrics::SummaryOptions so;
+    so.bins = bins;
+    so.metrics = {"vrmse", "rel_vrmse", "spread_skill", "crps", "psrmse_low", "psrmse_mid", "psrmse_high"};
+    const metrics::Summary summary = table.summarize(so);
+    summary.write(out / "summary");
+
+    // Speed per state = per ensemble member and frame (paper.md 10 "Speed": not the reference's divisor).
+    std::string speed_md = "| model | ms per state (rollout + decoding) | states |\n|---|---:|---:|\n";
+    nlohmann::json speed_json = nlohmann::json::object();
+    for (const auto& name : names) {
+        const auto [seconds, states] = speed[name];
+        const double ms = 1000.0 * seconds / static_cast<double>(std::max<int64_t>(states, 1));
+        speed_md += fmt::format("| {} | {:.2f} | {} |\n", name, ms, states);
+        speed_json[name] = {{"ms_per_state", ms}, {"states", states}, {"seconds", seconds}};
+    }
+    core::write_file_atomic(out / "speed.json", speed_json.dump(2) + "\n");
+    if (a.figures) {
+        write_eval_figures(out / "figures", table, *showcase, dataset.fields, a.members);
+    }
+    std::string report = fmt::format("# lola eval\n\nDataset {}, split {}, {} trajectories, starts [{}], contexts [{}], "
+                                     "{} members, stride {}.\n\nModels:\n\n",
+                                     dataset.name, a.split, indices.size(), fmt::join(a.starts, ", "),
+                                     fmt::join(a.contexts, ", "), a.members, stride);
+    for (size_t m = 0; m < models.size(); ++m) {
+        report += fmt::format("- `{}`: {} from `{}`\n", names[m], models[m]->description(), a.runs[m]);
+    }
+    report += "\n## Summary (mean over fields, frames in the horizon bin, trajectories and contexts)\n\n";
+    report += summary.markdown(3);
+    if (a.baselines) {
+        report += "\n## Against persistence (VRMSE of the model / VRMSE of repeating the last known state)\n\n| model |";
+        for (const auto& b : bins) {
+            report += " " + b.label + " |";
+        }
+        report += " beats persistence in every bin |\n|---|";
+        for (size_t b = 0; b < bins.size(); ++b) {
+            report += "---:|";
+        }
+        report += "---|\n";
+        for (const auto& name : names) {
+            report += "| " + name + " |";
+            bool all = true;
+            for (const auto& b : bins) {
+                const double p = summary.at("persistence", "vrmse", b.label), v = summary.at(name, "vrmse", b.label);
+                if (std::isnan(p) || std::isnan(v)) {
+                    report += " - |";
+                    continue;
+                }
+                all = all && v < p;
+                report += fmt::format(" {:.3f} ({:+.0f}%) |", v / p, 100.0 * (v / p - 1.0));
+            }
+            report += all ? " yes |\n" : " **no** |\n";
+            LOLA_LOG_INFO("eval: {} {} persistence in every horizon bin", name, all ? "beats" : "does NOT beat");
+        }
+    }
+    report += "\n## Speed\n\n" + speed_md + "\n";
+    if (a.figures) {
+        report += "## Figures\n\nSee `figures/`: `vrmse.png` (VRMSE against lead time), `spread_skill.png`, "
+                  "`psrmse_high.png`, `<model>_panels.png` (truth, reconstruction, members, error), `<model>_rollout/`"
+                  " (animation frames).\n";
+    }
+    core::write_file_atomic(out / "report.md", report);
+    std::fputs(summary.markdown(3).c_str(), stdout);
+    std::fputs(("\n" + speed_md).c_str(), stdout);
+}
+
+} // namespace
+
+void register_eval(CLI::App& app) {
+    auto* cmd = app.add_subcommand("eval", "evaluate emulator runs on the test split (paper protocol): stats.csv, "
+                                           "summary tables, speed, figures");
+    auto a = std::make_shared<EvalArgs>();
+    cmd->add_option("--run", a->runs, "emulator run folder (repeatable)")->required();
+    cmd->add_option("--out", a->out, "output folder")->required();
+    cmd->add_option("--split", a->split, "split to evaluate")->capture_default_str();
+    cmd->add_option("--trajectories", a->trajectories, "random trajectory draws (duplicates merge; paper: 64)")
+        ->capture_default_str();
+    cmd->add_option("--contexts", a->contexts, "context lengths c")->delimiter(',')->capture_default_str();
+    cmd->add_option("--starts", a->starts, "rollout starts, in snapshots (Euler 0, RB 32, TGC 4)")
+        ->delimiter(',')->capture_default_str();
+    cmd->add_option("--members", a->members, "ensemble members of diffusion models (K)")->capture_default_str();
+    cmd->add_option("--sampler", a->sampler, "override the runs' sampler (ddpm, ddim, ab, eab, pc)");
+    cmd->add_option("--steps", a->steps, "override the runs' sampling steps");
+    cmd->add_option("--device", a->device, "cpu or cuda")->capture_default_str();
+    cmd->add_option("--seed", a->seed, "seed of the per-rollout seeds")->capture_default_str();
+    cmd->add_option("--bins", a->bins, "horizon bins: auto (from the dataset), euler, rayleigh_benard, "
+                                       "rayleigh_benard_v4, gravity_cooling")->capture_default_str();
+    cmd->add_flag("!--no-baselines", a->baselines, "skip the persistence and autoencoder baselines");
+    cmd->add_flag("!--no-figures", a->figures, "skip the figures");
+    cmd->add_flag("--best", a->best, "use the best-validation weights (state_best.pt) instead of the last");
+    cmd->callback([a] { run_eval(*a); });
+}
+
+} // namespace lola::app

@@ -1,0 +1,257 @@
+// lola train-diffusion and lola train-surrogate: train the latent diffusion model (paper.md 4) or the deterministic
+// neural solver (paper.md 5) on windows of a latent cache, or on windows of the dataset itself for pixel-space models,
+// with the shared training engine (checkpoints, exact resume, metrics.jsonl, progress).
+#include <CLI/CLI.hpp>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
+#include <torch/utils.h>
+
+#include <filesystem>
+
+#include "commands/commands.h"
+#include "common.h"
+#include "emulator_run.h"
+#include "lola/core/error.h"
+#include "lola/core/log.h"
+#include "lola/data/latent_windows.h"
+#include "lola/data/loader.h"
+#include "lola/io/latent_cache.h"
+#include "lola/nn/layers.h"
+#include "lola/train/trainer.h"
+
+namespace lola::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// Where the windows come from: a latent cache, or the dataset (pixel space, preprocessed on the fly).
+class WindowSource {
+public:
+    virtual ~WindowSource() = default;
+    virtual data::WindowBatch next_train() = 0;
+    virtual data::WindowBatch valid(int64_t index) = 0;
+    virtual std::vector<int64_t> position() const = 0;
+    virtual void seek(const std::vector<int64_t>& position) = 0;
+};
+
+class LatentSource : public WindowSource {
+public:
+    LatentSource(std::shared_ptr<const data::LatentWindows> train, std::shared_ptr<const data::LatentWindows> valid,
+                 int64_t batch, int64_t valid_batch, uint64_t seed) :
+        train_(std::move(train), batch, seed), valid_(valid, valid_batch, seed + 1), valid_windows_(std::move(valid)) {}
+    data::WindowBatch next_train() override { return train_.next(); }
+    /// Validation batch `index` of every epoch: slices of one fixed permutation of the valid windows.
+    data::WindowBatch valid(int64_t index) override {
+        const int64_t per_epoch = valid_windows_->size() / valid_.batch_size();
+        return valid_windows_->get(valid_.indices(index / per_epoch, index % per_epoch));
+    }
+    std::vector<int64_t> position() const override { return train_.position(); }
+    void seek(const std::vector<int64_t>& position) override { train_.seek(position); }
+
+private:
+    data::WindowStream train_;
+    data::WindowStream valid_;
+    std::shared_ptr<const data::LatentWindows> valid_windows_;
+};
+
+class PixelSource : public WindowSource {
+public:
+    PixelSource(std::unique_ptr<data::BatchStream> train, std::shared_ptr<const data::WindowDataset> valid,
+                data::LoaderOptions valid_opts) :
+        train_(std::move(train)), valid_(std::move(valid)), valid_opts_(std::move(valid_opts)) {}
+    data::WindowBatch next_train() override {
+        data::Batch b = train_->next();
+        return {b.state, b.label};
+    }
+    data::WindowBatch valid(int64_t index) override {
+        if (index == 0) {
+            loader_ = std::make_unique<data::Loader>(valid_, valid_opts_);
+            loader_->start_epoch(0);
+        }
+        std::optional<data::Batch> b = loader_->next();
+        if (!b) {
+            loader_->start_epoch(0);
+            b = loader_->next();
+        }
+        return {b->state, b->label};
+    }
+    std::vector<int64_t> position() const override { return train_->position(); }
+    void seek(const std::vector<int64_t>& position) override { train_->seek(position); }
+
+private:
+    std::unique_ptr<data::BatchStream> train_;
+    std::shared_ptr<const data::WindowDataset> valid_;
+    data::LoaderOptions valid_opts_;
+    std::unique_ptr<data::Loader> loader_;
+};
+
+/// The training task of both emulators: random context masks (paper.md 4.6) and the model's loss.
+class EmulatorTask : public train::Task {
+public:
+    EmulatorTask(EmulatorRun& run, std::unique_ptr<WindowSource> source, torch::Device device, uint64_t seed) :
+        run_(run), source_(std::move(source)), device_(device), seed_(seed) {}
+
+    torch::nn::Module& module() override { return run_.module(); }
+    torch::Tensor train_loss() override {
+        data::WindowBatch b = source_->next_train();
+        last_ = b.window.size(0);
+        return loss_of(b, std::nullopt); // the default generators: their states are in the checkpoints
+    }
+    int64_t last_batch_size() const override { return last_; }
+    torch::Tensor valid_loss(int64_t index) override {
+        // The same masks, times and noise for validation batch `index` every epoch, so epochs compare.
+        at::Generator gen = at::detail::createCPUGenerator(data::mix_seed({seed_, static_cast<uint64_t>(index), 7}));
+        return loss_of(source_->valid(index), gen);
+    }
+    std::vector<int64_t> data_position() const override { return source_->position(); }
+    void seek(const std::vector<int64_t>& position) override { source_->seek(position); }
+
+private:
+    torch::Tensor loss_of(const data::WindowBatch& b, std::optional<at::Generator> gen) {
+        const torch::Tensor x = b.window.to(device_);
+        const torch::Tensor label = run_.shape.label_dim > 0 ? b.label.to(device_) : torch::Tensor();
+        const torch::Tensor known =
+            diffusion::sample_context_mask(x.size(0), x.size(2), run_.emulator.mask, gen, device_);
+        if (run_.kind == EmulatorKind::diffusion) {
+            return diffusion::denoiser_loss(*run_.preconditioned, x, label, known, run_.emulator.time_prior, gen);
+        }
+        return run_.solver->loss(x, known, label);
+    }
+
+    EmulatorRun& run_;
+    std::unique_ptr<WindowSource> source_;
+    torch::Device device_;
+    uint64_t seed_;
+    int64_t last_ = 0;
+};
+
+struct TrainEmulatorArgs {
+    ConfigArgs config;
+    std::string out;
+    bool resume = false;
+    int64_t stop_after = 0;
+    std::string device;
+};
+
+void run_train_emulator(EmulatorKind kind, const TrainEmulatorArgs& a) {
+    const char* cmd = kind == EmulatorKind::diffusion ? "train-diffusion" : "train-surrogate";
+    EmulatorRun run;
+    run.kind = kind;
+    run.dir = a.out;
+    run.config = core::Config(train_emulator_defaults(kind));
+    if (a.resume) {
+        LOLA_CHECK_USAGE(fs::exists(run.dir / "config.yaml"), "--resume: '{}' has no config.yaml to resume",
+                         run.dir.string());
+        run.config.merge_file(run.dir / "config.yaml");
+    }
+    run.config.compose(a.config.files, a.config.overrides);
+    if (!a.device.empty()) {
+        run.config.apply_override("device=" + a.device);
+    }
+    core::Config& cfg = run.config;
+    run.emulator = EmulatorOptions::from_config(cfg);
+    run.backbone = nn::BackboneOptions::from_config(cfg, backbone_group(kind));
+    train::OptimOptions optim = train::OptimOptions::from_config(cfg);
+    train::TrainerOptions topts = train::TrainerOptions::from_config(cfg);
+    topts.stop_after = a.stop_after;
+    const torch::Device device = parse_device(cfg.get<std::string>("device"));
+    if (device.is_cuda()) {
+        at::globalContext().setAllowTF32CuBLAS(true);
+        at::globalContext().setAllowTF32CuDNN(true);
+    }
+    const uint64_t seed = cfg.get<uint64_t>("seed");
+    const int64_t batch = cfg.get<int64_t>("loader.batch_size");
+    const int64_t valid_batch = cfg.get<int64_t>("loader.valid_batch_size");
+
+    std::unique_ptr<WindowSource> source;
+    std::string data_desc;
+    const std::string latents = cfg.get<std::string>("latents.dir");
+    if (!latents.empty()) {
+        const fs::path dir(latents);
+        std::string ae = cfg.get<std::string>("latents.ae");
+        if (ae.empty()) {
+            const fs::path train_path = dir / "train.h5";
+            LOLA_CHECK_USAGE(fs::exists(train_path), "latents.dir={}: '{}' does not exist (run `lola cache-latents` "
+                             "first)", latents, train_path.string());
+            ae = io::read_latent_cache_info(train_path).provenance.ae_run;
+            cfg.apply_override("latents.ae=" + ae);
+        }
+        AeRun ae_run = load_ae_run(ae, torch::kCPU);
+        const std::string hash = train::weights_hash(*ae_run.model);
+        auto train_w = std::make_shared<const data::LatentWindows>(checked_cache(dir, "train", ae, hash),
+                                                                   run.emulator.window, run.emulator.stride);
+        auto valid_w = std::make_shared<const data::LatentWindows>(checked_cache(dir, "valid", ae, hash),
+                                                                   run.emulator.window, run.emulator.stride);
+        const auto& lat = train_w->info().latent_shape;
+        run.shape = {"latent", lat[0], train_w->info().label_dim, static_cast<int64_t>(lat.size())};
+        LOLA_CHECK_USAGE(valid_w->size() >= valid_batch, "the valid cache has {} windows, fewer than "
+                         "loader.valid_batch_size={}", valid_w->size(), valid_batch);
+        source = std::make_unique<LatentSource>(train_w, valid_w, batch, valid_batch, seed);
+        data_desc = fmt::format("latent cache {} ({} train / {} valid windows of [{}])", latents, train_w->size(),
+                                valid_w->size(), fmt::join(train_w->window_shape(), ", "));
+    } else {
+        data::DatasetOptions dataset = data::DatasetOptions::from_config(cfg);
+        auto train_ds = std::make_shared<data::WindowDataset>(data::preset_split_files(dataset, "train"),
+                                                              run.emulator.window, run.emulator.stride,
+                                                              dataset.log_scalars);
+        auto valid_ds = std::make_shared<data::WindowDataset>(data::preset_split_files(dataset, "valid"),
+                                                              run.emulator.window, run.emulator.stride,
+                                                              dataset.log_scalars);
+        const auto shape = train_ds->sample_shape(); // (C, n, spatial...)
+        std::vector<std::unique_ptr<io::WellReader>> readers;
+        const int64_t label_dim = data::make_label(train_ds->get(0, readers)).numel();
+        const auto expected = cfg.get<int64_t>("dataset.label_dim");
+        LOLA_CHECK_USAGE(expected == 0 || expected == label_dim, "dataset.label_dim={} but the files of {} give labels "
+                         "of {} entries: fix the preset", expected, dataset.name, label_dim);
+        run.shape = {"pixel", shape[0], label_dim, static_cast<int64_t>(shape.size()) - 1};
+        source = std::make_unique<PixelSource>(
+            std::make_unique<data::BatchStream>(train_ds, loader_options(cfg, dataset, true)), valid_ds,
+            loader_options(cfg, dataset, false));
+        data_desc = fmt::format("dataset {} ({} train / {} valid windows of [{}])", dataset.name, train_ds->size(),
+                                valid_ds->size(), fmt::join(shape, ", "));
+    }
+    cfg.set("model.space", YAML::Node(run.shape.space));
+    cfg.set("model.channels", YAML::Node(run.shape.channels));
+    cfg.set("model.label_dim", YAML::Node(run.shape.label_dim));
+    cfg.set("model.spatial_axes", YAML::Node(run.shape.spatial_axes));
+    fs::create_directories(run.dir);
+    cfg.save(run.dir / "config.yaml");
+
+    torch::manual_seed(seed);
+    build_model(run);
+    run.module().to(device);
+    LOLA_LOG_INFO("{}: {} backbone {} ({} parameters) on {}, run folder {}", cmd, kind_name(kind), run.backbone.name,
+                  nn::count_parameters(run.module()), data_desc, run.dir.string());
+    EmulatorTask task(run, std::move(source), device, seed);
+    train::Trainer trainer(run.dir, task, optim, topts);
+    const train::TrainSummary s = trainer.run(a.resume);
+    LOLA_LOG_INFO("{}: {} steps in {:.1f} s, last train loss {:.4e}, valid loss {:.4e} (best {:.4e}), {} skipped", cmd,
+                  s.steps, s.seconds, s.last_train_loss, s.last_valid_loss, s.best_valid_loss, s.skipped);
+}
+
+void register_one(CLI::App& app, EmulatorKind kind) {
+    const bool dm = kind == EmulatorKind::diffusion;
+    auto* cmd = app.add_subcommand(dm ? "train-diffusion" : "train-surrogate",
+                                   dm ? "train a latent (or pixel) diffusion emulator, e.g. latents.dir=runs/x/latents "
+                                        "denoiser=small"
+                                      : "train a deterministic neural solver, e.g. latents.dir=runs/x/latents "
+                                        "surrogate=small (no latents.dir: pixel space on dataset=...)");
+    auto a = std::make_shared<TrainEmulatorArgs>();
+    cmd->add_option("--out", a->out, "run folder (config.yaml, metrics.jsonl, state.pt, checkpoint.pt)")->required();
+    cmd->add_flag("--resume", a->resume, "continue the run in --out from its last checkpoint, exactly");
+    cmd->add_option("--stop-after", a->stop_after, "stop after this many epochs (resume later with --resume)");
+    cmd->add_option("--device", a->device, "cpu | cuda | cuda:N (same as the override device=...)");
+    add_config_args(*cmd, a->config);
+    cmd->callback([a, kind] { run_train_emulator(kind, *a); });
+}
+
+} // namespace
+
+void register_train_emulators(CLI::App& app) {
+    register_one(app, EmulatorKind::diffusion);
+    register_one(app, EmulatorKind::surrogate);
+}
+
+} // namespace lola::app

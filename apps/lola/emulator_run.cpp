@@ -1,0 +1,157 @@
+#include "emulator_run.h"
+
+#include "lola/core/error.h"
+#include "lola/core/log.h"
+#include "lola/io/latent_cache.h"
+#include "lola/train/optimizer.h"
+#include "lola/train/trainer.h"
+
+namespace lola::app {
+
+namespace fs = std::filesystem;
+
+const char* kind_name(EmulatorKind kind) { return kind == EmulatorKind::diffusion ? "diffusion" : "surrogate"; }
+const char* backbone_group(EmulatorKind kind) { return kind == EmulatorKind::diffusion ? "denoiser" : "surrogate"; }
+
+YAML::Node train_emulator_defaults(EmulatorKind kind) {
+    YAML::Node n(YAML::NodeType::Map);
+    YAML::Node latents(YAML::NodeType::Map);
+    latents["dir"] = "";  // latent cache folder ({train,valid,test}.h5); empty: a pixel-space emulator on `dataset`
+    latents["ae"] = "";   // autoencoder run folder; empty: the run recorded in the cache
+    n["latents"] = latents;
+    n["dataset"] = data::DatasetOptions::defaults();
+    YAML::Node em(YAML::NodeType::Map);
+    em["window"] = 5;
+    em["stride"] = 4;
+    YAML::Node mask(YAML::NodeType::Map);
+    mask["lambda"] = 1.0;
+    mask["rho"] = 0.66;
+    mask["atleast"] = 1;
+    em["mask"] = mask;
+    n["emulator"] = em;
+    n[backbone_group(kind)] = nn::BackboneOptions::defaults();
+    if (kind == EmulatorKind::diffusion) {
+        YAML::Node d(YAML::NodeType::Map);
+        d["schedule"] = "log_logit";
+        d["sigma_min"] = 1e-3;
+        d["sigma_max"] = 1e3;
+        d["time_prior"] = "uniform";
+        d["prior_a"] = 1.0;
+        d["prior_b"] = 0.5;
+        d["sampler"] = "ab";
+        d["steps"] = 16;
+        d["eta"] = 0.0;
+        n["diffusion"] = d;
+    }
+    n["optim"] = train::OptimOptions::defaults(); // AdamW 1e-4, betas (0.9, 0.99), wd 0, cosine, clip 1 (paper 4.7)
+    n["train"] = train::TrainerOptions::defaults();
+    YAML::Node loader(YAML::NodeType::Map);
+    loader["batch_size"] = 32;
+    loader["valid_batch_size"] = 32;
+    loader["workers"] = 2;
+    loader["prefetch"] = 4;
+    n["loader"] = loader;
+    YAML::Node model(YAML::NodeType::Map); // resolved at training time; do not set by hand
+    model["kind"] = kind_name(kind);
+    model["space"] = "";
+    model["channels"] = 0;
+    model["label_dim"] = 0;
+    model["spatial_axes"] = 0;
+    n["model"] = model;
+    n["seed"] = 0;
+    n["device"] = "cpu";
+    return n;
+}
+
+EmulatorOptions EmulatorOptions::from_config(const core::Config& cfg) {
+    EmulatorOptions o;
+    o.window = cfg.get<int64_t>("emulator.window");
+    o.stride = cfg.get<int64_t>("emulator.stride");
+    o.mask.lambda = cfg.get<double>("emulator.mask.lambda");
+    o.mask.rho = cfg.get<double>("emulator.mask.rho");
+    o.mask.atleast = cfg.get<int64_t>("emulator.mask.atleast");
+    LOLA_CHECK_USAGE(o.window >= 2, "emulator.window must be >= 2, got {}", o.window);
+    LOLA_CHECK_USAGE(o.stride >= 1, "emulator.stride must be >= 1, got {}", o.stride);
+    o.mask.validate(o.window);
+    if (cfg.has("diffusion")) {
+        o.schedule = cfg.get<std::string>("diffusion.schedule");
+        o.sigma_min = cfg.get<double>("diffusion.sigma_min");
+        o.sigma_max = cfg.get<double>("diffusion.sigma_max");
+        o.time_prior.name = cfg.get<std::string>("diffusion.time_prior");
+        o.time_prior.a = cfg.get<double>("diffusion.prior_a");
+        o.time_prior.b = cfg.get<double>("diffusion.prior_b");
+        o.time_prior.validate();
+        o.sampler = cfg.get<std::string>("diffusion.sampler");
+        o.steps = cfg.get<int64_t>("diffusion.steps");
+        o.eta = cfg.get<double>("diffusion.eta");
+        LOLA_CHECK_USAGE(o.steps >= 1, "diffusion.steps must be >= 1, got {}", o.steps);
+    }
+    return o;
+}
+
+torch::nn::Module& EmulatorRun::module() {
+    if (kind == EmulatorKind::diffusion) {
+        return *denoiser;
+    }
+    return *solver;
+}
+
+fs::path EmulatorRun::ae_dir() const { return config.get<std::string>("latents.ae"); }
+
+void build_model(EmulatorRun& run) {
+    const ModelShape& s = run.shape;
+    if (run.kind == EmulatorKind::diffusion) {
+        run.denoiser = diffusion::DenoiserNet(run.backbone, s.channels, s.label_dim, s.spatial_axes);
+        run.preconditioned = std::make_shared<diffusion::PreconditionedDenoiser>(
+            diffusion::network_fn(run.denoiser),
+            diffusion::make_schedule(run.emulator.schedule, run.emulator.sigma_min, run.emulator.sigma_max));
+    } else {
+        run.solver = surrogate::NeuralSolver(run.backbone, s.channels, s.label_dim, s.spatial_axes);
+    }
+}
+
+EmulatorRun load_emulator_run(const fs::path& dir, torch::Device device, bool best) {
+    LOLA_CHECK_USAGE(fs::is_directory(dir), "emulator run folder '{}' does not exist", dir.string());
+    LOLA_CHECK(fs::exists(dir / "config.yaml"), "'{}' has no config.yaml (not a 'lola train-diffusion' or 'lola "
+               "train-surrogate' run folder?)", dir.string());
+    const YAML::Node raw = YAML::LoadFile((dir / "config.yaml").string());
+    LOLA_CHECK(raw["model"] && raw["model"]["kind"], "'{}' has no model.kind: not an emulator run (an autoencoder run "
+               "goes to --ae)", (dir / "config.yaml").string());
+    const std::string kind = raw["model"]["kind"].as<std::string>();
+    LOLA_CHECK(kind == "diffusion" || kind == "surrogate", "'{}': unknown model.kind '{}'", dir.string(), kind);
+    EmulatorRun run;
+    run.dir = dir;
+    run.kind = kind == "diffusion" ? EmulatorKind::diffusion : EmulatorKind::surrogate;
+    run.config = core::Config(train_emulator_defaults(run.kind));
+    run.config.merge_file(dir / "config.yaml");
+    run.emulator = EmulatorOptions::from_config(run.config);
+    run.backbone = nn::BackboneOptions::from_config(run.config, backbone_group(run.kind));
+    run.shape.space = run.config.get<std::string>("model.space");
+    run.shape.channels = run.config.get<int64_t>("model.channels");
+    run.shape.label_dim = run.config.get<int64_t>("model.label_dim");
+    run.shape.spatial_axes = run.config.get<int64_t>("model.spatial_axes");
+    LOLA_CHECK(run.shape.channels > 0 && run.shape.spatial_axes > 0, "'{}': the model group is not resolved (training "
+               "never started?)", dir.string());
+    build_model(run);
+    const fs::path weights = best ? train::Trainer::best_weights_path(dir) : train::Trainer::weights_path(dir);
+    LOLA_CHECK(fs::exists(weights), "'{}' has no {} (training not finished one epoch?)", dir.string(),
+               weights.filename().string());
+    train::load_weights(run.module(), weights);
+    run.module().to(device);
+    run.module().eval();
+    return run;
+}
+
+fs::path checked_cache(const fs::path& dir, const std::string& split, const fs::path& ae_dir,
+                       const std::string& ae_hash) {
+    const fs::path path = dir / (split + ".h5");
+    LOLA_CHECK_USAGE(fs::exists(path), "latent cache '{}' does not exist: run `lola cache-latents --ae {} --out {}`",
+                     path.string(), ae_dir.string(), dir.string());
+    const io::LatentCacheInfo info = io::read_latent_cache_info(path);
+    io::LatentCacheProvenance expected;
+    expected.ae_weights_hash = ae_hash;
+    io::verify_provenance(info, expected, path.string());
+    return path;
+}
+
+} // namespace lola::app
