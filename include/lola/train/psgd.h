@@ -16,7 +16,7 @@ namespace lola::train {
 /// Hyper-parameters of PSGD-Kron; the defaults are the paper's (heavyball 1.4.3 `ForeachCachedDelayedPSGDKron`).
 struct PsgdOptions : public torch::optim::OptimizerCloneableOptions<PsgdOptions> {
     PsgdOptions(double lr = 1e-5); // NOLINT(google-explicit-constructor): torch's serializer needs Options(0)
-    TORCH_ARG(double, lr) = 1e-5;
+    TORCH_ARG(double, lr) = 1e-5;                ///< learning rate (paper: 1e-5 x cosine factor)
     TORCH_ARG(double, beta) = 0.9;               ///< momentum (debiased EMA)
     TORCH_ARG(double, weight_decay) = 0.0;       ///< decoupled: p <- p (1 - lr wd)
     TORCH_ARG(double, precond_lr) = 0.1;         ///< step size of the preconditioner fit
@@ -36,7 +36,7 @@ public:
 
 /// State of one parameter tensor: calls k, momentum, factors Q_i and their cache P_i = Q_i^T Q_i (q_i^2 if diagonal).
 struct PsgdParamState : public torch::optim::OptimizerCloneableParamState<PsgdParamState> {
-    TORCH_ARG(int64_t, step) = 0;
+    TORCH_ARG(int64_t, step) = 0;         ///< calls with a gradient (k, from 1)
     TORCH_ARG(torch::Tensor, momentum);
 
 public:

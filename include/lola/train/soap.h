@@ -15,7 +15,7 @@ namespace lola::train {
 /// Hyper-parameters of SOAP; the defaults are the reference's (lola/soap.py).
 struct SoapOptions : public torch::optim::OptimizerCloneableOptions<SoapOptions> {
     SoapOptions(double lr = 3e-3); // NOLINT(google-explicit-constructor): torch's serializer needs Options(0)
-    TORCH_ARG(double, lr) = 3e-3;
+    TORCH_ARG(double, lr) = 3e-3;              ///< learning rate
     TORCH_ARG(double, beta1) = 0.9;            ///< Adam's first moment
     TORCH_ARG(double, beta2) = 0.99;           ///< Adam's second moment
     TORCH_ARG(double, eps) = 1e-8;             ///< update m / sqrt(v + eps^2) (bias-corrected moments)
@@ -34,7 +34,7 @@ public:
 /// State of one parameter: Adam steps t, moments (in the eigenbasis), factors GG_i and bases Q_i per dimension (empty
 /// tensors for dimensions that are not preconditioned).
 struct SoapParamState : public torch::optim::OptimizerCloneableParamState<SoapParamState> {
-    TORCH_ARG(int64_t, step) = 0;
+    TORCH_ARG(int64_t, step) = 0; ///< Adam steps t (the initialising first call is not counted)
     TORCH_ARG(torch::Tensor, exp_avg);
     TORCH_ARG(torch::Tensor, exp_avg_sq);
 
