@@ -9,85 +9,12 @@
 #include <limits>
 
 #include "lola/core/error.h"
+#include "lola/core/python_random.h"
 
 namespace lola::train {
 
-// ---------------------------------------------------------------------------------------------------------------------
-// Python's random.Random(seed).random(): MT19937, seeded by init_by_array with the 32-bit words of the seed (least
-// significant first, at least one word), and 53-bit doubles from two draws.
-namespace {
-
-class Mt19937 {
-public:
-    explicit Mt19937(const std::vector<uint32_t>& key) {
-        init(19650218U);
-        size_t i = 1, j = 0;
-        for (size_t k = std::max(kN, key.size()); k > 0; --k) {
-            mt_[i] = (mt_[i] ^ ((mt_[i - 1] ^ (mt_[i - 1] >> 30)) * 1664525U)) + key[j] + static_cast<uint32_t>(j);
-            ++i;
-            ++j;
-            if (i >= kN) {
-                mt_[0] = mt_[kN - 1];
-                i = 1;
-            }
-            if (j >= key.size()) {
-                j = 0;
-            }
-        }
-        for (size_t k = kN - 1; k > 0; --k) {
-            mt_[i] = (mt_[i] ^ ((mt_[i - 1] ^ (mt_[i - 1] >> 30)) * 1566083941U)) - static_cast<uint32_t>(i);
-            ++i;
-            if (i >= kN) {
-                mt_[0] = mt_[kN - 1];
-                i = 1;
-            }
-        }
-        mt_[0] = 0x80000000U;
-    }
-
-    uint32_t next() {
-        if (index_ >= kN) {
-            for (size_t k = 0; k < kN; ++k) {
-                const uint32_t y = (mt_[k] & 0x80000000U) | (mt_[(k + 1) % kN] & 0x7fffffffU);
-                mt_[k] = mt_[(k + kM) % kN] ^ (y >> 1) ^ ((y & 1U) ? 0x9908b0dfU : 0U);
-            }
-            index_ = 0;
-        }
-        uint32_t y = mt_[index_++];
-        y ^= y >> 11;
-        y ^= (y << 7) & 0x9d2c5680U;
-        y ^= (y << 15) & 0xefc60000U;
-        y ^= y >> 18;
-        return y;
-    }
-
-private:
-    static constexpr size_t kN = 624;
-    static constexpr size_t kM = 397;
-
-    void init(uint32_t s) {
-        mt_[0] = s;
-        for (size_t i = 1; i < kN; ++i) {
-            mt_[i] = 1812433253U * (mt_[i - 1] ^ (mt_[i - 1] >> 30)) + static_cast<uint32_t>(i);
-        }
-        index_ = kN;
-    }
-
-    std::array<uint32_t, kN> mt_{};
-    size_t index_ = kN;
-};
-
-} // namespace
-
 double python_random(uint64_t seed) {
-    std::vector<uint32_t> key{static_cast<uint32_t>(seed & 0xffffffffU)};
-    if ((seed >> 32) != 0) {
-        key.push_back(static_cast<uint32_t>(seed >> 32));
-    }
-    Mt19937 mt(key);
-    const double a = static_cast<double>(mt.next() >> 5);
-    const double b = static_cast<double>(mt.next() >> 6);
-    return (a * 67108864.0 + b) * (1.0 / 9007199254740992.0);
+    return core::PythonRandom(static_cast<int64_t>(seed)).random();
 }
 
 double psgd_update_draw(int64_t step) {

@@ -9,37 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "lola/core/python_random.h"
+
 namespace lola::emulation {
 
-/// CPython's `random.Random`: MT19937 seeded through init_by_array exactly as random.seed(int) and
-/// random.seed(str) (version 2: the string's UTF-8 bytes followed by their SHA-512 digest, read as a big-endian
-/// integer), with random() = (a >> 5, b >> 6) -> (a · 2^26 + b) / 2^53 and getrandbits(k <= 32) = draw >> (32 - k).
-class PythonRandom {
-public:
-    /// random.seed(seed) for an integer (the absolute value is used, as Python does).
-    explicit PythonRandom(int64_t seed = 0);
-    /// random.seed(text) for a str (version 2 seeding).
-    explicit PythonRandom(const std::string& text);
-
-    /// random.seed(seed).
-    void seed(int64_t seed);
-    /// random.seed(text).
-    void seed(const std::string& text);
-    /// The next raw 32-bit MT19937 output.
-    uint32_t next_u32();
-    /// random.random(): a double in [0, 1) with 53 random bits.
-    double random();
-    /// random.getrandbits(k) for 1 <= k <= 32.
-    uint32_t getrandbits(int k);
-
-private:
-    void init_by_array(const std::vector<uint32_t>& key);
-    std::array<uint32_t, 624> state_{};
-    int index_ = 624;
-};
-
-/// SHA-512 of `data` (FIPS 180-4), 64 bytes; used by PythonRandom's string seeding.
-std::array<uint8_t, 64> sha512(const std::string& data);
+// PythonRandom and sha512 live in lola/core/python_random.h (the PSGD optimizer draws from the same stream).
+using core::PythonRandom;
+using core::sha512;
 
 /// The reference's per-run seed (paper.md 8 step 1): random.Random("<seed>,<index>,<start>").getrandbits(32).
 /// Feed it to torch::manual_seed before a rollout.
