@@ -13,7 +13,8 @@ build: setup
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900
 
-demo: build
+demo: setup
+	cmake --build $(BUILD) -j$(JOBS) --target lola
 	scripts/demo
 
 bench: setup
