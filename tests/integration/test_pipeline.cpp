@@ -176,3 +176,26 @@ TEST_F(Pipeline, EvaluatesEmulatesAndScores) {
     }
     EXPECT_GT(rows, 0);
 }
+
+TEST_F(Pipeline, PixelSpaceEmulatorsTrainAndEvaluate) {
+    // No latents.dir: windows of the dataset itself, preprocessed; 8x8 patches of the 32x32 states (4x4 tokens).
+    const std::string data = path("data").string();
+    const std::string common = "--threads 1 dataset=euler_small dataset.root=" + data +
+                               " train.epochs=1 train.steps_per_epoch=2 train.valid_batches=1 loader.batch_size=2 "
+                               "loader.valid_batch_size=2 emulator.stride=4";
+    for (const std::string kind : {"diffusion", "surrogate"}) {
+        const std::string group = kind == "diffusion" ? "denoiser" : "surrogate";
+        Result r = run("train-" + kind + " --out " + path("pixel_" + kind).string() + " " + common + " " + group +
+                       "=tiny " + group + ".patch_size=[1,8,8]");
+        ASSERT_EQ(r.code, 0) << r.out;
+        EXPECT_NE(read(path("pixel_" + kind) / "config.yaml").find("space: pixel"), std::string::npos);
+    }
+    Result ev = run("--threads 1 eval --run " + path("pixel_diffusion").string() + " --run " +
+                    path("pixel_surrogate").string() + " --out " + path("pixel_eval").string() +
+                    " --trajectories 1 --contexts 1 --members 2 --steps 2 --no-figures");
+    ASSERT_EQ(ev.code, 0) << ev.out;
+    const std::string csv = read(path("pixel_eval") / "stats.csv");
+    EXPECT_NE(csv.find("\npixel_diffusion,"), std::string::npos);
+    EXPECT_NE(csv.find("\npixel_surrogate,"), std::string::npos);
+    EXPECT_EQ(csv.find("\nautoencoder,"), std::string::npos); // no autoencoder in pixel space
+}
