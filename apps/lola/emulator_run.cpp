@@ -142,14 +142,18 @@ EmulatorRun load_emulator_run(const fs::path& dir, torch::Device device, bool be
     return run;
 }
 
-fs::path checked_cache(const fs::path& dir, const std::string& split, const fs::path& ae_dir,
-                       const std::string& ae_hash) {
+fs::path checked_cache(const fs::path& dir, const std::string& split, const AeRun& ae, const std::string& ae_hash) {
     const fs::path path = dir / (split + ".h5");
     LOLA_CHECK_USAGE(fs::exists(path), "latent cache '{}' does not exist: run `lola cache-latents --ae {} --out {}`",
-                     path.string(), ae_dir.string(), dir.string());
+                     path.string(), ae.dir.string(), dir.string());
     const io::LatentCacheInfo info = io::read_latent_cache_info(path);
     io::LatentCacheProvenance expected;
     expected.ae_weights_hash = ae_hash;
+    expected.dataset = ae.dataset.name;
+    expected.fields = ae.dataset.fields;
+    expected.transforms = ae.dataset.transform;
+    expected.mean = ae.dataset.mean;
+    expected.std = ae.dataset.std;
     io::verify_provenance(info, expected, path.string());
     return path;
 }

@@ -78,9 +78,10 @@ void build_model(EmulatorRun& run);
 /// Load a trained run: config.yaml, the model, `state.pt` (or `state_best.pt` with `best`), on `device`, eval mode.
 EmulatorRun load_emulator_run(const std::filesystem::path& dir, torch::Device device, bool best = false);
 
-/// The latent cache file of `split` in `dir`, checked against the autoencoder run `ae_dir` (weights hash, dataset,
-/// fields, transforms, standardisation): a cache made by another autoencoder is refused with both values named.
-std::filesystem::path checked_cache(const std::filesystem::path& dir, const std::string& split,
-                                    const std::filesystem::path& ae_dir, const std::string& ae_hash);
+/// The latent cache file of `split` in `dir`, checked against the autoencoder run `ae` whose weights hash to
+/// `ae_hash` (weights hash, dataset, fields, transforms, standardisation): a cache made by another autoencoder or for
+/// other data is refused with both values named.
+std::filesystem::path checked_cache(const std::filesystem::path& dir, const std::string& split, const AeRun& ae,
+                                    const std::string& ae_hash);
 
 } // namespace lola::app

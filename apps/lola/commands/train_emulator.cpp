@@ -180,9 +180,9 @@ void run_train_emulator(EmulatorKind kind, const TrainEmulatorArgs& a) {
         }
         AeRun ae_run = load_ae_run(ae, torch::kCPU);
         const std::string hash = train::weights_hash(*ae_run.model);
-        auto train_w = std::make_shared<const data::LatentWindows>(checked_cache(dir, "train", ae, hash),
+        auto train_w = std::make_shared<const data::LatentWindows>(checked_cache(dir, "train", ae_run, hash),
                                                                    run.emulator.window, run.emulator.stride);
-        auto valid_w = std::make_shared<const data::LatentWindows>(checked_cache(dir, "valid", ae, hash),
+        auto valid_w = std::make_shared<const data::LatentWindows>(checked_cache(dir, "valid", ae_run, hash),
                                                                    run.emulator.window, run.emulator.stride);
         const auto& lat = train_w->info().latent_shape;
         run.shape = {"latent", lat[0], train_w->info().label_dim, static_cast<int64_t>(lat.size())};
