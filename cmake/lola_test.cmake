@@ -7,6 +7,8 @@ function(lola_add_test name)
     lola_set_warnings(${name})
     gtest_discover_tests(${name}
         DISCOVERY_MODE PRE_TEST
+        # Listing loads LibTorch; on a loaded or cold machine that exceeds the default 5 s discovery timeout.
+        DISCOVERY_TIMEOUT 120
         # One OpenMP thread per test process: ctest runs tests in parallel, and OpenMP teams spinning on shared cores
         # slow each other down by 20x or more (bench/bench_train_ae.cpp, docs/benchmarks.md).
         PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300 ENVIRONMENT OMP_NUM_THREADS=1
