@@ -4,6 +4,7 @@
 // steps, where the probability 0.999^k is near 1) and `psgd_steady` with probability 1/64 (after ~4000 steps).
 // Fixed iteration counts so that the averages include SOAP's eigenbasis refresh (every 16 steps: 32 iterations) and
 // about two preconditioner fits of psgd_steady (128 iterations); SOAP's first, eigh-only step is not timed.
+// QuadraticStepsToTarget counts the steps each optimizer needs on an ill-conditioned quadratic (docs/optimizers.md).
 #include <benchmark/benchmark.h>
 
 #include <ATen/Parallel.h>
@@ -12,6 +13,7 @@
 
 #include "lola/train/psgd.h"
 #include "lola/train/soap.h"
+#include "support/quadratic_problem.h"
 
 using namespace lola;
 
@@ -50,8 +52,29 @@ void BM_OptimizerStep(benchmark::State& state, const std::string& name, std::vec
 const std::vector<int64_t> kConv{256, 256, 3, 3};
 const std::vector<int64_t> kLinear{1024, 1024};
 
+/// Steps to lower the ill-conditioned quadratic of tests/support/quadratic_problem.h 1e4-fold, best of a learning-rate
+/// grid: which optimizer converges faster here is a measurement of this machine's kernels, so it lives here and not in
+/// a test (the test only asserts that each converges within 1500 steps). Counters: `steps`, `lr`.
+void BM_QuadraticStepsToTarget(benchmark::State& state, test::Factory make) {
+    at::set_num_threads(1);
+    const test::Quadratic q;
+    int64_t steps = 0;
+    double lr = 0;
+    for (auto _ : state) {
+        steps = q.best_steps(make, {1e-2, 3e-2, 1e-1, 3e-1}, 1e-4, 1500, &lr, false);
+    }
+    state.counters["steps"] = static_cast<double>(steps);
+    state.counters["lr"] = lr;
+}
+
 } // namespace
 
+BENCHMARK_CAPTURE(BM_QuadraticStepsToTarget, adam, test::Factory(test::make_adam))
+    ->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+BENCHMARK_CAPTURE(BM_QuadraticStepsToTarget, psgd, test::Factory(test::make_psgd))
+    ->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+BENCHMARK_CAPTURE(BM_QuadraticStepsToTarget, soap, test::Factory(test::make_soap))
+    ->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 BENCHMARK_CAPTURE(BM_OptimizerStep, adamw_conv256x256x3x3, std::string("adamw"), kConv)
     ->Unit(benchmark::kMillisecond)->Iterations(64)->UseRealTime();
 BENCHMARK_CAPTURE(BM_OptimizerStep, psgd_fit_conv256x256x3x3, std::string("psgd_fit"), kConv)

@@ -4,7 +4,6 @@
 #include <torch/optim/adam.h>
 #include <torch/serialize.h>
 
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <sstream>
@@ -382,7 +381,6 @@ TEST_F(AutoEncoderTest, Clone_IsAnIndependentCopy) {
 TEST_F(AutoEncoderTest, Overfit_OneBatchLowersTheLoss10x) {
     // dcae_tiny without dropout, one batch of 2 smooth 5-field states, Adam on the MSE: the loss falls >= 10x (it
     // reaches ~40x in 120 steps); the VRMSE, a square root, falls >= 3x with it.
-    const auto start = std::chrono::steady_clock::now();
     AutoEncoderOptions o = preset("dcae_tiny", 5);
     o.dropout = 0.0;
     AutoEncoder ae(o);
@@ -402,10 +400,8 @@ TEST_F(AutoEncoderTest, Overfit_OneBatchLowersTheLoss10x) {
         opt.step();
     }
     const double mse_after = evaluate("mse"), vrmse_after = evaluate("vrmse");
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     EXPECT_LT(mse_after, mse_before / 10.0) << "mse " << mse_before << " -> " << mse_after;
     EXPECT_LT(vrmse_after, vrmse_before / 3.0) << "vrmse " << vrmse_before << " -> " << vrmse_after;
-    EXPECT_LT(seconds, 20.0);
     RecordProperty("mse_before", std::to_string(mse_before));
     RecordProperty("mse_after", std::to_string(mse_after));
 }

@@ -270,7 +270,9 @@ TEST_F(Codec, DecodeChunksEqualsDecodingAllAtOnce) {
     for (int64_t chunk : {int64_t{1}, int64_t{3}, L, B * L, int64_t{100}}) {
         dec.calls = 0;
         const torch::Tensor y = decode_chunks(std::ref(dec), z, chunk);
-        EXPECT_TRUE(torch::equal(y, all)) << "chunk " << chunk;
+        // Other batch sizes may take other kernels (einsum through a batched GEMM): the same up to reordering of the
+        // 3-term channel mix, not bit for bit.
+        EXPECT_TRUE(test::close_up_to_reordering(y, all, 3)) << "chunk " << chunk;
         EXPECT_EQ(dec.calls, (B * L + chunk - 1) / chunk) << "chunk " << chunk;
     }
     EXPECT_THROW(decode_chunks(std::ref(dec), z, -1), Error);
@@ -412,6 +414,7 @@ TEST(Timing, PerStateDividesByMembersTimesFrames) {
     EXPECT_DOUBLE_EQ(t.ms_per_state(), 5.0);
     EXPECT_EQ(RolloutTiming{}.ms_per_state(), 0.0);
     bool ran = false;
+    const auto outer = std::chrono::steady_clock::now();
     const RolloutTiming m = time_rollout(
         [&] {
             ran = true;
@@ -421,7 +424,8 @@ TEST(Timing, PerStateDividesByMembersTimesFrames) {
     EXPECT_TRUE(ran);
     EXPECT_EQ(m.states, 20);
     EXPECT_GE(m.seconds, 0.019);
-    EXPECT_LT(m.seconds, 5.0);
+    // in seconds, and never more than the wall time around the call (no wall-clock bound: machines differ)
+    EXPECT_LE(m.seconds, std::chrono::duration<double>(std::chrono::steady_clock::now() - outer).count());
 }
 
 } // namespace

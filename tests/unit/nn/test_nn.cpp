@@ -74,7 +74,9 @@ TEST_F(NnTest, Conv_CircularPaddingIsTranslationEquivariant) {
         nn::Conv circ(nn::ConvOptions(2, 3, n).circular(true));
         nn::Conv zero(nn::ConvOptions(2, 3, n));
         torch::NoGradGuard no_grad;
-        EXPECT_LT(rel_err(circ(torch::roll(x, shifts, dims)), torch::roll(circ(x), shifts, dims)), 1e-6);
+        // equal up to the order in which kernels sum the 2 x 3^n + 1 terms of each output
+        EXPECT_TRUE(test::close_up_to_reordering(circ(torch::roll(x, shifts, dims)), torch::roll(circ(x), shifts, dims),
+                                                 2 * 27 + 1));
         EXPECT_GT(rel_err(zero(torch::roll(x, shifts, dims)), torch::roll(zero(x), shifts, dims)), 1e-2);
         // away from the borders both agree
         zero->weight.copy_(circ->weight);
@@ -84,7 +86,8 @@ TEST_F(NnTest, Conv_CircularPaddingIsTranslationEquivariant) {
             a = a.narrow(2 + d, 1, 4);
             b = b.narrow(2 + d, 1, 4);
         }
-        EXPECT_LT(rel_err(a, b), 1e-6);
+        // the same convolution on differently padded inputs: kernels may sum the terms in another order
+        EXPECT_TRUE(test::close_up_to_reordering(a, b, 2 * 27 + 1));
     }
 }
 
@@ -161,7 +164,7 @@ TEST_F(NnTest, NearIdentity_NeedsOddKernel) {
 TEST_F(NnTest, Linear_MatchesFormula) {
     nn::Linear lin(6, 4);
     torch::Tensor x = torch::randn({3, 6});
-    EXPECT_TRUE(torch::allclose(lin(x), x.matmul(lin->weight.t()) + lin->bias, 1e-6, 1e-6));
+    EXPECT_TRUE(test::close_up_to_reordering(lin(x), x.matmul(lin->weight.t()) + lin->bias, 6 + 1));
     EXPECT_EQ(nn::count_parameters(*lin), 28);
     EXPECT_EQ(nn::count_parameters(*nn::Linear(6, 4, false)), 24);
 }
