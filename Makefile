@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: setup build test demo bench clean
+.PHONY: setup build test test-portability demo bench clean
 
 setup:
 	@scripts/setup
@@ -12,6 +12,10 @@ build: setup
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900
+
+# The suite under 1, 2 and 7 threads and LibTorch's default and avx2 kernels (scripts/test-portability).
+test-portability: build
+	JOBS=$(JOBS) scripts/test-portability
 
 demo: setup
 	cmake --build $(BUILD) -j$(JOBS) --target lola

@@ -7,3 +7,4 @@ option(LOLA_CCACHE               "lola: use ccache when it is installed"        
 option(LOLA_PCH                  "lola: precompile the LibTorch headers"            ON)
 option(LOLA_SANITIZE_ADDRESS     "lola: build with AddressSanitizer"                OFF)
 option(LOLA_SANITIZE_UNDEFINED   "lola: build with UndefinedBehaviorSanitizer"      OFF)
+set(LOLA_TEST_THREADS 1 CACHE STRING "lola: OpenMP threads of each test process (OMP_NUM_THREADS)")
