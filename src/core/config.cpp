@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <sstream>
 
@@ -112,9 +113,11 @@ std::string closest_match(const std::string& word, const std::vector<std::string
 }
 
 YAML::Node load_yaml_file(const fs::path& path) {
-    LOLA_CHECK_USAGE(fs::is_regular_file(path), "config file '{}' does not exist", path.string());
+    std::error_code ec;
+    LOLA_CHECK_USAGE(fs::exists(path, ec), "config file '{}' does not exist", path.string());
+    LOLA_CHECK_USAGE(!fs::is_directory(path, ec), "config file '{}' is a folder", path.string());
     try {
-        return YAML::LoadFile(path.string());
+        return YAML::LoadFile(path.string()); // also /dev/null (empty) and pipes
     } catch (const YAML::Exception& e) {
         LOLA_THROW_USAGE("config file '{}' is not valid YAML: {} (line {}, column {})", path.string(), e.msg,
                          e.mark.line + 1, e.mark.column + 1);
@@ -303,6 +306,10 @@ std::string Config::dump(const YAML::Node& node) {
     YAML::Emitter out;
     out << node;
     return out.c_str();
+}
+
+void Config::check_finite(const std::string& key, double value) {
+    LOLA_CHECK_USAGE(std::isfinite(value), "config key '{}' is {}: give a finite number", key, value);
 }
 
 void Config::save(const fs::path& path) const { write_file_atomic(path, dump() + "\n"); }

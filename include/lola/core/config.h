@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "lola/core/error.h"
@@ -47,14 +48,24 @@ public:
     /// The node at a dotted key; throws a UsageError naming the key when absent.
     YAML::Node at(const std::string& key) const;
 
+    /// The value at `key` as T; numbers must be finite (inf and nan are refused naming the key).
     template <class T>
     T get(const std::string& key) const {
         YAML::Node node = at(key);
+        T value;
         try {
-            return node.as<T>();
+            value = node.as<T>();
         } catch (const YAML::Exception&) {
             LOLA_THROW_USAGE("config key '{}' has value '{}', which is not of the expected type", key, dump(node));
         }
+        if constexpr (std::is_floating_point_v<T>) {
+            check_finite(key, static_cast<double>(value));
+        } else if constexpr (std::is_same_v<T, std::vector<double>> || std::is_same_v<T, std::vector<float>>) {
+            for (const auto& v : value) {
+                check_finite(key, static_cast<double>(v));
+            }
+        }
+        return value;
     }
 
     template <class T>
@@ -75,6 +86,7 @@ public:
     void save(const std::filesystem::path& path) const;
 
 private:
+    static void check_finite(const std::string& key, double value);
     void merge_into(YAML::Node& target, const YAML::Node& defaults, const YAML::Node& incoming, const std::string& path,
                     const std::string& origin);
     YAML::Node load_group(const std::string& path, const std::string& name, const std::string& origin) const;

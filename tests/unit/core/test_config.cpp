@@ -86,6 +86,23 @@ TEST(Config, WrongTypeNamesKey) {
     }
 }
 
+TEST(Config, NonFiniteNumbersAreRefusedNamingTheKey) {
+    for (const char* value : {".inf", "-.inf", ".nan"}) {
+        Config cfg(defaults());
+        cfg.apply_override(std::string("optim.learning_rate=") + value);
+        try {
+            cfg.get<double>("optim.learning_rate");
+            FAIL() << value;
+        } catch (const lola::UsageError& e) {
+            EXPECT_NE(std::string(e.what()).find("optim.learning_rate"), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("finite"), std::string::npos) << e.what();
+        }
+    }
+    Config ok(defaults());
+    ok.apply_override("optim.learning_rate=1e-3");
+    EXPECT_EQ(ok.get<double>("optim.learning_rate"), 1e-3);
+}
+
 TEST(Config, GroupPresetSelection) {
     ConfigDir cd;
     Config cfg(defaults());
