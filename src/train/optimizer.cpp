@@ -65,7 +65,8 @@ OptimOptions OptimOptions::from_config(const core::Config& cfg, const std::strin
     LOLA_CHECK_USAGE(o.shampoo_beta >= 0 && o.shampoo_beta < 1, "{}.shampoo_beta must be in [0, 1), got {}", key,
                      o.shampoo_beta);
     LOLA_CHECK_USAGE(o.max_precond_dim >= 1, "{}.max_precond_dim must be >= 1, got {}", key, o.max_precond_dim);
-    LOLA_CHECK_USAGE(o.learning_rate > 0, "{}.learning_rate must be > 0, got {}", key, o.learning_rate);
+    LOLA_CHECK_USAGE(o.learning_rate > 0 && o.learning_rate <= 10, "{}.learning_rate must be in (0, 10], got {} "
+                     "(the paper trains at 1e-4 to 1e-5)", key, o.learning_rate);
     LOLA_CHECK_USAGE(o.betas.size() == 2 && o.betas[0] >= 0 && o.betas[0] < 1 && o.betas[1] >= 0 && o.betas[1] < 1,
                      "{}.betas must be two numbers in [0, 1)", key);
     LOLA_CHECK_USAGE(o.warmup >= 0, "{}.warmup must be >= 0, got {}", key, o.warmup);

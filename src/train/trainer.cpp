@@ -31,6 +31,7 @@ YAML::Node TrainerOptions::defaults() {
     n["steps_per_epoch"] = d.steps_per_epoch;
     n["valid_batches"] = d.valid_batches;
     n["log_every"] = d.log_every;
+    n["log_seconds"] = d.log_seconds;
     n["bf16"] = d.bf16;
     return n;
 }
@@ -41,11 +42,13 @@ TrainerOptions TrainerOptions::from_config(const core::Config& cfg, const std::s
     o.steps_per_epoch = cfg.get<int64_t>(key + ".steps_per_epoch");
     o.valid_batches = cfg.get<int64_t>(key + ".valid_batches");
     o.log_every = cfg.get<int64_t>(key + ".log_every");
+    o.log_seconds = cfg.get<double>(key + ".log_seconds");
     o.bf16 = cfg.get<bool>(key + ".bf16");
     LOLA_CHECK_USAGE(o.epochs >= 1, "{}.epochs must be >= 1, got {}", key, o.epochs);
     LOLA_CHECK_USAGE(o.steps_per_epoch >= 1, "{}.steps_per_epoch must be >= 1, got {}", key, o.steps_per_epoch);
     LOLA_CHECK_USAGE(o.valid_batches >= 0, "{}.valid_batches must be >= 0, got {}", key, o.valid_batches);
     LOLA_CHECK_USAGE(o.log_every >= 0, "{}.log_every must be >= 0, got {}", key, o.log_every);
+    LOLA_CHECK_USAGE(o.log_seconds >= 0, "{}.log_seconds must be >= 0, got {}", key, o.log_seconds);
     return o;
 }
 
@@ -53,17 +56,18 @@ TrainerOptions TrainerOptions::from_config(const core::Config& cfg, const std::s
 namespace {
 
 void save_archive_atomic(torch::serialize::OutputArchive& archive, const fs::path& path) {
-    const fs::path tmp = core::temp_path_for(path);
+    // LibTorch's writer throws from its destructor (std::terminate) when a write comes up short; so it gets a sink that
+    // always accepts, and the file remembers the first failure (disk full) and reports it on commit.
+    core::AtomicFile out(path);
     try {
-        archive.save_to(tmp.string());
+        archive.save_to([&out](const void* data, size_t size) -> size_t {
+            out.write(data, size);
+            return size;
+        });
     } catch (const std::exception& e) {
-        std::error_code ec;
-        fs::remove(tmp, ec);
         LOLA_THROW("cannot write '{}': {}", path.string(), e.what());
     }
-    std::error_code ec;
-    fs::rename(tmp, path, ec);
-    LOLA_CHECK(!ec, "cannot rename onto '{}': {}", path.string(), ec.message());
+    out.commit();
 }
 
 void load_archive(torch::serialize::InputArchive& archive, const fs::path& path) {
@@ -142,6 +146,17 @@ private:
     bool previous_ = false;
     at::DeviceType type_ = at::kCPU;
 };
+
+/// "45 s", "12 min", "3.4 h"
+std::string format_duration(double seconds) {
+    if (seconds < 120) {
+        return fmt::format("{:.0f} s", seconds);
+    }
+    if (seconds < 7200) {
+        return fmt::format("{:.0f} min", seconds / 60);
+    }
+    return fmt::format("{:.1f} h", seconds / 3600);
+}
 
 double mean_of(const std::vector<double>& v) {
     double s = 0;
@@ -237,6 +252,7 @@ TrainSummary Trainer::run(bool resume) {
     int64_t start_epoch = 0, step = 0, skipped = 0;
     double best = std::numeric_limits<double>::infinity();
     const fs::path metrics_path = run_dir_ / "metrics.jsonl";
+    std::string metrics; // the content of metrics.jsonl
     if (resume) {
         torch::serialize::InputArchive archive, model, optim;
         load_archive(archive, checkpoint_path(run_dir_));
@@ -271,18 +287,19 @@ TrainSummary Trainer::run(bool resume) {
         // keep the metrics of the epochs the checkpoint covers
         if (fs::exists(metrics_path)) {
             std::ifstream in(metrics_path);
-            std::string line, kept;
+            std::string line;
             while (std::getline(in, line)) {
-                if (!line.empty() && nlohmann::json::parse(line).value("epoch", int64_t{0}) < start_epoch) {
-                    kept += line + "\n";
+                const nlohmann::json row = nlohmann::json::parse(line, nullptr, false);
+                if (!row.is_discarded() && row.is_object() && row.value("epoch", int64_t{0}) < start_epoch) {
+                    metrics += line + "\n";
                 }
             }
-            core::write_file_atomic(metrics_path, kept);
+            core::write_file_atomic(metrics_path, metrics);
         }
         LOLA_LOG_INFO("train: resumed from '{}' at epoch {} (step {})", checkpoint_path(run_dir_).string(),
                       start_epoch, step);
     } else {
-        core::write_file_atomic(metrics_path, "");
+        core::write_file_atomic(metrics_path, metrics);
     }
 
     const int64_t total_steps = opts_.epochs * opts_.steps_per_epoch;
@@ -321,7 +338,11 @@ TrainSummary Trainer::run(bool resume) {
                 norms.push_back(r.grad_norm);
             }
             const bool last = s + 1 == opts_.steps_per_epoch;
-            const bool log_now = opts_.log_every > 0 ? (step % opts_.log_every == 0) : last;
+            const double interval_sec =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t_interval).count();
+            // off a terminal nothing redraws: a line every log_seconds, so that logs of long epochs show progress
+            const bool overdue = !tty && opts_.log_seconds > 0 && interval_sec >= opts_.log_seconds;
+            const bool log_now = (opts_.log_every > 0 ? (step % opts_.log_every == 0) : last) || overdue;
             if (opts_.progress && tty && !log_now) {
                 std::fprintf(stderr, "\repoch %4lld/%lld step %7lld/%lld | loss %.3e | grad %.3f   ",
                              static_cast<long long>(epoch + 1), static_cast<long long>(opts_.epochs),
@@ -332,13 +353,13 @@ TrainSummary Trainer::run(bool resume) {
                 if (tty) {
                     std::fputs("\r", stderr);
                 }
-                const double sec =
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t_interval).count();
+                const double sec_per_step = interval_sec / static_cast<double>(interval_steps);
+                const double eta = sec_per_step * static_cast<double>(total_steps - step);
                 LOLA_LOG_INFO("epoch {:>4}/{} step {:>7}/{} | loss {:.3e} | grad {:.3f} | lr {:.1e} | skipped {} | "
-                              "{:.0f} ms/step | {:.1f} samples/s",
+                              "{:.0f} ms/step | {:.1f} samples/s | ETA {}",
                               epoch + 1, opts_.epochs, step, total_steps, mean_of(losses), r.grad_norm, lr, skipped,
-                              1e3 * sec / static_cast<double>(interval_steps),
-                              static_cast<double>(interval_samples) / std::max(sec, 1e-9));
+                              1e3 * sec_per_step, static_cast<double>(interval_samples) / std::max(interval_sec, 1e-9),
+                              format_duration(eta));
                 t_interval = std::chrono::steady_clock::now();
                 interval_steps = 0;
                 interval_samples = 0;
@@ -367,11 +388,9 @@ TrainSummary Trainer::run(bool resume) {
             row["valid/loss/mean"] = mean_of(valid);
             row["valid/loss/std"] = std_of(valid);
         }
-        {
-            std::ofstream out(metrics_path, std::ios::app);
-            out << row.dump() << "\n";
-            LOLA_CHECK(out.good(), "cannot append to '{}'", metrics_path.string());
-        }
+        // rewritten whole and atomically (one line per epoch: small), so a full disk never leaves half a line
+        metrics += row.dump() + "\n";
+        core::write_file_atomic(metrics_path, metrics);
         const double vloss = valid.empty() ? mean_of(losses) : mean_of(valid);
         if (opts_.progress && !valid.empty()) {
             LOLA_LOG_INFO("epoch {:>4}/{} valid loss {:.3e}", epoch + 1, opts_.epochs, vloss);
