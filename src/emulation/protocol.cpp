@@ -19,13 +19,21 @@ std::vector<int64_t> eval_trajectory_indices(int64_t n_test, int64_t count, int6
                n_test);
     LOLA_CHECK(count >= 0, "eval_trajectory_indices: count = {} must be >= 0", count);
     PythonRandom rng(seed);
-    std::vector<int64_t> out;
-    out.reserve(static_cast<size_t>(count));
-    for (int64_t i = 0; i < count; ++i) {
-        out.push_back(static_cast<int64_t>(rng.random() * static_cast<double>(n_test))); // int(u * N) truncates
+    // The set of `count` draws; once every index is in it, further draws cannot change it (so a huge count costs no
+    // more than n_test draws' worth of memory, and stops early).
+    std::vector<bool> drawn(static_cast<size_t>(n_test), false);
+    int64_t n_drawn = 0;
+    for (int64_t i = 0; i < count && n_drawn < n_test; ++i) {
+        const auto k = static_cast<size_t>(rng.random() * static_cast<double>(n_test)); // int(u * N) truncates
+        n_drawn += drawn[k] ? 0 : 1;
+        drawn[k] = true;
     }
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
+    std::vector<int64_t> out;
+    for (int64_t k = 0; k < n_test; ++k) {
+        if (drawn[static_cast<size_t>(k)]) {
+            out.push_back(k);
+        }
+    }
     return out;
 }
 

@@ -152,11 +152,15 @@ BackboneOptions BackboneOptions::from_config(const core::Config& cfg, const std:
 void BackboneOptions::validate(const std::string& key) const {
     LOLA_CHECK_USAGE(arch == "vit" || arch == "unet", "{}.arch: unknown backbone architecture '{}' (valid: vit, unet)",
                      key, arch);
-    LOLA_CHECK_USAGE(ffn_factor >= 1, "{}.ffn_factor = {} must be >= 1", key, ffn_factor);
+    // Upper bounds far above any published model, so that a typo cannot build a model that fills the memory.
+    constexpr int64_t max_channels = 65536, max_blocks = 1024;
+    LOLA_CHECK_USAGE(ffn_factor >= 1 && ffn_factor <= 64, "{}.ffn_factor = {} must be in [1, 64]", key, ffn_factor);
     LOLA_CHECK_USAGE(dropout >= 0.0 && dropout < 1.0, "{}.dropout = {} must be in [0, 1)", key, dropout);
     if (arch == "vit") {
-        LOLA_CHECK_USAGE(hid_channels > 0 && hid_blocks >= 0, "{}.hid_channels = {} must be > 0 and {}.hid_blocks = {} "
-                         ">= 0", key, hid_channels, key, hid_blocks);
+        LOLA_CHECK_USAGE(hid_channels > 0 && hid_channels <= max_channels, "{}.hid_channels = {} must be in [1, {}]",
+                         key, hid_channels, max_channels);
+        LOLA_CHECK_USAGE(hid_blocks >= 0 && hid_blocks <= max_blocks, "{}.hid_blocks = {} must be in [0, {}]", key,
+                         hid_blocks, max_blocks);
         LOLA_CHECK_USAGE(attention_heads > 0 && hid_channels % (2 * attention_heads) == 0,
                          "{}.attention_heads = {} must be > 0 and give an even head width: {}.hid_channels = {} must "
                          "be divisible by 2 x heads",
@@ -169,14 +173,15 @@ void BackboneOptions::validate(const std::string& key) const {
     } else {
         LOLA_CHECK_USAGE(!unet_channels.empty(), "{}.unet_channels is empty: give the channels of each level", key);
         for (size_t i = 0; i < unet_channels.size(); ++i) {
-            LOLA_CHECK_USAGE(unet_channels[i] >= 2, "{}.unet_channels[{}] = {} must be >= 2 (channel LayerNorm)", key,
-                             i, unet_channels[i]);
+            LOLA_CHECK_USAGE(unet_channels[i] >= 2 && unet_channels[i] <= max_channels, "{}.unet_channels[{}] = {} "
+                             "must be in [2, {}] (2: channel LayerNorm)", key, i, unet_channels[i], max_channels);
         }
         LOLA_CHECK_USAGE(unet_blocks.size() == unet_channels.size(),
                          "{}.unet_blocks has {} entries for {} levels (one per entry of {}.unet_channels)", key,
                          unet_blocks.size(), unet_channels.size(), key);
         for (size_t i = 0; i < unet_blocks.size(); ++i) {
-            LOLA_CHECK_USAGE(unet_blocks[i] >= 0, "{}.unet_blocks[{}] = {} must be >= 0", key, i, unet_blocks[i]);
+            LOLA_CHECK_USAGE(unet_blocks[i] >= 0 && unet_blocks[i] <= max_blocks, "{}.unet_blocks[{}] = {} must be in "
+                             "[0, {}]", key, i, unet_blocks[i], max_blocks);
         }
         LOLA_CHECK_USAGE(!unet_stride.empty(), "{}.unet_stride is empty: give one stride per axis or one", key);
         for (size_t i = 0; i < unet_stride.size(); ++i) {

@@ -1,7 +1,5 @@
 #include "lola/sim/generate.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -11,6 +9,7 @@
 #include <thread>
 
 #include "lola/core/error.h"
+#include "lola/core/fs.h"
 #include "lola/core/log.h"
 #include "lola/io/well.h"
 #include "lola/io/well_dataset.h"
@@ -285,6 +284,7 @@ GenerateOptions resolve_generate_options(const GenerateOptions& in) {
     LOLA_CHECK_USAGE(o.resolution.size() == 2, "--resolution takes one or two sizes (x, y), got {}",
                      o.resolution.size());
     for (int64_t n : o.resolution) {
+        LOLA_CHECK_USAGE(n <= 16384, "--resolution {}: at most 16384 cells per axis", n);
         LOLA_CHECK_USAGE(n >= 32 && n % 32 == 0,
                          "--resolution {}: every size must be a positive multiple of 32 (the 2-D autoencoders "
                          "downsample by 32); use {} or {}", n, std::max<int64_t>(32, n / 32 * 32), (n / 32 + 1) * 32);
@@ -298,6 +298,9 @@ GenerateOptions resolve_generate_options(const GenerateOptions& in) {
         o.snapshots = p.snapshots;
     }
     LOLA_CHECK_USAGE(o.snapshots >= 2, "--snapshots {}: need at least 2", o.snapshots);
+    LOLA_CHECK_USAGE(o.snapshots <= 1000000, "--snapshots {}: at most 1000000 per trajectory", o.snapshots);
+    LOLA_CHECK_USAGE(o.trajectories <= 1000000, "--trajectories {}: at most 1000000 per parameter setting",
+                     o.trajectories);
     if (euler) {
         if (o.gammas.empty()) {
             o.gammas = p.gammas;
@@ -348,12 +351,15 @@ GenerateReport generate(const GenerateOptions& in) {
         }
     }
     fs::create_directories(o.out);
+    for (const fs::path& p : core::remove_stale_temporaries(o.out)) {
+        LOLA_LOG_INFO("simulate: removed '{}', left by a process that no longer runs", p.string());
+    }
     PartialDirs partial;
     for (const auto& name : names) {
         LOLA_CHECK_USAGE(o.overwrite || !fs::exists(o.out / name),
                          "'{}' already exists; pass --overwrite to replace it, or choose another --out",
                          (o.out / name).string());
-        const fs::path tmp = o.out / fmt::format(".{}.partial.{}", name, ::getpid());
+        const fs::path tmp = core::temp_dir_for(o.out / name, "partial");
         fs::remove_all(tmp);
         for (const auto& split : io::split_names()) {
             fs::create_directories(tmp / "data" / split);
@@ -365,10 +371,21 @@ GenerateReport generate(const GenerateOptions& in) {
     };
 
     int64_t total = 0;
-    double total_sim = 0;
+    double total_sim = 0, bytes = 0;
     for (const auto& j : jobs) {
         total += j.n_traj;
         total_sim += j.sim_time_per_traj * static_cast<double>(j.n_traj);
+        bytes += 4.0 * static_cast<double>(j.n_traj) * static_cast<double>(j.schema.n_steps()) *
+                 static_cast<double>(j.schema.n_cells()) * static_cast<double>(j.schema.n_channels());
+    }
+    {
+        std::error_code ec;
+        const fs::space_info space = fs::space(o.out, ec);
+        LOLA_CHECK_USAGE(ec || bytes <= static_cast<double>(space.available),
+                         "the datasets need about {:.2f} GB on disk ({} trajectories of {} snapshots, float32) but "
+                         "'{}' has {:.2f} GB free; lower --trajectories, --snapshots or --resolution, or choose another "
+                         "--out", bytes / 1e9, total, o.snapshots, o.out.string(),
+                         static_cast<double>(space.available) / 1e9);
     }
     LOLA_LOG_INFO("simulate: {} preset '{}': {} files, {} trajectories at {}x{}, {} snapshots, {} threads", o.system,
                   o.preset, jobs.size(), total, o.resolution[0], o.resolution[1], o.snapshots, o.threads);
@@ -455,7 +472,7 @@ GenerateReport generate(const GenerateOptions& in) {
         io::finalize_dataset(partial.dirs[i]);
         const fs::path final_dir = o.out / names[i];
         if (fs::exists(final_dir)) {
-            const fs::path old = o.out / fmt::format(".{}.old.{}", names[i], ::getpid());
+            const fs::path old = core::temp_dir_for(final_dir, "old");
             fs::rename(final_dir, old);
             fs::rename(partial.dirs[i], final_dir);
             fs::remove_all(old);
