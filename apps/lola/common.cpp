@@ -6,16 +6,86 @@
 
 #include "ae_run.h"
 #include "emulator_run.h"
+#include "lola/core/log.h"
+#include "lola/core/system.h"
 #include "lola/data/dataset.h"
 
 namespace lola::app {
 
 namespace fs = std::filesystem;
 
+const CLI::Validator& readable_file() {
+    static const CLI::Validator v(
+        [](std::string& path) -> std::string {
+            std::error_code ec;
+            if (!fs::exists(path, ec)) {
+                return fmt::format("'{}' does not exist", path);
+            }
+            if (fs::is_directory(path, ec)) {
+                return fmt::format("'{}' is a folder, not a file", path);
+            }
+            return {};
+        },
+        "FILE");
+    return v;
+}
+
+const CLI::Validator& non_empty() {
+    static const CLI::Validator v(
+        [](std::string& value) -> std::string { return value.empty() ? "is empty: give a path" : std::string(); },
+        "PATH");
+    return v;
+}
+
 void add_config_args(CLI::App& cmd, ConfigArgs& args) {
     cmd.add_option("--config", args.files, "YAML config file, merged over the defaults (repeatable)")
-        ->check(CLI::ExistingFile);
+        ->check(readable_file())
+        ->allow_extra_args(false); // one file per --config: the words after it are overrides
     cmd.add_option("overrides", args.overrides, "key=value overrides with dotted keys, e.g. dataset=euler_all");
+}
+
+train::RunMode TrainRunArgs::mode() const {
+    return resume ? train::RunMode::kResume : overwrite ? train::RunMode::kOverwrite : train::RunMode::kFresh;
+}
+
+void add_train_run_args(CLI::App& cmd, TrainRunArgs& a) {
+    cmd.add_option("--out", a.out, "run folder (config.yaml, metrics.jsonl, state.pt, checkpoint.pt)")
+        ->required()
+        ->check(non_empty());
+    auto* resume = cmd.add_flag("--resume", a.resume, "continue the run in --out from its last checkpoint, exactly");
+    cmd.add_flag("--overwrite", a.overwrite, "replace the run in --out (its files are deleted first)")
+        ->excludes(resume);
+    cmd.add_option("--stop-after", a.stop_after, "stop after this many epochs (resume later with --resume)");
+    cmd.add_option("--device", a.device, "cpu | cuda | cuda:N (same as the override device=...)");
+    add_config_args(cmd, a.config);
+}
+
+core::Config compose_run_config(const YAML::Node& defaults, const TrainRunArgs& a) {
+    core::Config cfg(defaults);
+    if (a.resume) {
+        cfg.merge_file(fs::path(a.out) / "config.yaml");
+    }
+    cfg.compose(a.config.files, a.config.overrides);
+    if (!a.device.empty()) {
+        cfg.apply_override("device=" + a.device);
+    }
+    return cfg;
+}
+
+void check_training_memory(int64_t n_params, bool on_cpu, const std::string& keys) {
+    const double need = 16.0 * static_cast<double>(n_params); // float32 weights, gradients, two moments
+    const int64_t have = core::available_memory_bytes();
+    if (!on_cpu || have < 0) {
+        return;
+    }
+    LOLA_CHECK_USAGE(need <= static_cast<double>(have), "the model has {} parameters: training it needs at least {} "
+                     "(weights, gradients and optimizer state, before activations) but {} of memory is available; "
+                     "lower {}", n_params, core::format_bytes(need), core::format_bytes(static_cast<double>(have)),
+                     keys);
+    if (n_params > 100'000'000) {
+        LOLA_LOG_WARN("a model of {} parameters on the CPU: expect hours per epoch (paper-size models are meant for "
+                      "GPUs; the CPU presets are small and tiny)", n_params);
+    }
 }
 
 std::optional<YAML::Node> group_defaults(const std::string& group) {

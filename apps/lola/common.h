@@ -9,12 +9,19 @@
 #include <vector>
 
 #include "lola/core/config.h"
+#include "lola/train/run_folder.h"
 
 namespace CLI {
 class App;
+class Validator;
 }
 
 namespace lola::app {
+
+/// CLI11 checks: an existing path that is not a folder (unlike CLI::ExistingFile, accepts /dev/null and pipes); a
+/// non-empty value (for --out).
+const CLI::Validator& readable_file();
+const CLI::Validator& non_empty();
 
 /// Options every config-driven subcommand takes: --config FILE (repeatable) and trailing key=value overrides.
 struct ConfigArgs {
@@ -22,6 +29,27 @@ struct ConfigArgs {
     std::vector<std::string> overrides;
 };
 void add_config_args(CLI::App& cmd, ConfigArgs& args);
+
+/// Options of every training command (train-ae, train-diffusion, train-surrogate).
+struct TrainRunArgs {
+    ConfigArgs config;
+    std::string out;
+    bool resume = false;
+    bool overwrite = false;
+    int64_t stop_after = 0;
+    std::string device;
+
+    train::RunMode mode() const;
+};
+void add_train_run_args(CLI::App& cmd, TrainRunArgs& args);
+
+/// A training run's config: `defaults`, then (with --resume) the run's own config.yaml, then --config files and
+/// overrides, then --device.
+core::Config compose_run_config(const YAML::Node& defaults, const TrainRunArgs& args);
+
+/// Refuse (lola::Error) to train a model of `n_params` parameters on the CPU when its weights, gradients and optimizer
+/// state alone (16 bytes per parameter) exceed the memory available; `keys` names the config keys that size it.
+void check_training_memory(int64_t n_params, bool on_cpu, const std::string& keys);
 
 /// Defaults (= schema) of a config group, e.g. "dataset"; nullopt for an unknown group.
 std::optional<YAML::Node> group_defaults(const std::string& group);

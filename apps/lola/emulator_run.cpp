@@ -57,6 +57,7 @@ YAML::Node train_emulator_defaults(EmulatorKind kind) {
     model["channels"] = 0;
     model["label_dim"] = 0;
     model["spatial_axes"] = 0;
+    model["time_stride"] = 0; // Delta in snapshots of the dataset (emulator.stride x the cache's stride); 0: unrecorded
     n["model"] = model;
     n["seed"] = 0;
     n["device"] = "cpu";
@@ -154,6 +155,7 @@ fs::path checked_cache(const fs::path& dir, const std::string& split, const AeRu
     expected.transforms = ae.dataset.transform;
     expected.mean = ae.dataset.mean;
     expected.std = ae.dataset.std;
+    expected.stride = 0; // any cache stride: the emulator's Delta is emulator.stride times it (model.time_stride)
     io::verify_provenance(info, expected, path.string());
     return path;
 }

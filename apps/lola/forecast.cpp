@@ -7,6 +7,7 @@
 
 #include "lola/core/error.h"
 #include "lola/core/log.h"
+#include "lola/core/system.h"
 #include "lola/diffusion/sampler.h"
 #include "lola/emulation/rollout.h"
 #include "lola/io/latent_cache.h"
@@ -66,15 +67,18 @@ Forecaster::Forecaster(const fs::path& run_dir, torch::Device device, const std:
         const fs::path ae_dir = run_.ae_dir();
         ae_.emplace(load_ae_run(ae_dir, device));
         dataset_ = ae_->dataset;
-        int64_t cache_stride = 1;
-        const fs::path cache = fs::path(run_.config.get<std::string>("latents.dir")) / "train.h5";
-        if (fs::exists(cache)) {
-            cache_stride = io::read_latent_cache_info(cache).provenance.stride;
-        } else {
-            LOLA_LOG_WARN("'{}' is gone: assuming the latents were cached at every snapshot (stride 1)",
-                          cache.string());
+        stride_ = run_.config.get<int64_t>("model.time_stride");
+        if (stride_ <= 0) { // runs trained before model.time_stride was recorded: ask the cache
+            int64_t cache_stride = 1;
+            const fs::path cache = fs::path(run_.config.get<std::string>("latents.dir")) / "train.h5";
+            if (fs::exists(cache)) {
+                cache_stride = io::read_latent_cache_info(cache).provenance.stride;
+            } else {
+                LOLA_LOG_WARN("'{}' is gone: assuming the latents were cached at every snapshot (stride 1)",
+                              cache.string());
+            }
+            stride_ = run_.emulator.stride * cache_stride;
         }
-        stride_ = run_.emulator.stride * cache_stride;
     } else {
         dataset_ = data::DatasetOptions::from_config(run_.config);
         stride_ = run_.emulator.stride;
@@ -116,6 +120,14 @@ Forecaster::Output Forecaster::forecast(const torch::Tensor& frames, const torch
                      run_.emulator.window - 1);
     LOLA_CHECK_USAGE(L > context, "{} frames leave nothing to forecast after a context of {}", L, context);
     LOLA_CHECK_USAGE(members >= 1, "members must be >= 1, got {}", members);
+    if (device_.is_cpu()) {
+        // the ensemble in physical units, its decoded and standardised copies: about three of (K, C, L, spatial...)
+        const double need = 3.0 * 4.0 * static_cast<double>(members) * static_cast<double>(frames.numel());
+        const int64_t have = core::available_memory_bytes();
+        LOLA_CHECK_USAGE(have < 0 || need <= static_cast<double>(have), "{} ensemble members of {} frames need about "
+                         "{} of memory but {} is available; lower --members", members, L, core::format_bytes(need),
+                         core::format_bytes(static_cast<double>(have)));
+    }
     const torch::Tensor x = pre_.forward(frames.transpose(0, 1).to(device_), 1); // (L, C, spatial...) normalised
     Output out;
     torch::Tensor states; // (L, C_model, spatial...) what the emulator works on

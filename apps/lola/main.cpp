@@ -6,12 +6,18 @@
 #include <torch/version.h>
 
 #include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
+
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <new>
 
 #include "commands/commands.h"
 #include "lola/core/error.h"
 #include "lola/core/log.h"
+#include "lola/io/hdf5.h"
 
 namespace {
 
@@ -22,29 +28,74 @@ std::string version_text() {
                        at::get_num_threads());
 }
 
+/// LibTorch's OpenMP threads spin while they wait for work, which makes a step several times slower when another
+/// program uses the cores (docs/benchmarks.md). libgomp reads OMP_WAIT_POLICY once, when it is loaded, before main():
+/// so unless the user chose a policy, lola sets PASSIVE and executes itself again (LOLA_NO_REEXEC=1 turns this off).
+/// The second start costs about 0.3 s; commands that do no tensor work (--version, --help, info) skip it.
+void wait_passively_by_default(int argc, char** argv) {
+    if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("LOLA_NO_REEXEC") != nullptr) {
+        return;
+    }
+    std::string command;
+    for (int i = 1; i < argc && command.empty(); ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--help" || arg == "-h" || arg == "--version") {
+            return;
+        }
+        if (arg == "--threads") {
+            ++i; // its value
+        } else if (arg.empty() || arg[0] != '-') {
+            command = arg;
+        }
+    }
+    if (command.empty() || command == "info") {
+        return;
+    }
+    if (::setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0 || ::setenv("LOLA_WAIT_POLICY_SET", "1", 1) != 0) {
+        return;
+    }
+    ::execv("/proc/self/exe", argv); // returns only on failure: then carry on with the default policy
+    ::unsetenv("OMP_WAIT_POLICY");
+    ::unsetenv("LOLA_WAIT_POLICY_SET");
+}
+
+/// The one-line message of a LibTorch error: no C++ backtrace, and out-of-memory said plainly.
+std::string torch_error_message(const c10::Error& e) {
+    const std::string msg = e.what_without_backtrace();
+    if (msg.find("can't allocate memory") != std::string::npos || msg.find("out of memory") != std::string::npos) {
+        std::string first = msg.substr(0, msg.find('\n'));
+        return fmt::format("out of memory: {}; lower the batch size (loader.batch_size), the model size or the "
+                           "ensemble size (--members)", first);
+    }
+    return msg.substr(0, msg.find("\nException raised from"));
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
+    wait_passively_by_default(argc, argv);
+    lola::io::h5::skip_library_cleanup_at_exit();
     CLI::App app{"lola: latent-space emulators of physical simulations (autoencoder + latent diffusion)"};
-    app.require_subcommand(1);
+    app.require_subcommand(0, 1);
     app.fallthrough(); // global options (-v, -q, --threads) may also follow the subcommand
     int verbose = 0;
     bool quiet = false;
-    int threads = 0;
+    bool version = false;
     app.add_flag("-v,--verbose", verbose, "more output (repeatable)");
     app.add_flag("-q,--quiet", quiet, "only errors");
-    app.add_option("--threads", threads, "CPU threads for tensor operations (default: all cores)")
-        ->check(CLI::NonNegativeNumber);
-    app.set_version_flag("--version", version_text, "print lola's and LibTorch's versions, CUDA availability and the "
-                                                    "thread count");
+    // applied as soon as it is parsed, so that it holds for everything after it (--version, simulate's default)
+    app.add_option_function<int>("--threads", [](const int& n) { at::set_num_threads(n); },
+                                 "CPU threads for tensor operations and simulators (default: all cores)")
+        ->check(CLI::PositiveNumber);
+    app.add_flag("--version", version, "print lola's and LibTorch's versions, CUDA availability and the thread count");
     app.parse_complete_callback([&] {
         if (quiet) {
             lola::set_log_level(lola::LogLevel::Error);
         } else if (verbose > 0) {
             lola::set_log_level(lola::LogLevel::Debug);
         }
-        if (threads > 0) {
-            at::set_num_threads(threads);
+        if (std::getenv("LOLA_WAIT_POLICY_SET") != nullptr) {
+            LOLA_LOG_DEBUG("lola: OMP_WAIT_POLICY=PASSIVE (lola's default; set OMP_WAIT_POLICY to choose)");
         }
     });
 
@@ -61,11 +112,17 @@ int main(int argc, char** argv) {
 
     try {
         app.parse(argc, argv);
+        if (version) {
+            std::printf("%s\n", version_text().c_str());
+            return 0;
+        }
+        if (app.get_subcommands().empty()) {
+            std::fprintf(stderr, "lola: usage error: a command is required\nRun 'lola --help' for the list.\n");
+            return 2;
+        }
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         std::fprintf(stderr, "lola: usage error: %s\nRun 'lola --help' or 'lola <command> --help'.\n", e.what());
@@ -77,6 +134,14 @@ int main(int argc, char** argv) {
     } catch (const lola::Error& e) {
         std::fprintf(stderr, "lola: error: %s\n", e.what());
         LOLA_LOG_DEBUG("(raised at {})", e.location());
+        return 1;
+    } catch (const c10::Error& e) {
+        std::fprintf(stderr, "lola: error: %s\n", torch_error_message(e).c_str());
+        LOLA_LOG_DEBUG("{}", e.what());
+        return 1;
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "lola: error: out of memory; lower the batch size (loader.batch_size), the model size or "
+                             "the ensemble size (--members)\n");
         return 1;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "lola: error: %s\n", e.what());

@@ -1,10 +1,13 @@
 // lola train-ae end to end on generated data: run folder, metrics, exact resume, bad input; and parameter counts.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "lola/core/fs.h"
 #include "support/test_support.h"
 
 namespace fs = std::filesystem;
@@ -69,4 +72,57 @@ TEST(TrainAe, TrainsResumesExactlyAndRejectsBadInput) {
     EXPECT_NE(no_data.out.find("lola simulate"), std::string::npos) << no_data.out;
     Result no_resume = run("train-ae --resume --out " + (tmp / "nothing").string());
     EXPECT_EQ(no_resume.code, 2) << no_resume.out;
+}
+
+// docs/reliability.md: training into a folder that holds a run is refused unless --resume or --overwrite; a run
+// folder is locked while its process lives, the lock dies with the process, and its temporaries are cleaned up later.
+TEST(TrainAe, NeverReplacesARunByAccidentAndLocksItsFolder) {
+    lola::test::TempDir tmp;
+    const std::string data = (tmp / "data").string();
+    ASSERT_EQ(run("simulate euler_multi_quadrants --preset tiny --no-progress --gammas 1.4 "
+                  "--out " + data).code, 0);
+    const std::string common = "--threads 1 dataset=euler_small dataset.root=" + data +
+                               " ae=dcae_tiny train.epochs=2 train.steps_per_epoch=2 train.valid_batches=1 "
+                               "loader.batch_size=4 loader.valid_batch_size=4";
+    const fs::path dir = tmp / "run";
+    ASSERT_EQ(run("train-ae --out " + dir.string() + " " + common).code, 0);
+    const std::string metrics = read(dir / "metrics.jsonl"), state = read(dir / "state.pt");
+
+    // the natural mistake after a kill: the same command again, without --resume
+    Result again = run("train-ae --out " + dir.string() + " " + common);
+    EXPECT_EQ(again.code, 2) << again.out;
+    EXPECT_NE(again.out.find("already holds a run"), std::string::npos) << again.out;
+    EXPECT_NE(again.out.find("--resume"), std::string::npos) << again.out;
+    EXPECT_NE(again.out.find("--overwrite"), std::string::npos) << again.out;
+    EXPECT_EQ(read(dir / "metrics.jsonl"), metrics); // untouched
+    EXPECT_EQ(read(dir / "state.pt"), state);
+    EXPECT_EQ(run("train-ae --resume --overwrite --out " + dir.string()).code, 2); // one or the other
+
+    // --overwrite starts afresh: same seed, same metrics
+    Result over = run("train-ae --overwrite --out " + dir.string() + " " + common);
+    ASSERT_EQ(over.code, 0) << over.out;
+    EXPECT_EQ(read(dir / "metrics.jsonl"), metrics);
+
+    // a long run holds the lock: a second process is refused while it lives, whatever its flags
+    const fs::path busy = tmp / "busy";
+    Result bg = lola::test::run_command(std::string(LOLA_BINARY) + " -q train-ae --out " + busy.string() + " " +
+                                        common + " train.epochs=1000 >/dev/null 2>&1 & echo $!");
+    ASSERT_EQ(bg.code, 0) << bg.out;
+    const std::string pid = bg.out.substr(0, bg.out.find('\n'));
+    for (int i = 0; i < 600 && read(busy / ".lock").find("pid") == std::string::npos; ++i) {
+        ::usleep(50000);
+    }
+    ASSERT_NE(read(busy / ".lock").find("pid " + pid), std::string::npos) << "the background run never started";
+    Result second = run("train-ae --overwrite --out " + busy.string() + " " + common);
+    EXPECT_EQ(second.code, 1) << second.out;
+    EXPECT_NE(second.out.find("in use by another lola process (pid " + pid), std::string::npos) << second.out;
+    EXPECT_EQ(lola::test::run_command("kill -9 " + pid + "; while kill -0 " + pid + " 2>/dev/null; do sleep 0.05; "
+                                      "done").code, 0);
+    // what the killed process could have left: a temporary of a checkpoint being written
+    const fs::path leftover = busy / (".checkpoint.pt.tmp." + lola::core::host_tag() + "." + pid + ".4");
+    std::ofstream(leftover) << "partial";
+    Result after = run("train-ae --overwrite --out " + busy.string() + " " + common);
+    EXPECT_EQ(after.code, 0) << after.out; // the lock died with its process
+    EXPECT_FALSE(fs::exists(leftover));
+    EXPECT_NE(after.out.find("no longer runs"), std::string::npos) << after.out;
 }

@@ -10,7 +10,9 @@
 
 #include "ae_run.h"
 #include "commands/commands.h"
+#include "common.h"
 #include "lola/core/error.h"
+#include "lola/core/fs.h"
 #include "lola/core/log.h"
 #include "lola/data/augment.h"
 #include "lola/data/loader.h"
@@ -176,7 +178,7 @@ void run_cache_latents(const CacheLatentsArgs& a) {
     const std::string hash = train::weights_hash(*run.model);
     LOLA_LOG_INFO("cache-latents: autoencoder {} ({}, weights {}) on dataset {} (root {})", run.dir.string(),
                   run.ae_options.name, hash, run.dataset.name, run.dataset.root);
-    fs::create_directories(a.out);
+    const core::FolderLock lock = core::claim_folder(a.out, "latent cache folder");
     for (const auto& split : a.splits) {
         cache_split(run, hash, a, split, device);
     }
@@ -189,7 +191,7 @@ void register_cache_latents(CLI::App& app) {
                                                     "caches DIR/{train,valid,test}.h5");
     auto a = std::make_shared<CacheLatentsArgs>();
     cmd->add_option("--ae", a->ae, "autoencoder run folder (from 'lola train-ae')")->required();
-    cmd->add_option("--out", a->out, "output folder for <split>.h5")->required();
+    cmd->add_option("--out", a->out, "output folder for <split>.h5")->required()->check(non_empty());
     cmd->add_option("--repeat", a->repeat, "copies of the train split, each with its own random augmentation")
         ->capture_default_str();
     cmd->add_option("--splits", a->splits, "splits to encode (comma separated)")->delimiter(',')->capture_default_str();

@@ -6,8 +6,10 @@
 #include <filesystem>
 
 #include "commands/commands.h"
+#include "common.h"
 #include "forecast.h"
 #include "lola/core/error.h"
+#include "lola/core/fs.h"
 #include "lola/core/log.h"
 #include "lola/emulation/protocol.h"
 
@@ -96,8 +98,10 @@ void run_emulate(const EmulateArgs& a) {
         {"lola_source_trajectories", fmt::format("{}", fmt::join(which, ","))},
         {"lola_context", std::to_string(a.context)}, {"ensemble_size", std::to_string(K)}};
     const fs::path out(a.out);
-    if (out.has_parent_path()) {
-        fs::create_directories(out.parent_path());
+    const fs::path out_dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
+    fs::create_directories(out_dir);
+    for (const fs::path& p : core::remove_stale_temporaries(out_dir)) {
+        LOLA_LOG_INFO("emulate: removed '{}', left by a process that no longer runs", p.string());
     }
     write_well(out, schema, time, preds, attrs);
     fs::path rec = out;
@@ -117,7 +121,8 @@ void register_emulate(CLI::App& app) {
     auto a = std::make_shared<EmulateArgs>();
     cmd->add_option("--run", a->run, "emulator run folder")->required();
     cmd->add_option("--out", a->out, "output Well file (.h5); OUT_reconstruction.h5 is written next to it")
-        ->required();
+        ->required()
+        ->check(non_empty());
     cmd->add_option("--file", a->file, "source Well file (default: the first test file of the run's dataset)");
     cmd->add_option("--trajectories", a->trajectories, "trajectory indices in the file (default: all)")
         ->delimiter(',');

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands/commands.h"
+#include "common.h"
 #include "forecast.h"
 #include "lola/core/error.h"
 #include "lola/core/fs.h"
@@ -92,7 +93,7 @@ void run_eval(const EvalArgs& a) {
     const TrajectorySet test(dataset, a.split);
     const std::vector<int64_t> indices = emulation::eval_trajectory_indices(test.size(), a.trajectories, 0);
     const fs::path out(a.out);
-    fs::create_directories(out);
+    const core::FolderLock lock = core::claim_folder(out, "evaluation folder");
     LOLA_LOG_INFO("eval: {} model(s) on {} ({} of {} {} trajectories, starts [{}], contexts [{}], {} members, stride "
                   "{}) -> {}", models.size(), dataset.name, indices.size(), test.size(), a.split,
                   fmt::join(a.starts, ", "), fmt::join(a.contexts, ", "), a.members, stride, out.string());
@@ -235,7 +236,7 @@ void register_eval(CLI::App& app) {
                                            "summary tables, speed, figures");
     auto a = std::make_shared<EvalArgs>();
     cmd->add_option("--run", a->runs, "emulator run folder (repeatable)")->required();
-    cmd->add_option("--out", a->out, "output folder")->required();
+    cmd->add_option("--out", a->out, "output folder")->required()->check(non_empty());
     cmd->add_option("--split", a->split, "split to evaluate")->capture_default_str();
     cmd->add_option("--trajectories", a->trajectories, "random trajectory draws (duplicates merge; paper: 64)")
         ->capture_default_str();

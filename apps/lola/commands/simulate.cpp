@@ -1,7 +1,11 @@
 // lola simulate SYSTEM --preset P --out DIR: generate a complete Well dataset with a built-in simulator.
 #include <CLI/CLI.hpp>
 
+#include <ATen/Parallel.h>
+
 #include "commands/commands.h"
+#include "common.h"
+#include "lola/core/error.h"
 #include "lola/core/log.h"
 #include "lola/sim/generate.h"
 
@@ -19,7 +23,7 @@ void register_simulate(CLI::App& app) {
     cmd->add_option("--preset", o->preset, "tiny (seconds) | small (minutes on 2 cores) | paper (official sizes)")
         ->capture_default_str()
         ->check(CLI::IsMember({"tiny", "small", "paper"}));
-    cmd->add_option("--out", *out, "folder that receives one dataset folder per Well dataset name")->required();
+    cmd->add_option("--out", *out, "folder that receives one dataset folder per Well dataset name")->required()->check(non_empty());
     cmd->add_option("--resolution", o->resolution, "cells along x and y, multiples of 32 (one value: square for "
                                                    "Euler, x with y = x/4 for rayleigh_benard)")
         ->delimiter('x')
@@ -35,12 +39,17 @@ void register_simulate(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::IsMember({"rk2", "hancock"}));
     cmd->add_option("--seed", o->seed, "base seed; the same seed gives the same bytes")->capture_default_str();
-    cmd->add_option("--threads", o->threads, "threads (default: all cores)");
+    cmd->add_option("--threads", o->threads, "threads (default: the global --threads, else OMP_NUM_THREADS, else all "
+                                             "cores)");
     cmd->add_flag("--overwrite", o->overwrite, "replace existing dataset folders");
     cmd->add_flag("--no-progress", *quiet, "no progress line");
     cmd->callback([o, out, quiet] {
+        LOLA_CHECK_USAGE(!out->empty(), "--out is empty: name the folder that receives the datasets");
         o->out = *out;
         o->progress = !*quiet;
+        if (o->threads <= 0) {
+            o->threads = at::get_num_threads(); // lola --threads N, or OMP_NUM_THREADS
+        }
         sim::GenerateReport r = sim::generate(*o);
         for (const auto& d : r.datasets) {
             LOLA_LOG_INFO("simulate: wrote {}", d.string());

@@ -71,25 +71,10 @@ private:
     int64_t last_ = 0;
 };
 
-struct TrainAeArgs {
-    ConfigArgs config;
-    std::string out;
-    bool resume = false;
-    int64_t stop_after = 0;
-    std::string device;
-};
-
-void run_train_ae(const TrainAeArgs& a) {
-    core::Config cfg(train_ae_defaults());
-    const fs::path dir(a.out);
-    if (a.resume) {
-        LOLA_CHECK_USAGE(fs::exists(dir / "config.yaml"), "--resume: '{}' has no config.yaml to resume", dir.string());
-        cfg.merge_file(dir / "config.yaml");
-    }
-    cfg.compose(a.config.files, a.config.overrides);
-    if (!a.device.empty()) {
-        cfg.apply_override("device=" + a.device);
-    }
+void run_train_ae(const TrainRunArgs& a) {
+    const train::RunFolder folder(a.out, a.mode()); // locked for the whole run
+    const fs::path& dir = folder.dir();
+    core::Config cfg = compose_run_config(train_ae_defaults(), a);
     data::DatasetOptions dataset = data::DatasetOptions::from_config(cfg);
     autoencoder::AutoEncoderOptions ae = autoencoder::AutoEncoderOptions::from_config(cfg);
     ae.resolve_pixel_channels(static_cast<int64_t>(dataset.fields.size()));
@@ -98,6 +83,8 @@ void run_train_ae(const TrainAeArgs& a) {
     train::TrainerOptions topts = train::TrainerOptions::from_config(cfg);
     topts.stop_after = a.stop_after;
     const torch::Device device = parse_device(cfg.get<std::string>("device"));
+    check_training_memory(autoencoder::count_parameters(ae), device.is_cpu(),
+                          "ae.lat_channels, ae.hid_channels or ae.hid_blocks");
     if (device.is_cuda()) {
         at::globalContext().setAllowTF32CuBLAS(true);
         at::globalContext().setAllowTF32CuDNN(true);
@@ -112,7 +99,6 @@ void run_train_ae(const TrainAeArgs& a) {
                          ae.name, ae.downsampling());
     }
 
-    fs::create_directories(dir);
     cfg.set("ae.pixel_channels", YAML::Node(ae.pixel_channels));
     cfg.save(dir / "config.yaml");
     LOLA_LOG_INFO("train-ae: {} ({} parameters) on {} ({} train / {} valid states), run folder {}", ae.name,
@@ -133,12 +119,8 @@ void run_train_ae(const TrainAeArgs& a) {
 
 void register_train_ae(CLI::App& app) {
     auto* cmd = app.add_subcommand("train-ae", "train an autoencoder (e.g. dataset=euler_small ae=dcae_small)");
-    auto a = std::make_shared<TrainAeArgs>();
-    cmd->add_option("--out", a->out, "run folder (config.yaml, metrics.jsonl, state.pt, checkpoint.pt)")->required();
-    cmd->add_flag("--resume", a->resume, "continue the run in --out from its last checkpoint, exactly");
-    cmd->add_option("--stop-after", a->stop_after, "stop after this many epochs (resume later with --resume)");
-    cmd->add_option("--device", a->device, "cpu | cuda | cuda:N (same as the override device=...)");
-    add_config_args(*cmd, a->config);
+    auto a = std::make_shared<TrainRunArgs>();
+    add_train_run_args(*cmd, *a);
     cmd->callback([a] { run_train_ae(*a); });
 }
 

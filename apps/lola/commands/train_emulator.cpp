@@ -127,29 +127,13 @@ private:
     int64_t last_ = 0;
 };
 
-struct TrainEmulatorArgs {
-    ConfigArgs config;
-    std::string out;
-    bool resume = false;
-    int64_t stop_after = 0;
-    std::string device;
-};
-
-void run_train_emulator(EmulatorKind kind, const TrainEmulatorArgs& a) {
+void run_train_emulator(EmulatorKind kind, const TrainRunArgs& a) {
     const char* cmd = kind == EmulatorKind::diffusion ? "train-diffusion" : "train-surrogate";
+    const train::RunFolder folder(a.out, a.mode()); // locked for the whole run
     EmulatorRun run;
     run.kind = kind;
-    run.dir = a.out;
-    run.config = core::Config(train_emulator_defaults(kind));
-    if (a.resume) {
-        LOLA_CHECK_USAGE(fs::exists(run.dir / "config.yaml"), "--resume: '{}' has no config.yaml to resume",
-                         run.dir.string());
-        run.config.merge_file(run.dir / "config.yaml");
-    }
-    run.config.compose(a.config.files, a.config.overrides);
-    if (!a.device.empty()) {
-        run.config.apply_override("device=" + a.device);
-    }
+    run.dir = folder.dir();
+    run.config = compose_run_config(train_emulator_defaults(kind), a);
     core::Config& cfg = run.config;
     run.emulator = EmulatorOptions::from_config(cfg);
     run.backbone = nn::BackboneOptions::from_config(cfg, backbone_group(kind));
@@ -167,6 +151,7 @@ void run_train_emulator(EmulatorKind kind, const TrainEmulatorArgs& a) {
 
     std::unique_ptr<WindowSource> source;
     std::string data_desc;
+    int64_t time_stride = run.emulator.stride; // Delta in snapshots of the dataset
     const std::string latents = cfg.get<std::string>("latents.dir");
     if (!latents.empty()) {
         const fs::path dir(latents);
@@ -186,6 +171,11 @@ void run_train_emulator(EmulatorKind kind, const TrainEmulatorArgs& a) {
                                                                    run.emulator.window, run.emulator.stride);
         const auto& lat = train_w->info().latent_shape;
         run.shape = {"latent", lat[0], train_w->info().label_dim, static_cast<int64_t>(lat.size())};
+        const int64_t cache_stride = train_w->info().provenance.stride;
+        LOLA_CHECK_USAGE(valid_w->info().provenance.stride == cache_stride, "latents.dir={}: the train cache holds "
+                         "every {}th snapshot but the valid cache every {}th: re-run lola cache-latents for both",
+                         latents, cache_stride, valid_w->info().provenance.stride);
+        time_stride = run.emulator.stride * cache_stride;
         LOLA_CHECK_USAGE(valid_w->size() >= valid_batch, "the valid cache has {} windows, fewer than "
                          "loader.valid_batch_size={}", valid_w->size(), valid_batch);
         source = std::make_unique<LatentSource>(train_w, valid_w, batch, valid_batch, seed);
@@ -216,9 +206,17 @@ void run_train_emulator(EmulatorKind kind, const TrainEmulatorArgs& a) {
     cfg.set("model.channels", YAML::Node(run.shape.channels));
     cfg.set("model.label_dim", YAML::Node(run.shape.label_dim));
     cfg.set("model.spatial_axes", YAML::Node(run.shape.spatial_axes));
-    fs::create_directories(run.dir);
+    cfg.set("model.time_stride", YAML::Node(time_stride));
     cfg.save(run.dir / "config.yaml");
 
+    {
+        EmulatorRun probe = run; // exact parameter count on the meta device: no memory
+        nn::ParameterDeviceGuard meta(torch::kMeta);
+        build_model(probe);
+        check_training_memory(nn::count_parameters(probe.module()), device.is_cpu(),
+                              fmt::format("{0}.hid_channels, {0}.hid_blocks or {0}.attention_heads",
+                                          backbone_group(kind)));
+    }
     torch::manual_seed(seed);
     build_model(run);
     run.module().to(device);
@@ -238,12 +236,8 @@ void register_one(CLI::App& app, EmulatorKind kind) {
                                         "denoiser=small"
                                       : "train a deterministic neural solver, e.g. latents.dir=runs/x/latents "
                                         "surrogate=small (no latents.dir: pixel space on dataset=...)");
-    auto a = std::make_shared<TrainEmulatorArgs>();
-    cmd->add_option("--out", a->out, "run folder (config.yaml, metrics.jsonl, state.pt, checkpoint.pt)")->required();
-    cmd->add_flag("--resume", a->resume, "continue the run in --out from its last checkpoint, exactly");
-    cmd->add_option("--stop-after", a->stop_after, "stop after this many epochs (resume later with --resume)");
-    cmd->add_option("--device", a->device, "cpu | cuda | cuda:N (same as the override device=...)");
-    add_config_args(*cmd, a->config);
+    auto a = std::make_shared<TrainRunArgs>();
+    add_train_run_args(*cmd, *a);
     cmd->callback([a, kind] { run_train_emulator(kind, *a); });
 }
 
