@@ -1,0 +1,189 @@
+// The runtime library (docs/runtime.md) against the CLI, on tiny models trained from the simulator's data: the
+// forecast equals `lola emulate`'s; a run folder moved elsewhere and an exported model file forecast the same numbers;
+// a forecast leaves the global generator alone; a model file of another format version is refused.
+#include <gtest/gtest.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "lola/core/error.h"
+#include "lola/emulation/protocol.h"
+#include "lola/io/hdf5.h"
+#include "lola/io/well.h"
+#include "lola/runtime/emulator.h"
+#include "support/test_support.h"
+#include "support/torch_support.h"
+
+namespace fs = std::filesystem;
+using namespace lola;
+
+namespace {
+
+using Result = test::CommandResult;
+
+Result run(const std::string& args) { return test::run_command(std::string(LOLA_BINARY) + " " + args); }
+
+bool has(const std::string& text, const std::string& what) { return test::contains(text, what); }
+
+/// (C, n, *S) states t0, t0 + stride, ... of trajectory `traj` of a Well file.
+torch::Tensor read_states(const fs::path& file, int64_t traj, int64_t t0, int64_t n, int64_t stride) {
+    const io::WellReader reader(file);
+    const std::vector<int64_t> shape = reader.window_shape(n);
+    torch::Tensor x = torch::empty(shape, torch::kFloat32);
+    reader.read_window(traj, t0, n, stride, x.data_ptr<float>());
+    return x;
+}
+
+/// A tiny dataset, autoencoder, latent cache, diffusion model and neural solver, made once for the tests of a process.
+class Runtime : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        tmp_ = new test::TempDir();
+        const std::string data = path("data").string();
+        ASSERT_EQ(run("simulate euler_multi_quadrants --preset tiny --no-progress --gammas 1.4 --out " + data).code, 0);
+        const std::string tiny = " train.epochs=1 train.steps_per_epoch=2 train.valid_batches=1 loader.batch_size=4 "
+                                 "loader.valid_batch_size=4 --threads 1";
+        Result ae = run("train-ae --out " + path("runs/ae").string() + " dataset=euler_small dataset.root=" + data +
+                        " ae=dcae_tiny" + tiny);
+        ASSERT_EQ(ae.code, 0) << ae.out;
+        Result cache = run("--threads 1 cache-latents --repeat 1 --ae " + path("runs/ae").string() + " --out " +
+                           path("latents").string());
+        ASSERT_EQ(cache.code, 0) << cache.out;
+        for (const std::string kind : {"diffusion", "surrogate"}) {
+            const std::string group = kind == "diffusion" ? "denoiser" : "surrogate";
+            Result r = run("train-" + kind + " --out " + path("runs/" + kind).string() + " latents.dir=" +
+                           path("latents").string() + " " + group + "=tiny emulator.stride=4" + tiny);
+            ASSERT_EQ(r.code, 0) << r.out;
+        }
+    }
+    static void TearDownTestSuite() { delete tmp_; }
+    static fs::path path(const std::string& name) { return *tmp_ / name; }
+    /// The source file `lola emulate` reads by default: the first test file of the dataset.
+    static fs::path source() {
+        return path("data") / "euler_multi_quadrants_openBC" / "data" / "test" /
+               "euler_multi_quadrants_openBC_gamma_1.4_Dry_air_20.hdf5";
+    }
+    static test::TempDir* tmp_;
+};
+test::TempDir* Runtime::tmp_ = nullptr;
+
+// One test per model kind (each ctest test is a process that builds the fixture again).
+TEST_F(Runtime, DiffusionForecastMatchesEmulateMovesExportsAndKeepsTheGlobalGenerator) {
+    const int64_t K = 2, n = 6, seed = 3;
+    const fs::path pred = path("pred.h5");
+    Result em = run("--threads 1 emulate --run " + path("runs/diffusion").string() + " --trajectories 0 --context 1 "
+                    "--members " + std::to_string(K) + " --seed " + std::to_string(seed) + " --out " + pred.string());
+    ASSERT_EQ(em.code, 0) << em.out;
+
+    runtime::Emulator model = runtime::Emulator::load(path("runs/diffusion"));
+    const runtime::ModelCard& card = model.card();
+    EXPECT_EQ(card.kind, "diffusion");
+    EXPECT_EQ(card.space, "latent");
+    EXPECT_EQ(card.time_stride, 4);
+    EXPECT_EQ(card.max_context, 4);
+    EXPECT_EQ(card.spatial_shape, (std::vector<int64_t>{32, 32}));
+    EXPECT_EQ(card.label_names, (std::vector<std::string>{"gamma", "bc_x_lower", "bc_x_upper", "bc_y_lower",
+                                                          "bc_y_upper"}));
+    EXPECT_EQ(card.fields, (std::vector<std::string>{"energy", "density", "pressure", "momentum_x", "momentum_y"}));
+    EXPECT_GT(card.compression, 1.0);
+
+    const torch::Tensor context = read_states(source(), 0, 0, 1, card.time_stride);
+    const torch::Tensor label = model.label_from(io::read_schema(source()));
+    const torch::Tensor global_before = at::detail::getDefaultCPUGenerator().get_state();
+    runtime::ForecastOptions o;
+    o.members = K;
+    auto forecast = [&](const runtime::Emulator& m) {
+        return m.forecast(context, label, n, o, runtime::make_generator(torch::kCPU, emulation::run_seed(seed, 0, 0)));
+    };
+    const torch::Tensor y = forecast(model);
+    ASSERT_EQ(y.sizes(), torch::IntArrayRef({K, 5, n, 32, 32}));
+    // the global generator is untouched
+    EXPECT_TRUE(torch::equal(at::detail::getDefaultCPUGenerator().get_state(), global_before));
+    // lola emulate's members k = 0, 1 of trajectory 0, frames 1 .. n: the same numbers up to the decoder's batch size
+    for (int64_t k = 0; k < K; ++k) {
+        const torch::Tensor expected = read_states(pred, k, 1, n, 1);
+        EXPECT_TRUE(test::close_up_to_reordering(y[k], expected, 9 * 32, 12)) << "member " << k;
+    }
+    EXPECT_GT((y[0] - y[1]).abs().max().item<double>(), 1e-3); // members differ
+
+    // a model file forecasts the same numbers (same weights, same configuration)
+    const fs::path file = path("model.lola");
+    Result ex = run("export " + path("runs/diffusion").string() + " --out " + file.string());
+    ASSERT_EQ(ex.code, 0) << ex.out;
+    EXPECT_TRUE(has(ex.out, "time stride:    4 snapshots")) << ex.out;
+    EXPECT_TRUE(runtime::is_model_file(file));
+    EXPECT_FALSE(runtime::is_model_file(source()));
+    EXPECT_TRUE(torch::equal(forecast(runtime::Emulator::load(file)), y));
+
+    // run folders moved together (paths kept relative to the run folder) forecast the same, from any working folder
+    fs::create_directories(path("moved"));
+    fs::rename(path("runs"), path("moved/runs"));
+    EXPECT_TRUE(torch::equal(forecast(runtime::Emulator::load(path("moved/runs/diffusion"))), y));
+    Result eval = test::run_command("cd / && " + std::string(LOLA_BINARY) + " --threads 1 eval --run " +
+                                    path("moved/runs/diffusion").string() + " --out " + path("eval").string() +
+                                    " --trajectories 1 --contexts 1 --members 2 --no-figures --data-root " +
+                                    path("data").string());
+    EXPECT_EQ(eval.code, 0) << eval.out;
+    EXPECT_FALSE(has(eval.out, "assuming")) << eval.out; // the time stride is recorded, no guess
+    // ... and a run moved without its autoencoder says how to point at it
+    fs::rename(path("moved/runs/ae"), path("ae_elsewhere"));
+    try {
+        runtime::Emulator::load(path("moved/runs/diffusion"));
+        FAIL() << "loading without the autoencoder must fail";
+    } catch (const Error& e) {
+        EXPECT_TRUE(has(e.what(), "--ae")) << e.what();
+    }
+    runtime::LoadOptions lo;
+    lo.autoencoder = path("ae_elsewhere");
+    EXPECT_TRUE(torch::equal(forecast(runtime::Emulator::load(path("moved/runs/diffusion"), torch::kCPU, lo)), y));
+    fs::rename(path("ae_elsewhere"), path("moved/runs/ae"));
+    fs::rename(path("moved/runs"), path("runs"));
+
+    // a model file of a newer format version is refused, naming the version and the fix
+    fs::copy_file(file, path("newer.lola"));
+    {
+        io::h5::File f = io::h5::File::open(path("newer.lola").string(), io::h5::Mode::Write);
+        f.write_attr("version", int64_t{runtime::kModelFormatVersion + 1});
+        f.close();
+    }
+    try {
+        runtime::Emulator::load(path("newer.lola"));
+        FAIL() << "a newer format version must be refused";
+    } catch (const Error& e) {
+        EXPECT_TRUE(has(e.what(), "format version")) << e.what();
+        EXPECT_TRUE(has(e.what(), "newer.lola")) << e.what();
+    }
+    // bad inputs are errors naming what is wrong
+    EXPECT_THROW(model.forecast(context.narrow(0, 0, 4), label, n, o, runtime::make_generator(torch::kCPU, 0)), Error);
+    EXPECT_THROW(model.forecast(context, label.narrow(0, 0, 4), n, o, runtime::make_generator(torch::kCPU, 0)), Error);
+    EXPECT_THROW(model.forecast(read_states(source(), 0, 0, 5, 4), label, n, o,
+                                runtime::make_generator(torch::kCPU, 0)), Error); // 5 > max_context
+}
+
+TEST_F(Runtime, SolverForecastMatchesEmulateAndEncodesBothWays) {
+    const fs::path pred = path("pred_sm.h5");
+    Result em = run("--threads 1 emulate --run " + path("runs/surrogate").string() + " --trajectories 0 --context 2 "
+                    "--out " + pred.string());
+    ASSERT_EQ(em.code, 0) << em.out;
+    const runtime::Emulator model = runtime::Emulator::load(path("runs/surrogate"));
+    EXPECT_EQ(model.card().kind, "surrogate");
+    const torch::Tensor context = read_states(source(), 0, 0, 2, 4);
+    runtime::ForecastOptions o;
+    o.members = 5; // ignored: the solver is deterministic
+    const torch::Tensor y =
+        model.forecast(context, model.label_from(io::read_schema(source())), 7, o, runtime::make_generator(torch::kCPU, 0));
+    ASSERT_EQ(y.size(0), 1);
+    EXPECT_TRUE(test::close_up_to_reordering(y[0], read_states(pred, 0, 2, 7, 1), 9 * 32, 12));
+    // encode then decode = the autoencoder's reconstruction, which `lola emulate` writes beside the prediction
+    const torch::Tensor frames = read_states(source(), 0, 0, 26, 4);
+    const torch::Tensor z = model.encode(frames);
+    EXPECT_EQ(z.size(0), model.card().latent_shape[0]);
+    EXPECT_TRUE(test::close_up_to_reordering(model.decode(z), read_states(path("pred_sm_reconstruction.h5"), 0, 0, 26, 1),
+                                             9 * 32, 12));
+}
+
+} // namespace
