@@ -4,8 +4,6 @@
 
 #include <algorithm>
 
-#include "ae_run.h"
-#include "emulator_run.h"
 #include "lola/core/log.h"
 #include "lola/core/system.h"
 #include "lola/data/dataset.h"
@@ -86,6 +84,22 @@ void check_training_memory(int64_t n_params, bool on_cpu, const std::string& key
         LOLA_LOG_WARN("a model of {} parameters on the CPU: expect hours per epoch (paper-size models are meant for "
                       "GPUs; the CPU presets are small and tiny)", n_params);
     }
+}
+
+data::LoaderOptions loader_options(const core::Config& cfg, const data::DatasetOptions& dataset, bool train) {
+    data::LoaderOptions o;
+    o.batch_size = cfg.get<int64_t>(train ? "loader.batch_size" : "loader.valid_batch_size");
+    o.workers = cfg.get<int>("loader.workers");
+    o.prefetch = cfg.get<int>("loader.prefetch");
+    o.seed = cfg.get<uint64_t>("seed") + (train ? 0 : 1);
+    o.shuffle = true; // validation also draws a (fixed) random subset of states
+    if (train) {
+        for (const auto& a : dataset.augment) {
+            o.augment.push_back(data::parse_augmentation(a));
+        }
+    }
+    o.preprocess = dataset.preprocessor();
+    return o;
 }
 
 std::optional<YAML::Node> group_defaults(const std::string& group) {

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "lola/core/config.h"
+#include "lola/data/loader.h"
+#include "lola/runtime/runs.h"
 #include "lola/train/run_folder.h"
 
 namespace CLI {
@@ -17,6 +19,24 @@ class Validator;
 }
 
 namespace lola::app {
+
+// Run folders live in the runtime library; the commands use them unqualified.
+using runtime::AeRun;
+using runtime::backbone_group;
+using runtime::build_model;
+using runtime::checked_cache;
+using runtime::EmulatorKind;
+using runtime::EmulatorOptions;
+using runtime::EmulatorRun;
+using runtime::kind_name;
+using runtime::load_ae_run;
+using runtime::load_emulator_run;
+using runtime::parse_device;
+using runtime::train_ae_defaults;
+using runtime::train_emulator_defaults;
+
+/// Loader options of the `loader` group for a split (train: shuffled and augmented; others: fixed order, none).
+data::LoaderOptions loader_options(const core::Config& cfg, const data::DatasetOptions& dataset, bool train);
 
 /// CLI11 checks: an existing path that is not a folder (unlike CLI::ExistingFile, accepts /dev/null and pipes); a
 /// non-empty value (for --out).

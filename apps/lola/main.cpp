@@ -75,6 +75,7 @@ std::string torch_error_message(const c10::Error& e) {
 int main(int argc, char** argv) {
     wait_passively_by_default(argc, argv);
     lola::io::h5::skip_library_cleanup_at_exit();
+    lola::io::h5::install_crash_guard(); // HDF5 crashing on a corrupt input file: one line and exit code 1
     CLI::App app{"lola: latent-space emulators of physical simulations (autoencoder + latent diffusion)"};
     app.require_subcommand(0, 1);
     app.fallthrough(); // global options (-v, -q, --threads) may also follow the subcommand
@@ -109,6 +110,7 @@ int main(int argc, char** argv) {
     lola::app::register_emulate(app);
     lola::app::register_eval(app);
     lola::app::register_score(app);
+    lola::app::register_export(app);
 
     try {
         app.parse(argc, argv);

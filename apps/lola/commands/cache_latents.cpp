@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <random>
 
-#include "ae_run.h"
 #include "commands/commands.h"
 #include "common.h"
 #include "lola/core/error.h"

@@ -17,5 +17,6 @@ void register_train_emulators(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_emulate(CLI::App& app);
 void register_score(CLI::App& app);
+void register_export(CLI::App& app);
 
 } // namespace lola::app

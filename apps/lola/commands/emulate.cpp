@@ -11,7 +11,9 @@
 #include "lola/core/error.h"
 #include "lola/core/fs.h"
 #include "lola/core/log.h"
+#include "lola/data/trajectories.h"
 #include "lola/emulation/protocol.h"
+#include "lola/io/well.h"
 
 namespace lola::app {
 
@@ -21,6 +23,7 @@ namespace {
 
 struct EmulateArgs {
     std::string run;
+    std::string ae;
     std::string file;
     std::string out;
     std::vector<int64_t> trajectories;
@@ -51,14 +54,18 @@ void write_well(const fs::path& path, io::WellSchema schema, const std::vector<d
 
 void run_emulate(const EmulateArgs& a) {
     const torch::Device device = parse_device(a.device);
-    Forecaster model(a.run, device, a.sampler, a.steps);
+    runtime::LoadOptions lo;
+    lo.autoencoder = a.ae;
+    const Forecaster model(a.run, device, a.sampler, a.steps, lo);
+    const data::DatasetOptions& dataset = model.emulator().dataset();
+    const int64_t stride = model.card().time_stride;
     fs::path file = a.file;
     if (file.empty()) {
-        const auto files = data::preset_split_files(model.dataset(), "test");
-        LOLA_CHECK_USAGE(!files.empty(), "the test split of {} has no files: give --file", model.dataset().name);
+        const auto files = data::preset_split_files(dataset, "test");
+        LOLA_CHECK_USAGE(!files.empty(), "the test split of {} has no files: give --file", dataset.name);
         file = files.front();
     }
-    const TrajectorySet set({file}, model.dataset().log_scalars);
+    const data::TrajectorySet set({file});
     std::vector<int64_t> which = a.trajectories;
     if (which.empty()) {
         for (int64_t i = 0; i < set.size(); ++i) {
@@ -67,21 +74,23 @@ void run_emulate(const EmulateArgs& a) {
     }
     const int64_t K = model.generative() ? a.members : 1;
     std::vector<torch::Tensor> preds, recons;
+    std::vector<uint64_t> seeds;
     std::vector<double> time;
     double seconds = 0;
     int64_t states = 0;
     for (int64_t i : which) {
         LOLA_CHECK_USAGE(i >= 0 && i < set.size(), "--trajectories: {} is not in [0, {}) of '{}'", i, set.size(),
                          file.string());
-        const TestTrajectory traj = set.get(i);
-        const auto idx = emulation::select_frame_indices(traj.states.size(1), a.start, a.context, model.stride());
-        const torch::Tensor frames = emulation::select_frames(traj.states, a.start, a.context, model.stride(), 1);
+        const data::Trajectory traj = set.get(i);
+        const auto idx = emulation::select_frame_indices(traj.states.size(1), a.start, a.context, stride);
+        const torch::Tensor frames = emulation::select_frames(traj.states, a.start, a.context, stride, 1);
         time.clear();
         for (int64_t t : idx) {
             time.push_back(traj.time[static_cast<size_t>(t)]);
         }
-        const Forecaster::Output o =
-            model.forecast(frames.contiguous(), traj.label, a.context, K, emulation::run_seed(a.seed, i, a.start));
+        const uint64_t seed = emulation::run_seed(a.seed, i, a.start);
+        seeds.push_back(seed);
+        const Forecaster::Output o = model.forecast(frames.contiguous(), traj.label, a.context, K, seed);
         for (int64_t k = 0; k < K; ++k) {
             preds.push_back(o.pred[k]);
         }
@@ -96,7 +105,8 @@ void run_emulate(const EmulateArgs& a) {
         {"lola_emulator", fs::absolute(a.run).string()}, {"lola_model", model.description()},
         {"lola_source", fs::absolute(file).string()},
         {"lola_source_trajectories", fmt::format("{}", fmt::join(which, ","))},
-        {"lola_context", std::to_string(a.context)}, {"ensemble_size", std::to_string(K)}};
+        {"lola_context", std::to_string(a.context)}, {"lola_time_stride", std::to_string(stride)},
+        {"lola_seeds", fmt::format("{}", fmt::join(seeds, ","))}, {"ensemble_size", std::to_string(K)}};
     const fs::path out(a.out);
     const fs::path out_dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
     fs::create_directories(out_dir);
@@ -119,7 +129,8 @@ void register_emulate(CLI::App& app) {
     auto* cmd = app.add_subcommand("emulate", "emulate trajectories of a Well file with a trained emulator; writes "
                                               "Well-format HDF5 (plus the autoencoder reconstruction)");
     auto a = std::make_shared<EmulateArgs>();
-    cmd->add_option("--run", a->run, "emulator run folder")->required();
+    cmd->add_option("--run", a->run, "emulator run folder or model file (.lola, from lola export)")->required();
+    cmd->add_option("--ae", a->ae, "the autoencoder run of a run folder, if it moved (default: the recorded one)");
     cmd->add_option("--out", a->out, "output Well file (.h5); OUT_reconstruction.h5 is written next to it")
         ->required()
         ->check(non_empty());

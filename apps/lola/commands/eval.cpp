@@ -20,6 +20,7 @@
 #include "lola/core/error.h"
 #include "lola/core/fs.h"
 #include "lola/core/log.h"
+#include "lola/data/trajectories.h"
 #include "lola/emulation/protocol.h"
 #include "lola/emulation/rollout.h"
 #include "lola/metrics/metrics.h"
@@ -48,6 +49,7 @@ struct EvalArgs {
     bool baselines = true;
     bool figures = true;
     bool best = false;
+    std::string data_root;
 };
 
 /// A unique display name per run: its folder name, suffixed when two runs share it.
@@ -73,24 +75,31 @@ void run_eval(const EvalArgs& a) {
     LOLA_CHECK_USAGE(a.trajectories >= 1, "--trajectories must be >= 1, got {}", a.trajectories);
     const torch::Device device = parse_device(a.device);
     std::vector<std::unique_ptr<Forecaster>> models;
+    runtime::LoadOptions lo;
+    lo.best = a.best;
     for (const auto& r : a.runs) {
-        models.push_back(std::make_unique<Forecaster>(r, device, a.sampler, a.steps, a.best));
+        models.push_back(std::make_unique<Forecaster>(r, device, a.sampler, a.steps, lo));
     }
     const std::vector<std::string> names = model_names(a.runs);
-    const data::DatasetOptions& dataset = models[0]->dataset();
-    const int64_t stride = models[0]->stride();
+    data::DatasetOptions dataset = models[0]->emulator().dataset();
+    if (!a.data_root.empty()) {
+        dataset.root = a.data_root;
+    }
+    const int64_t stride = models[0]->card().time_stride;
     for (size_t m = 1; m < models.size(); ++m) {
-        LOLA_CHECK_USAGE(models[m]->dataset().name == dataset.name && models[m]->stride() == stride,
+        LOLA_CHECK_USAGE(models[m]->card().dataset == dataset.name && models[m]->card().time_stride == stride,
                          "--run {} models {} at stride {} but --run {} models {} at stride {}: evaluate runs of one "
-                         "dataset and stride together", a.runs[m], models[m]->dataset().name, models[m]->stride(),
-                         a.runs[0], dataset.name, stride);
+                         "dataset and stride together", a.runs[m], models[m]->card().dataset,
+                         models[m]->card().time_stride, a.runs[0], dataset.name, stride);
     }
     for (int64_t c : a.contexts) {
-        LOLA_CHECK_USAGE(c >= 1 && c < models[0]->run().emulator.window, "--contexts: {} is not in [1, {}]", c,
-                         models[0]->run().emulator.window - 1);
+        for (const auto& m : models) {
+            LOLA_CHECK_USAGE(c >= 1 && c <= m->card().max_context, "--contexts: {} is not in [1, {}]", c,
+                             m->card().max_context);
+        }
     }
     const std::vector<metrics::HorizonBin> bins = metrics::horizon_bins(a.bins == "auto" ? dataset.name : a.bins);
-    const TrajectorySet test(dataset, a.split);
+    const data::TrajectorySet test(dataset, a.split);
     const std::vector<int64_t> indices = emulation::eval_trajectory_indices(test.size(), a.trajectories, 0);
     const fs::path out(a.out);
     const core::FolderLock lock = core::claim_folder(out, "evaluation folder");
@@ -100,7 +109,7 @@ void run_eval(const EvalArgs& a) {
     // The autoencoder baseline and the relative metrics use the first latent model's autoencoder.
     int64_t ae_model = -1;
     for (size_t m = 0; m < models.size(); ++m) {
-        if (models[m]->run().latent() && ae_model < 0) {
+        if (models[m]->card().space == "latent" && ae_model < 0) {
             ae_model = static_cast<int64_t>(m);
         }
     }
@@ -112,7 +121,7 @@ void run_eval(const EvalArgs& a) {
     const int64_t total = static_cast<int64_t>(indices.size() * a.starts.size() * a.contexts.size());
     int64_t done = 0;
     for (int64_t idx : indices) {
-        const TestTrajectory traj = test.get(idx);
+        const data::Trajectory traj = test.get(idx);
         const int64_t T = traj.states.size(1);
         for (int64_t start : a.starts) {
             LOLA_CHECK_USAGE(start >= 0 && start < T - 1, "--starts: {} is outside the {} snapshots", start, T);
@@ -235,7 +244,7 @@ void register_eval(CLI::App& app) {
     auto* cmd = app.add_subcommand("eval", "evaluate emulator runs on the test split (paper protocol): stats.csv, "
                                            "summary tables, speed, figures");
     auto a = std::make_shared<EvalArgs>();
-    cmd->add_option("--run", a->runs, "emulator run folder (repeatable)")->required();
+    cmd->add_option("--run", a->runs, "emulator run folder or model file (repeatable)")->required();
     cmd->add_option("--out", a->out, "output folder")->required()->check(non_empty());
     cmd->add_option("--split", a->split, "split to evaluate")->capture_default_str();
     cmd->add_option("--trajectories", a->trajectories, "random trajectory draws (duplicates merge; paper: 64)")
@@ -253,6 +262,8 @@ void register_eval(CLI::App& app) {
     cmd->add_flag("!--no-baselines", a->baselines, "skip the persistence and autoencoder baselines");
     cmd->add_flag("!--no-figures", a->figures, "skip the figures");
     cmd->add_flag("--best", a->best, "use the best-validation weights (state_best.pt) instead of the last");
+    cmd->add_option("--data-root", a->data_root, "where the dataset folders are, if not where the model was trained "
+                                                 "(dataset.root)");
     cmd->callback([a] { run_eval(*a); });
 }
 

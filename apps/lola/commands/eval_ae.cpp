@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "ae_run.h"
+#include "common.h"
 #include "commands/commands.h"
 #include "lola/core/error.h"
 #include "lola/core/fs.h"

@@ -6,7 +6,6 @@
 
 #include <filesystem>
 
-#include "ae_run.h"
 #include "commands/commands.h"
 #include "common.h"
 #include "lola/autoencoder/loss.h"
@@ -100,6 +99,7 @@ void run_train_ae(const TrainRunArgs& a) {
     }
 
     cfg.set("ae.pixel_channels", YAML::Node(ae.pixel_channels));
+    cfg.set("format_version", YAML::Node(runtime::kRunFormatVersion));
     cfg.save(dir / "config.yaml");
     LOLA_LOG_INFO("train-ae: {} ({} parameters) on {} ({} train / {} valid states), run folder {}", ae.name,
                   autoencoder::count_parameters(ae), dataset.name, train_ds->size(), valid_ds->size(), dir.string());

@@ -11,12 +11,12 @@
 
 #include "commands/commands.h"
 #include "common.h"
-#include "emulator_run.h"
 #include "lola/core/error.h"
 #include "lola/core/log.h"
 #include "lola/data/latent_windows.h"
 #include "lola/data/loader.h"
 #include "lola/io/latent_cache.h"
+#include "lola/io/well.h"
 #include "lola/nn/layers.h"
 #include "lola/train/trainer.h"
 
@@ -152,6 +152,9 @@ void run_train_emulator(EmulatorKind kind, const TrainRunArgs& a) {
     std::unique_ptr<WindowSource> source;
     std::string data_desc;
     int64_t time_stride = run.emulator.stride; // Delta in snapshots of the dataset
+    std::vector<int64_t> spatial_shape, latent_shape;
+    std::vector<std::string> label_names;
+    std::string ae_run_path;
     const std::string latents = cfg.get<std::string>("latents.dir");
     if (!latents.empty()) {
         const fs::path dir(latents);
@@ -176,6 +179,19 @@ void run_train_emulator(EmulatorKind kind, const TrainRunArgs& a) {
                          "every {}th snapshot but the valid cache every {}th: re-run lola cache-latents for both",
                          latents, cache_stride, valid_w->info().provenance.stride);
         time_stride = run.emulator.stride * cache_stride;
+        latent_shape = lat;
+        for (size_t k = 1; k < lat.size(); ++k) {
+            spatial_shape.push_back(lat[k] * ae_run.ae_options.downsampling());
+        }
+        ae_run_path = runtime::relative_path(ae, run.dir);
+        // the normalisation is the autoencoder's: recorded here too, so that the run describes itself
+        cfg.set("dataset", YAML::Clone(ae_run.config.at("dataset")));
+        try { // the label's names come from the data; a cache without its data keeps generic names
+            label_names = runtime::label_names(io::read_schema(data::preset_split_files(ae_run.dataset, "train")[0]));
+        } catch (const Error& e) {
+            LOLA_LOG_WARN("the label's names are unknown (the dataset of {} is not reachable: {}); the run records "
+                          "none", ae, e.what());
+        }
         LOLA_CHECK_USAGE(valid_w->size() >= valid_batch, "the valid cache has {} windows, fewer than "
                          "loader.valid_batch_size={}", valid_w->size(), valid_batch);
         source = std::make_unique<LatentSource>(train_w, valid_w, batch, valid_batch, seed);
@@ -196,6 +212,8 @@ void run_train_emulator(EmulatorKind kind, const TrainRunArgs& a) {
         LOLA_CHECK_USAGE(expected == 0 || expected == label_dim, "dataset.label_dim={} but the files of {} give labels "
                          "of {} entries: fix the preset", expected, dataset.name, label_dim);
         run.shape = {"pixel", shape[0], label_dim, static_cast<int64_t>(shape.size()) - 1};
+        spatial_shape.assign(shape.begin() + 2, shape.end());
+        label_names = runtime::label_names(train_ds->schema(0));
         source = std::make_unique<PixelSource>(
             std::make_unique<data::BatchStream>(train_ds, loader_options(cfg, dataset, true)), valid_ds,
             loader_options(cfg, dataset, false));
@@ -207,6 +225,11 @@ void run_train_emulator(EmulatorKind kind, const TrainRunArgs& a) {
     cfg.set("model.label_dim", YAML::Node(run.shape.label_dim));
     cfg.set("model.spatial_axes", YAML::Node(run.shape.spatial_axes));
     cfg.set("model.time_stride", YAML::Node(time_stride));
+    cfg.set("model.spatial_shape", YAML::Node(spatial_shape));
+    cfg.set("model.latent_shape", YAML::Node(latent_shape));
+    cfg.set("model.label_names", YAML::Node(label_names));
+    cfg.set("model.ae_run", YAML::Node(ae_run_path));
+    cfg.set("format_version", YAML::Node(runtime::kRunFormatVersion));
     cfg.save(run.dir / "config.yaml");
 
     {
