@@ -116,6 +116,9 @@ TEST_F(Runtime, DiffusionForecastMatchesEmulateMovesExportsAndKeepsTheGlobalGene
     ASSERT_EQ(ex.code, 0) << ex.out;
     EXPECT_TRUE(has(ex.out, "time stride:    4 snapshots")) << ex.out;
     EXPECT_TRUE(runtime::is_model_file(file));
+    Result info = run("info " + file.string());
+    EXPECT_EQ(info.code, 0) << info.out;
+    EXPECT_TRUE(has(info.out, "label (5):      gamma, bc_x_lower")) << info.out;
     EXPECT_FALSE(runtime::is_model_file(source()));
     EXPECT_TRUE(torch::equal(forecast(runtime::Emulator::load(file)), y));
 
