@@ -42,32 +42,38 @@ endif()
 get_filename_component(LOLA_TORCH_ROOT "${LOLA_TORCH_CONFIG_DIR}/../../.." ABSOLUTE)
 set(LOLA_TORCH_LIBDIR ${LOLA_TORCH_ROOT}/lib)
 
+# The direct link of LibTorch's shared libraries: --no-as-needed keeps libtorch_cuda linked so that its CUDA kernels
+# register at start-up.
+set(lola_torch_libs)
+foreach(lib torch torch_cpu c10 torch_cuda c10_cuda)
+    if(EXISTS ${LOLA_TORCH_LIBDIR}/lib${lib}.so)
+        list(APPEND lola_torch_libs ${LOLA_TORCH_LIBDIR}/lib${lib}.so)
+    endif()
+endforeach()
+set(lola_torch_direct "-Wl,--no-as-needed" ${lola_torch_libs} "-Wl,--as-needed" "-Wl,-rpath,${LOLA_TORCH_LIBDIR}")
+set(lola_torch_includes ${LOLA_TORCH_ROOT}/include ${LOLA_TORCH_ROOT}/include/torch/csrc/api/include)
+
 add_library(lola_torch INTERFACE)
 # libtorch.so exports its own copies of std::filesystem functions (some of which crash when called from our code,
-# e.g. remove_all). Listing libstdc++ before LibTorch puts it first in the dynamic symbol search order.
+# e.g. remove_all). Listing libstdc++ before LibTorch puts it first in the dynamic symbol search order. The installed
+# package (cmake/lola_install.cmake) exports this target as lola::torch, so users' programs link the same way.
 target_link_libraries(lola_torch INTERFACE "-Wl,--push-state,--no-as-needed" stdc++ "-Wl,--pop-state")
 if(CUDAToolkit_FOUND OR NOT EXISTS ${LOLA_TORCH_LIBDIR}/libtorch_cuda.so)
     set(Torch_DIR ${LOLA_TORCH_CONFIG_DIR})
     find_package(Torch REQUIRED CONFIG)
-    target_link_libraries(lola_torch INTERFACE ${TORCH_LIBRARIES})
-    target_include_directories(lola_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+    # Installed, the direct link: users' programs then need neither TorchConfig.cmake nor a CUDA toolkit.
+    target_link_libraries(lola_torch INTERFACE "$<BUILD_INTERFACE:${TORCH_LIBRARIES}>"
+                                               "$<INSTALL_INTERFACE:${lola_torch_direct}>")
+    target_include_directories(lola_torch SYSTEM INTERFACE "$<BUILD_INTERFACE:${TORCH_INCLUDE_DIRS}>"
+                                                           "$<INSTALL_INTERFACE:${lola_torch_includes}>")
     if(TORCH_CXX_FLAGS)
         separate_arguments(lola_torch_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
-        target_compile_options(lola_torch INTERFACE ${lola_torch_flags})
+        target_compile_options(lola_torch INTERFACE "$<$<COMPILE_LANGUAGE:CXX>:${lola_torch_flags}>")
     endif()
     message(STATUS "lola: LibTorch ${Torch_VERSION} from ${LOLA_TORCH_ROOT} (TorchConfig)")
 else()
-    set(lola_torch_libs)
-    foreach(lib torch torch_cpu c10 torch_cuda c10_cuda)
-        if(EXISTS ${LOLA_TORCH_LIBDIR}/lib${lib}.so)
-            list(APPEND lola_torch_libs ${LOLA_TORCH_LIBDIR}/lib${lib}.so)
-        endif()
-    endforeach()
-    # --no-as-needed keeps libtorch_cuda linked so that its CUDA kernels register at start-up
-    target_link_libraries(lola_torch INTERFACE "-Wl,--no-as-needed" ${lola_torch_libs} "-Wl,--as-needed"
-                                               "-Wl,-rpath,${LOLA_TORCH_LIBDIR}")
-    target_include_directories(lola_torch SYSTEM INTERFACE ${LOLA_TORCH_ROOT}/include
-                                                           ${LOLA_TORCH_ROOT}/include/torch/csrc/api/include)
+    target_link_libraries(lola_torch INTERFACE ${lola_torch_direct})
+    target_include_directories(lola_torch SYSTEM INTERFACE ${lola_torch_includes})
     message(STATUS "lola: LibTorch from ${LOLA_TORCH_ROOT} (direct link; no CUDA toolkit found)")
 endif()
 add_library(lola::torch ALIAS lola_torch)
