@@ -56,6 +56,20 @@ std::vector<std::string> label_names(const io::WellSchema& schema) {
 
 // ---- autoencoder runs -----------------------------------------------------------------------------------------------
 
+namespace {
+
+/// The `loader` group: batch sizes, reader threads, batches read ahead.
+YAML::Node loader_defaults(int64_t batch_size, int64_t valid_batch_size) {
+    YAML::Node loader(YAML::NodeType::Map);
+    loader["batch_size"] = batch_size;
+    loader["valid_batch_size"] = valid_batch_size;
+    loader["workers"] = 2;
+    loader["prefetch"] = 4;
+    return loader;
+}
+
+} // namespace
+
 YAML::Node train_ae_defaults() {
     YAML::Node n(YAML::NodeType::Map);
     n["dataset"] = data::DatasetOptions::defaults();
@@ -63,12 +77,7 @@ YAML::Node train_ae_defaults() {
     n["loss"] = autoencoder::AeLossOptions::defaults();
     n["optim"] = train::OptimOptions::defaults();
     n["train"] = train::TrainerOptions::defaults();
-    YAML::Node loader(YAML::NodeType::Map);
-    loader["batch_size"] = 8;
-    loader["valid_batch_size"] = 16;
-    loader["workers"] = 2;
-    loader["prefetch"] = 4;
-    n["loader"] = loader;
+    n["loader"] = loader_defaults(8, 16);
     n["seed"] = 0;
     n["device"] = "cpu";
     n["format_version"] = 0; // kRunFormatVersion once trained; 0: a run from before it was recorded
@@ -150,12 +159,7 @@ YAML::Node train_emulator_defaults(EmulatorKind kind) {
     }
     n["optim"] = train::OptimOptions::defaults(); // AdamW 1e-4, betas (0.9, 0.99), wd 0, cosine, clip 1 (paper 4.7)
     n["train"] = train::TrainerOptions::defaults();
-    YAML::Node loader(YAML::NodeType::Map);
-    loader["batch_size"] = 32;
-    loader["valid_batch_size"] = 32;
-    loader["workers"] = 2;
-    loader["prefetch"] = 4;
-    n["loader"] = loader;
+    n["loader"] = loader_defaults(32, 32);
     // Resolved at training time; do not set by hand.
     YAML::Node model(YAML::NodeType::Map);
     model["kind"] = kind_name(kind);

@@ -7,7 +7,6 @@
 
 #include "commands/commands.h"
 #include "common.h"
-#include "emulator_run.h"
 #include "lola/nn/layers.h"
 #include "lola/autoencoder/autoencoder.h"
 #include "lola/core/error.h"
@@ -15,6 +14,7 @@
 #include "lola/core/fs.h"
 #include "lola/io/well.h"
 #include "lola/io/well_dataset.h"
+#include "lola/runtime/emulator.h"
 
 namespace lola::app {
 
@@ -35,6 +35,7 @@ void print_well_file(const fs::path& path) {
     }
     out += fmt::format("spatial dims:   {} = {}\n", s.n_spatial_dims(), fmt::join(dims, ", "));
     out += fmt::format("trajectories:   {}\n", s.n_trajectories);
+    LOLA_CHECK(!s.time.empty(), "'{}' has no time steps", path.string()); // the reader refuses such files already
     out += fmt::format("steps:          {} (t = {:g} .. {:g})\n", s.n_steps(), s.time.front(), s.time.back());
     std::vector<std::string> scalars;
     for (const auto& sc : s.scalars) {
@@ -191,7 +192,7 @@ void print_config(const fs::path& file, const ConfigArgs& args) {
 } // namespace
 
 void register_info(CLI::App& app) {
-    auto* cmd = app.add_subcommand("info", "summarise a Well HDF5 file, a dataset folder, a run folder or a config");
+    auto* cmd = app.add_subcommand("info", "summarise a Well HDF5 file, a dataset folder, a run folder, a model file (.lola) or a config");
     auto path = std::make_shared<std::string>();
     auto args = std::make_shared<ConfigArgs>();
     cmd->add_option("path", *path, "file or folder to describe")->required();
@@ -210,6 +211,8 @@ void register_info(CLI::App& app) {
             }
         } else if (p.extension() == ".yaml" || p.extension() == ".yml") {
             print_config(p, *args);
+        } else if (runtime::is_model_file(p)) {
+            std::fputs(runtime::Emulator::load(p).card().to_text().c_str(), stdout);
         } else {
             print_well_file(p);
         }
