@@ -18,11 +18,12 @@
 #include "lola/core/error.h"
 #include "lola/core/log.h"
 #include "lola/io/hdf5.h"
+#include "lola/version.h"
 
 namespace {
 
 std::string version_text() {
-    return fmt::format("lola {}\nLibTorch {}\nCUDA available: {}{}\nthreads: {}", LOLA_VERSION, TORCH_VERSION,
+    return fmt::format("lola {}\nLibTorch {}\nCUDA available: {}{}\nthreads: {}", LOLA_VERSION_STRING, TORCH_VERSION,
                        torch::cuda::is_available() ? "yes" : "no",
                        torch::cuda::is_available() ? fmt::format(" ({} devices)", torch::cuda::device_count()) : "",
                        at::get_num_threads());

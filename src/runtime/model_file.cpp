@@ -13,6 +13,7 @@
 #include "lola/core/fs.h"
 #include "lola/io/hdf5.h"
 #include "lola/runtime/emulator.h"
+#include "lola/version.h"
 
 namespace lola::runtime::detail {
 
@@ -61,7 +62,7 @@ void write_model_file(const fs::path& path, const ModelFileHeader& header, torch
         io::h5::File f = io::h5::File::create(temp.string());
         f.write_attr("lola_format", kFormat);
         f.write_attr("version", kModelFormatVersion);
-        f.write_attr("lola_version", LOLA_VERSION_TEXT);
+        f.write_attr("lola_version", LOLA_VERSION_STRING);
         f.write_attr("card", header.card);
         io::h5::Group em = f.create_group("emulator");
         write_group(em, header.emulator_config, emulator);
