@@ -1,7 +1,16 @@
 // RAII over the HDF5 C API. This header and src/io/hdf5.cpp are the only code that sees <hdf5.h>.
 //
 // Every object remembers the file path and its own path inside the file, so errors name both. HDF5's own error
-// stack printing is turned off; its innermost message is folded into ours.
+// stack printing is turned off in every thread that calls in here; its innermost message is folded into ours.
+//
+// Hostile files (docs/reliability.md, "Hostile and corrupt files"): in a file opened for reading, every dataset is
+// checked when it is opened (rank, element type, int64 products of its extent and chunk, and its declared raw bytes
+// against the file's real size) and every attribute before it is read, so that a corrupt header gives a lola::Error
+// naming the file and the object instead of a huge allocation or a crash.
+//
+// Thread safety: with a thread-safe HDF5 library (Debian's is) the calls run concurrently, serialised inside HDF5.
+// Where the library is not thread-safe, or LOLA_HDF5_SERIAL=1 is set in the environment, every call made through this
+// layer holds one process-wide recursive lock instead (see serialized()).
 #pragma once
 
 #include <cstdint>
@@ -43,13 +52,16 @@ class Object;
 class Object {
 public:
     Object() = default;
-    Object(Handle handle, std::string file, std::string path);
+    /// `file_bytes` is the size of the file on disk when it was opened for reading (0: unchecked, for writing).
+    Object(Handle handle, std::string file, std::string path, uint64_t file_bytes = 0);
 
     const std::string& file() const { return file_; }
     const std::string& path() const { return path_; }
     /// "'file.hdf5' object '/t0_fields/density'" for messages.
     std::string describe() const;
     hid id() const { return handle_.get(); }
+    /// Size of the file on disk when opened for reading; 0 when opened for writing (no size checks).
+    uint64_t file_bytes() const { return file_bytes_; }
 
     // ---- attributes (reading accepts every encoding real Well files use) ----
     bool has_attr(const std::string& name) const;
@@ -78,6 +90,7 @@ protected:
     Handle handle_;
     std::string file_;
     std::string path_;
+    uint64_t file_bytes_ = 0;
 };
 
 class Dataset : public Object {
@@ -85,6 +98,8 @@ public:
     using Object::Object;
 
     std::vector<uint64_t> shape() const;
+    /// Number of elements (product of the shape; 1 for a scalar).
+    uint64_t size() const;
     Kind kind() const;
 
     /// Read the whole dataset converted to double / float (any float or integer type on disk).
@@ -92,7 +107,8 @@ public:
     std::vector<float> read_floats() const;
     /// Read bools (enum or integer).
     std::vector<bool> read_bools() const;
-    /// Read a strided hyperslab converted to float, row-major, into `out` (sized by the caller).
+    /// Read a strided hyperslab converted to float, row-major, into `out` (sized by the caller). The selection must
+    /// lie inside the extent (checked).
     void read_floats(const std::vector<uint64_t>& start, const std::vector<uint64_t>& count,
                      const std::vector<uint64_t>& stride, float* out) const;
     /// Write a hyperslab of float32 data (stride 1).
@@ -138,5 +154,26 @@ private:
 
 /// True when the linked HDF5 library is thread-safe (concurrent calls are serialised inside it).
 bool library_threadsafe();
+
+/// True when lola serialises its own HDF5 calls with a process-wide lock: the library is not thread-safe, or the
+/// environment sets LOLA_HDF5_SERIAL=1 (to test that path on a thread-safe library). Decided once per process.
+/// Readers on several threads then gain nothing; the data loader uses one reader thread.
+bool serialized();
+
+/// For programs (the lola CLI): a crash (SIGSEGV, SIGBUS, SIGFPE, SIGILL) inside an HDF5 call that reads a file
+/// opened for reading prints one line naming the file and exits with code 1, instead of dying with the signal. HDF5
+/// 1.10 trusts some fields of object headers that it decodes (docs/reliability.md lists what the fuzzers found); lola
+/// checks what it can before HDF5 sees it, and this is the last line of defence. Signals raised anywhere else go to
+/// the previous handler (the default action, a sanitizer). Idempotent.
+void install_crash_guard();
+
+/// Raw bytes a dataset may declare per byte of file when it has filters (compression); without filters the raw
+/// bytes must fit in the file itself.
+inline constexpr uint64_t kMaxFilterRatio = 4096;
+
+/// For programs (the CLI): do not let HDF5 close its open files at exit. A file whose write failed (disk full) cannot
+/// be closed, and HDF5 1.10's clean-up at exit crashes on it (SIGSEGV in H5F__close_cb) after our error was reported.
+/// Every file lola writes is closed explicitly on success, so nothing is lost. Call before any other HDF5 use.
+void skip_library_cleanup_at_exit();
 
 } // namespace lola::io::h5
