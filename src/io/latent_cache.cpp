@@ -2,6 +2,7 @@
 #include "lola/io/latent_cache.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 
@@ -30,11 +31,15 @@ std::vector<std::string> doubles_to_strings(const std::vector<double>& v) {
 std::vector<double> strings_to_doubles(const std::vector<std::string>& v, const std::string& what) {
     std::vector<double> out;
     for (const auto& s : v) {
+        size_t used = 0;
+        double x = 0;
         try {
-            out.push_back(std::stod(s));
+            x = std::stod(s, &used);
         } catch (const std::exception&) {
-            LOLA_THROW("{}: '{}' is not a number", what, s);
+            used = 0;
         }
+        LOLA_CHECK(used > 0 && used == s.size() && std::isfinite(x), "{}: '{}' is not a finite number", what, s);
+        out.push_back(x);
     }
     return out;
 }
@@ -160,7 +165,11 @@ void LatentCacheWriter::write_states(int64_t row, int64_t t0, int64_t n, const f
     start[1] = static_cast<uint64_t>(t0);
     count[0] = 1;
     count[1] = static_cast<uint64_t>(n);
-    im.state.write_floats(start, count, data);
+    try {
+        im.state.write_floats(start, count, data);
+    } catch (const Error& e) {
+        core::rethrow_write_error(im.final_path, e);
+    }
     for (int64_t t = t0; t < t0 + n; ++t) {
         im.state_written[static_cast<size_t>(row * im.info.n_states + t)] = true;
     }
@@ -172,7 +181,12 @@ void LatentCacheWriter::write_label(int64_t row, const float* label) {
     LOLA_CHECK(row >= 0 && row < im.info.n_rows, "latent cache '{}': label row {} out of range [0, {})",
                im.final_path.string(), row, im.info.n_rows);
     if (im.info.label_dim > 0) {
-        im.label.write_floats({static_cast<uint64_t>(row), 0}, {1, static_cast<uint64_t>(im.info.label_dim)}, label);
+        try {
+            im.label.write_floats({static_cast<uint64_t>(row), 0}, {1, static_cast<uint64_t>(im.info.label_dim)},
+                                  label);
+        } catch (const Error& e) {
+            core::rethrow_write_error(im.final_path, e);
+        }
     }
     im.label_written[static_cast<size_t>(row)] = true;
 }
@@ -189,7 +203,11 @@ void LatentCacheWriter::commit() {
                im.final_path.string(), l - im.label_written.begin());
     im.state = h5::Dataset();
     im.label = h5::Dataset();
-    im.file.close();
+    try {
+        im.file.close();
+    } catch (const Error& e) {
+        core::rethrow_write_error(im.final_path, e);
+    }
     std::error_code ec;
     fs::rename(im.temp_path, im.final_path, ec);
     LOLA_CHECK(!ec, "cannot move '{}' to '{}': {}", im.temp_path.string(), im.final_path.string(), ec.message());
@@ -223,13 +241,28 @@ LatentCacheInfo read_info(const h5::File& f, h5::Dataset& state, h5::Dataset& la
                f.describe(), s.size());
     LOLA_CHECK(l.size() == 2 && l[0] == s[0], "{}: 'label' has shape [{}] for {} rows", f.describe(),
                fmt::join(l, ", "), s[0]);
+    // The h5 layer has checked both datasets' declared bytes against the file's size and their int64 products; what
+    // is left is the cache's own rules (a writer never produces an empty cache).
+    for (const auto& ds : {&state, &label}) {
+        LOLA_CHECK(ds->kind() == h5::Kind::Float || ds->kind() == h5::Kind::Integer, "{} is not numeric (expected "
+                   "float32 data)", ds->describe());
+    }
+    LOLA_CHECK(s[0] >= 1 && s[1] >= 1, "{}: 'state' holds {} rows of {} states; a latent cache needs at least one of "
+               "each (corrupt or empty cache? re-run 'lola cache-latents')", f.describe(), s[0], s[1]);
+    for (size_t k = 2; k < s.size(); ++k) {
+        LOLA_CHECK(s[k] >= 1, "{}: 'state' has shape [{}], an empty latent axis", f.describe(), fmt::join(s, ", "));
+    }
     LatentCacheInfo info;
     info.n_rows = static_cast<int64_t>(s[0]);
     info.n_states = static_cast<int64_t>(s[1]);
     info.latent_shape.assign(s.begin() + 2, s.end());
     info.label_dim = static_cast<int64_t>(l[1]);
     info.n_trajectories = f.read_attr_int("n_trajectories");
+    LOLA_CHECK(info.n_trajectories >= 1 && info.n_trajectories <= info.n_rows, "{}: n_trajectories = {} for {} rows "
+               "(corrupt cache?)", f.describe(), info.n_trajectories, info.n_rows);
     info.provenance = read_provenance(f);
+    LOLA_CHECK(info.provenance.stride >= 1 && info.provenance.repeat >= 1, "{}: stride {} and repeat {} must be "
+               "positive (corrupt cache?)", f.describe(), info.provenance.stride, info.provenance.repeat);
     return info;
 }
 
@@ -249,6 +282,8 @@ const LatentCacheInfo& LatentCacheReader::info() const { return impl_->info; }
 const fs::path& LatentCacheReader::path() const { return impl_->path; }
 
 std::vector<float> LatentCacheReader::read_window(int64_t row, int64_t t0, int64_t n, int64_t stride) const {
+    LOLA_CHECK(n >= 1 && n <= impl_->info.n_states, "latent cache '{}': window of {} states from a cache of {} states",
+               impl_->path.string(), n, impl_->info.n_states);
     std::vector<float> out(static_cast<size_t>(std::max<int64_t>(n, 0) * impl_->info.state_numel()));
     read_window(row, t0, n, stride, out.data());
     return out;
@@ -258,7 +293,9 @@ void LatentCacheReader::read_window(int64_t row, int64_t t0, int64_t n, int64_t 
     const LatentCacheInfo& info = impl_->info;
     LOLA_CHECK(row >= 0 && row < info.n_rows, "latent cache '{}': row {} out of range [0, {})", impl_->path.string(),
                row, info.n_rows);
-    LOLA_CHECK(n >= 1 && stride >= 1 && t0 >= 0 && t0 + (n - 1) * stride < info.n_states, "latent cache '{}': window "
+    int64_t last = 0; // t0 + (n - 1) * stride, without overflow
+    LOLA_CHECK(n >= 1 && stride >= 1 && t0 >= 0 && !__builtin_mul_overflow(n - 1, stride, &last) &&
+                   !__builtin_add_overflow(last, t0, &last) && last < info.n_states, "latent cache '{}': window "
                "of {} states from {} with stride {} does not fit in {} states", impl_->path.string(), n, t0, stride,
                info.n_states);
     // One state per read: strided selections across chunks are much slower in HDF5 than separate reads.

@@ -176,9 +176,14 @@ WellReader::WellReader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
     WellSchema& s = impl_->schema;
     const std::string where = fmt::format("'{}'", path.string());
 
+    // Every size below comes from the file's header and is checked before anything is allocated or indexed with it
+    // (docs/reliability.md, "Hostile and corrupt files"); the h5 layer has already checked each dataset's declared
+    // bytes against the file's size when it was opened.
     s.dataset_name = f.read_attr_string("dataset_name");
     s.grid_type = f.has_attr("grid_type") ? f.read_attr_string("grid_type") : "cartesian";
     s.n_trajectories = f.read_attr_int("n_trajectories");
+    LOLA_CHECK(s.n_trajectories >= 1, "{}: the file holds {} trajectories (root attribute n_trajectories); a Well file "
+               "needs at least one (corrupt or empty file?)", where, s.n_trajectories);
     s.simulation_parameters = strings_attr_or_empty(f, "simulation_parameters");
 
     h5::Group dims = f.group("dimensions");
@@ -187,20 +192,48 @@ WellReader::WellReader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
     LOLA_CHECK(n_dims == static_cast<int64_t>(s.spatial_dims.size()) && n_dims >= 1 && n_dims <= 3,
                "{}: n_spatial_dims = {} but /dimensions.spatial_dims lists {} axes (wrong dimensionality)", where,
                n_dims, s.spatial_dims.size());
+    for (size_t k = 0; k < s.spatial_dims.size(); ++k) {
+        const std::string& name = s.spatial_dims[k];
+        LOLA_CHECK(!name.empty() && std::find(s.spatial_dims.begin(), s.spatial_dims.begin() + static_cast<long>(k),
+                                              name) == s.spatial_dims.begin() + static_cast<long>(k),
+                   "{}: /dimensions.spatial_dims [{}] has an empty or repeated axis name", where,
+                   fmt::join(s.spatial_dims, ", "));
+    }
 
     {
         h5::Dataset time = dims.dataset("time");
-        auto shape = time.shape();
-        auto values = time.read_doubles();
+        const auto shape = time.shape();
         LOLA_CHECK(shape.size() == 1 || shape.size() == 2, "{}: /dimensions/time has rank {} (expected (T,) or (B, T))",
                    where, shape.size());
+        LOLA_CHECK(shape.back() >= 1, "{}: /dimensions/time is empty (zero time steps); a Well file needs at least one "
+                   "snapshot", where);
+        const auto values = time.read_doubles();
         const size_t t = static_cast<size_t>(shape.back());
+        LOLA_CHECK(values.size() >= t, "{}: /dimensions/time holds {} values for {} steps", where, values.size(), t);
         s.time.assign(values.begin(), values.begin() + static_cast<long>(t));
+        for (double v : s.time) {
+            LOLA_CHECK(std::isfinite(v), "{}: /dimensions/time holds a non-finite time {}", where, v);
+        }
     }
     for (const auto& name : s.spatial_dims) {
         LOLA_CHECK(dims.has(name), "{}: /dimensions has no coordinate dataset '{}'", where, name);
-        s.coords.push_back(dims.dataset(name).read_doubles());
+        h5::Dataset coord = dims.dataset(name);
+        LOLA_CHECK(coord.shape().size() == 1, "{}: coordinate /dimensions/{} has rank {} (expected 1)", where, name,
+                   coord.shape().size());
+        s.coords.push_back(coord.read_doubles());
         s.resolution.push_back(static_cast<int64_t>(s.coords.back().size()));
+        LOLA_CHECK(s.resolution.back() >= 1, "{}: coordinate /dimensions/{} is empty (zero cells along '{}')", where,
+                   name, name);
+    }
+    {
+        // cells * channels * steps must stay far from int64 overflow: each is bounded by the file size, and so is the
+        // product of those that a field dataset holds; checked again per field below.
+        uint64_t cells = 1;
+        for (int64_t r : s.resolution) {
+            LOLA_CHECK(!__builtin_mul_overflow(cells, static_cast<uint64_t>(r), &cells) && cells <= f.file_bytes(),
+                       "{}: a grid of {} cells is larger than the file (corrupt coordinates?)", where,
+                       fmt::join(s.resolution, " x "));
+        }
     }
 
     if (f.has("scalars")) {
@@ -208,6 +241,7 @@ WellReader::WellReader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
         for (const auto& name : strings_attr_or_empty(sc, "field_names")) {
             auto values = sc.dataset(name).read_doubles();
             LOLA_CHECK(!values.empty(), "{}: scalar '{}' is empty", where, name);
+            LOLA_CHECK(std::isfinite(values[0]), "{}: scalar '{}' is {}", where, name, values[0]);
             s.scalars.push_back({name, values[0]});
         }
     }
@@ -256,6 +290,8 @@ WellReader::WellReader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
             LOLA_CHECK(std::all_of(dim_varying.begin(), dim_varying.end(), [](bool b) { return b; }),
                        "{}: field '{}' is constant along some axes (dim_varying has False), which lola does not read",
                        where, name);
+            LOLA_CHECK(dim_varying.size() == static_cast<size_t>(d), "{}: field '{}' has dim_varying of {} entries for "
+                       "{} spatial dims", where, name, dim_varying.size(), d);
             std::vector<uint64_t> expected;
             if (fl.sample_varying) {
                 expected.push_back(static_cast<uint64_t>(s.n_trajectories));
@@ -269,10 +305,15 @@ WellReader::WellReader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
             for (int k = 0; k < order; ++k) {
                 expected.push_back(static_cast<uint64_t>(d));
             }
+            LOLA_CHECK(ds.kind() == h5::Kind::Float || ds.kind() == h5::Kind::Integer,
+                       "{}: field '{}' is not numeric (expected float32 or float64 data)", where, ds.path());
             auto shape = ds.shape();
             LOLA_CHECK(shape == expected,
                        "{}: field '{}' has shape ({}) but the file's attributes imply ({}) (wrong dimensionality?)",
                        where, ds.path(), fmt::join(shape, ", "), fmt::join(expected, ", "));
+            LOLA_CHECK(std::find(s.fields[static_cast<size_t>(order)].begin(), s.fields[static_cast<size_t>(order)].end(),
+                                 name) == s.fields[static_cast<size_t>(order)].end(),
+                       "{}: field '{}' is listed twice in {}.field_names", where, name, group_name);
             s.fields[static_cast<size_t>(order)].push_back(name);
             impl_->layouts.push_back(fl);
             impl_->datasets.push_back(std::move(ds));
@@ -280,6 +321,21 @@ WellReader::WellReader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
         }
     }
     LOLA_CHECK(channel > 0, "{}: no fields in t0_fields, t1_fields or t2_fields", where);
+    // Fields constant in time or across trajectories are stored once but read as n_trajectories x T states: the data
+    // a reader produces may not exceed what the file could hold even compressed (h5::kMaxFilterRatio), or a header
+    // declaring a huge time axis or trajectory count with such fields would make readers allocate and loop without
+    // end.
+    {
+        uint64_t logical = 4; // float32
+        for (uint64_t factor : {static_cast<uint64_t>(s.n_trajectories), static_cast<uint64_t>(s.time.size()),
+                                static_cast<uint64_t>(s.n_cells()), static_cast<uint64_t>(channel)}) {
+            LOLA_CHECK(!__builtin_mul_overflow(logical, factor, &logical) &&
+                           logical / h5::kMaxFilterRatio <= f.file_bytes(),
+                       "{}: {} trajectories x {} steps x {} cells x {} channels is more data than a {}-byte file can "
+                       "hold (corrupt header?)", where, s.n_trajectories, s.time.size(), s.n_cells(), channel,
+                       f.file_bytes());
+        }
+    }
 }
 
 WellReader::~WellReader() = default;
@@ -297,6 +353,8 @@ std::vector<int64_t> WellReader::window_shape(int64_t n) const {
 }
 
 std::vector<float> WellReader::read_window(int64_t traj, int64_t t0, int64_t n, int64_t stride) const {
+    LOLA_CHECK(n >= 1 && n <= impl_->schema.n_steps(), "'{}': window of {} states from a file of {} steps",
+               impl_->path.string(), n, impl_->schema.n_steps());
     std::vector<float> out(static_cast<size_t>(impl_->schema.n_channels() * n * impl_->schema.n_cells()));
     read_window(traj, t0, n, stride, out.data());
     return out;
@@ -306,7 +364,9 @@ void WellReader::read_window(int64_t traj, int64_t t0, int64_t n, int64_t stride
     const WellSchema& s = impl_->schema;
     LOLA_CHECK(traj >= 0 && traj < s.n_trajectories, "'{}': trajectory {} out of range [0, {})", impl_->path.string(),
                traj, s.n_trajectories);
-    LOLA_CHECK(n >= 1 && stride >= 1 && t0 >= 0 && t0 + (n - 1) * stride < s.n_steps(),
+    int64_t last = 0; // t0 + (n - 1) * stride, without overflow
+    LOLA_CHECK(n >= 1 && stride >= 1 && t0 >= 0 && !__builtin_mul_overflow(n - 1, stride, &last) &&
+                   !__builtin_add_overflow(last, t0, &last) && last < s.n_steps(),
                "'{}': window t0={} n={} stride={} exceeds the {} steps of the file", impl_->path.string(), t0, n,
                stride, s.n_steps());
     const int64_t cells = s.n_cells();
@@ -539,13 +599,23 @@ void write_frame_impl(WellWriter::Impl& im, int64_t traj, int64_t t, const T* da
 }
 } // namespace
 
-void WellWriter::write_frame(int64_t traj, int64_t t, const double* data) {
-    write_frame_impl(*impl_, traj, t, data, impl_->final_path.string());
+namespace {
+/// write_frame_impl with a failed write reported under the final file's name (not the temporary's).
+template <class T>
+void write_frame_named(WellWriter::Impl& im, int64_t traj, int64_t t, const T* data) {
+    try {
+        write_frame_impl(im, traj, t, data, im.final_path.string());
+    } catch (const UsageError&) {
+        throw;
+    } catch (const Error& e) {
+        core::rethrow_write_error(im.final_path, e);
+    }
 }
+} // namespace
 
-void WellWriter::write_frame(int64_t traj, int64_t t, const float* data) {
-    write_frame_impl(*impl_, traj, t, data, impl_->final_path.string());
-}
+void WellWriter::write_frame(int64_t traj, int64_t t, const double* data) { write_frame_named(*impl_, traj, t, data); }
+
+void WellWriter::write_frame(int64_t traj, int64_t t, const float* data) { write_frame_named(*impl_, traj, t, data); }
 
 void WellWriter::commit() {
     Impl& im = *impl_;
@@ -555,7 +625,11 @@ void WellWriter::commit() {
                im.final_path.string(), (missing - im.written.begin()) / im.schema.n_steps(),
                (missing - im.written.begin()) % im.schema.n_steps());
     im.datasets.clear();
-    im.file.close();
+    try {
+        im.file.close();
+    } catch (const Error& e) {
+        core::rethrow_write_error(im.final_path, e);
+    }
     std::error_code ec;
     fs::rename(im.temp_path, im.final_path, ec);
     LOLA_CHECK(!ec, "cannot move '{}' to '{}': {}", im.temp_path.string(), im.final_path.string(), ec.message());

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "lola/core/error.h"
 #include "lola/core/fs.h"
@@ -96,10 +97,12 @@ WellStats compute_well_stats(const std::vector<fs::path>& files) {
                 std::vector<float> frame = reader.read_window(b, t, 1, 1);
                 for (size_t c = 0; c < channel_field.size(); ++c) {
                     const float* x = frame.data() + static_cast<int64_t>(c) * cells;
-                    const float* p = prev.data() + static_cast<int64_t>(c) * cells;
                     for (int64_t i = 0; i < cells; ++i) {
                         value_m[c].add(x[i]);
-                        if (t > 0) {
+                    }
+                    if (t > 0) { // prev holds step t - 1 (it is empty at t = 0)
+                        const float* p = prev.data() + static_cast<int64_t>(c) * cells;
+                        for (int64_t i = 0; i < cells; ++i) {
                             delta_m[c].add(static_cast<double>(x[i]) - static_cast<double>(p[i]));
                         }
                     }
@@ -169,10 +172,16 @@ std::string well_metadata_yaml(const std::vector<fs::path>& files) {
     LOLA_CHECK(!files.empty(), "no files to describe");
     WellSchema first = read_schema(files[0]);
     std::vector<int64_t> n_traj, n_steps;
+    // The distinct boundary-condition types over all files, as the_well's loader collects them (a set; its order is
+    // Python's hash order, so we sort): Euler open boundaries have one OPEN group per axis but list OPEN once.
+    std::set<std::string> bc_types;
     for (const auto& f : files) {
         WellSchema s = read_schema(f);
         n_traj.push_back(s.n_trajectories);
         n_steps.push_back(s.n_steps());
+        for (const auto& bc : s.boundary_conditions) {
+            bc_types.insert(bc_type_name(bc.type));
+        }
     }
     YAML::Emitter e;
     e << YAML::BeginMap;
@@ -208,11 +217,8 @@ std::string well_metadata_yaml(const std::vector<fs::path>& files) {
         e << YAML::Key << order << YAML::Value << YAML::Flow << std::vector<std::string>{};
     }
     e << YAML::EndMap;
-    std::vector<std::string> bc_types;
-    for (const auto& bc : first.boundary_conditions) {
-        bc_types.push_back(bc_type_name(bc.type));
-    }
-    e << YAML::Key << "boundary_condition_types" << YAML::Value << YAML::Flow << bc_types;
+    e << YAML::Key << "boundary_condition_types" << YAML::Value << YAML::Flow
+      << std::vector<std::string>(bc_types.begin(), bc_types.end());
     e << YAML::Key << "n_files" << YAML::Value << files.size();
     e << YAML::Key << "n_trajectories_per_file" << YAML::Value << YAML::Flow << n_traj;
     e << YAML::Key << "n_steps_per_trajectory" << YAML::Value << YAML::Flow << n_steps;
