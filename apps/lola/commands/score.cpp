@@ -30,6 +30,20 @@ struct ScoreArgs {
     std::string name;
 };
 
+// An integer written as text in a root attribute of `file` (ensemble_size, lola_source_trajectories).
+int64_t parse_count(const std::string& text, const std::string& file, const char* attr) {
+    size_t used = 0;
+    int64_t v = 0;
+    try {
+        v = std::stoll(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    LOLA_CHECK(used > 0 && used == text.size(), "'{}': root attribute {} holds '{}', which is not an integer (corrupt "
+               "file? rewrite it with 'lola emulate')", file, attr, text);
+    return v;
+}
+
 torch::Tensor read_trajectory(const io::WellReader& r, int64_t traj) {
     const io::WellSchema& s = r.schema();
     std::vector<int64_t> shape{static_cast<int64_t>(s.channel_names().size()), s.n_steps()};
@@ -49,7 +63,8 @@ void run_score(const ScoreArgs& a) {
     int64_t K = a.members;
     if (K <= 0) {
         const io::h5::File f = io::h5::File::open(a.pred);
-        K = f.has_attr("ensemble_size") ? std::stoll(f.read_attr_string("ensemble_size")) : 1;
+        K = f.has_attr("ensemble_size") ? parse_count(f.read_attr_string("ensemble_size"), a.pred, "ensemble_size")
+                                        : 1;
     }
     LOLA_CHECK_USAGE(K >= 1 && ps.n_trajectories % K == 0, "'{}' holds {} trajectories, not a multiple of the "
                      "ensemble size {} (set --members)", a.pred, ps.n_trajectories, K);
@@ -61,7 +76,7 @@ void run_score(const ScoreArgs& a) {
             const std::string list = f.read_attr_string("lola_source_trajectories");
             for (size_t p = 0; p < list.size();) {
                 const size_t q = list.find(',', p);
-                which.push_back(std::stoll(list.substr(p, q - p)));
+                which.push_back(parse_count(list.substr(p, q - p), a.pred, "lola_source_trajectories"));
                 p = q == std::string::npos ? list.size() : q + 1;
             }
         } else {
