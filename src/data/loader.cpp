@@ -1,8 +1,11 @@
 #include "lola/data/loader.h"
 
+#include <mutex>
 #include <numeric>
 
 #include "lola/core/error.h"
+#include "lola/core/log.h"
+#include "lola/io/hdf5.h"
 
 namespace lola::data {
 
@@ -63,7 +66,20 @@ void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
     }
     next_to_issue_ = first_batch;
     next_to_return_ = first_batch;
-    for (int w = 0; w < opts_.workers; ++w) {
+    // Reader threads need a thread-safe HDF5; where lola serialises its HDF5 calls instead (io/hdf5.h), several
+    // readers would only take turns: one reads.
+    int workers = opts_.workers;
+    if (workers > 1 && io::h5::serialized()) {
+        static std::once_flag warned;
+        std::call_once(warned, [&] {
+            LOLA_LOG_WARN("data loader: HDF5 calls are serialised ({}), so {} reader threads would take turns; using "
+                          "one", io::h5::library_threadsafe() ? "LOLA_HDF5_SERIAL is set"
+                                                              : "the HDF5 library is not thread-safe",
+                          workers);
+        });
+        workers = 1;
+    }
+    for (int w = 0; w < workers; ++w) {
         threads_.emplace_back([this] { worker_loop(); });
     }
 }

@@ -6,7 +6,9 @@
 #include <set>
 
 #include "lola/core/error.h"
+#include "lola/core/log.h"
 #include "lola/data/loader.h"
+#include "lola/io/hdf5.h"
 #include "support/test_support.h"
 
 using namespace lola;
@@ -92,4 +94,38 @@ TEST(Loader, ReaderErrorsReachTheConsumer) {
             }
         },
         Error);
+}
+
+TEST(LoaderSerial, OneReaderAndOneWarningWhenHdf5IsSerialised) {
+    // Run by ctest with LOLA_HDF5_SERIAL=1 (tests/unit/data/CMakeLists.txt): lola's HDF5 calls take one lock, so the
+    // loader reads with one thread and says so once; the batches stay those of any worker count.
+    if (!io::h5::serialized()) {
+        GTEST_SKIP() << "HDF5 calls are not serialised in this process (set LOLA_HDF5_SERIAL=1; ctest does)";
+    }
+    std::vector<std::string> warnings;
+    set_log_sink([&](LogLevel level, const std::string& message) {
+        if (level == LogLevel::Warn) {
+            warnings.push_back(message);
+        }
+    });
+    test::TempDir tmp;
+    test::write_pattern_file(tmp / "a.hdf5", test::euler_like_schema(3, 6, 4, 4, true));
+    auto ds = std::make_shared<WindowDataset>(std::vector<std::filesystem::path>{tmp / "a.hdf5"}, 2, 1);
+    LoaderOptions o;
+    o.batch_size = 4;
+    o.seed = 3;
+    o.workers = 3;
+    auto first = run_epoch(ds, o, 0);
+    auto second = run_epoch(ds, o, 1);
+    o.workers = 1;
+    auto reference = run_epoch(ds, o, 0);
+    set_log_sink(nullptr);
+    ASSERT_EQ(first.size(), reference.size());
+    for (size_t b = 0; b < first.size(); ++b) {
+        EXPECT_TRUE(torch::equal(first[b].state, reference[b].state)) << "batch " << b;
+    }
+    EXPECT_FALSE(second.empty());
+    ASSERT_EQ(warnings.size(), 1u) << "one warning per process, not per epoch";
+    EXPECT_TRUE(test::contains(warnings[0], "LOLA_HDF5_SERIAL")) << warnings[0];
+    EXPECT_TRUE(test::contains(warnings[0], "using one")) << warnings[0];
 }
