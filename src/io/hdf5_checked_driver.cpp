@@ -357,7 +357,10 @@ std::string check_local_heap(const CheckedFile& f, haddr_t addr, const uint8_t* 
 
 // A version 1 object header at `addr` (its first bytes in `first`): its first chunk and every continuation.
 std::string check_object_header(CheckedFile& f, haddr_t addr, const uint8_t* first, size_t size) {
-    if (size < 16 || first[0] != 1 || first[1] != 0 || f.continuations.count(addr) > 0) {
+    // A version 1 prefix: version 1, a reserved byte (HDF5 does not check it), the message count, the reference count,
+    // the first chunk's size, 4 bytes of padding. Continuation chunks, also read as object headers, were recorded
+    // when their header's first chunk was checked.
+    if (size < 16 || first[0] != 1 || f.continuations.count(addr) > 0) {
         return {}; // not a version 1 prefix (version 2 headers start with "OHDR" and carry a checksum)
     }
     const uint64_t chunk = decode_le(first + 8, 4);
