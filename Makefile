@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: setup build test test-portability demo bench clean
+.PHONY: setup build test test-portability test-sanitize fuzz demo bench clean
 
 setup:
 	@scripts/setup
@@ -16,6 +16,28 @@ test: build
 # The suite under 1, 2 and 7 threads and LibTorch's default and avx2 kernels (scripts/test-portability).
 test-portability: build
 	JOBS=$(JOBS) scripts/test-portability
+
+# The suite under AddressSanitizer and UndefinedBehaviorSanitizer in its own build folder (docs/reliability.md); LibTorch
+# itself is not instrumented. A full build: about 20 minutes on 2 cores.
+SANITIZE_BUILD ?= build-sanitize
+test-sanitize: setup
+	cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOLA_BUILD_BENCH=OFF \
+	    -DCMAKE_PREFIX_PATH="$$(sed -n 's/^CMAKE_PREFIX_PATH:[A-Z]*=//p' $(BUILD)/CMakeCache.txt)" \
+	    -DLOLA_SANITIZE_ADDRESS=ON -DLOLA_SANITIZE_UNDEFINED=ON
+	cmake --build $(SANITIZE_BUILD) -j$(JOBS)
+	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=$(SANITIZE_ASAN_OPTIONS) UBSAN_OPTIONS=$(SANITIZE_UBSAN_OPTIONS) \
+	    ctest --output-on-failure -j$(JOBS) --timeout 3600
+SANITIZE_ASAN_OPTIONS ?= detect_leaks=0
+SANITIZE_UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+
+# libFuzzer targets over the Well reader, the latent-cache reader and the config reader (fuzz/, clang-14), FUZZ_RUNS
+# inputs each; findings land in $(FUZZ_BUILD)/artifacts (docs/reliability.md).
+FUZZ_BUILD ?= build-fuzz
+FUZZ_RUNS ?= 20000
+fuzz:
+	CC=clang-14 CXX=clang++-14 cmake -S fuzz -B $(FUZZ_BUILD) -G Ninja
+	cmake --build $(FUZZ_BUILD) -j$(JOBS)
+	fuzz/run $(FUZZ_BUILD) $(FUZZ_RUNS)
 
 demo: setup
 	cmake --build $(BUILD) -j$(JOBS) --target lola
