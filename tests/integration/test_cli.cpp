@@ -14,6 +14,7 @@
 #include "lola/io/latent_cache.h"
 #include "lola/io/well_dataset.h"
 #include "support/test_support.h"
+#include "corrupt_files.h"
 
 namespace fs = std::filesystem;
 
@@ -253,4 +254,66 @@ TEST(Cli, CacheLatentsAndEvalAe) {
     EXPECT_TRUE(has(bad_split.out, "bogus")) << bad_split.out;
     Result no_out = run("cache-latents --ae " + ae);
     EXPECT_EQ(no_out.code, 2) << no_out.out;
+}
+
+// ---- hostile and corrupt files (docs/reliability.md): exit code 1 and one line naming the file, never a crash ----
+
+namespace {
+
+// Exit code 1, a "lola: error:" line naming `file`, and nothing of a crash or of HDF5's own error stack.
+void expect_clean_error(const Result& r, const fs::path& file, const std::string& command) {
+    EXPECT_EQ(r.code, 1) << command << ":\n" << r.out;
+    EXPECT_TRUE(has(r.out, "lola: error: ")) << command << ":\n" << r.out;
+    EXPECT_TRUE(has(r.out, file.string())) << command << " should name " << file << ":\n" << r.out;
+    for (const char* bad : {"Segmentation", "HDF5-DIAG", "bad_alloc", "terminate called", "Aborted"}) {
+        EXPECT_FALSE(has(r.out, bad)) << command << ":\n" << r.out;
+    }
+}
+
+} // namespace
+
+TEST(Cli, HostileWellFilesGiveOneLineErrors) {
+    lola::test::TempDir tmp;
+    const fs::path valid = tmp / "valid.hdf5";
+    lola::test::write_tiny_well(valid);
+    std::vector<fs::path> corrupt;
+    const auto make = [&](const std::string& name, auto&& corrupt_it) {
+        const fs::path f = tmp / name;
+        lola::test::write_tiny_well(f);
+        corrupt_it(f);
+        corrupt.push_back(f);
+    };
+    make("zero_time.hdf5", [](const fs::path& f) { lola::test::declare_time_axis(f, 0); });
+    make("zero_trajectories.hdf5", [](const fs::path& f) { lola::test::set_root_int(f, "n_trajectories", 0); });
+    make("huge_time.hdf5", [](const fs::path& f) { lola::test::declare_time_axis(f, uint64_t{1} << 40); });
+    make("flipped_superblock.hdf5", [](const fs::path& f) {
+        std::vector<uint8_t> bytes = lola::test::read_bytes(f);
+        bytes[8] ^= 0xff; // the superblock version
+        lola::test::write_bytes(f, bytes);
+    });
+    make("looping_heap.hdf5", [](const fs::path& f) { lola::test::zero_size_heap_object(f); });
+    // Fuzzer findings that crashed, hung or exhausted memory inside HDF5 1.10.8 before lola checked them.
+    for (const char* name : {"int_type_size.hdf5", "vlen_heap_index.hdf5", "vlen_length.hdf5"}) {
+        const fs::path f = tmp / name;
+        lola::test::write_bytes(f, lola::test::gunzip(fs::path(LOLA_FUZZ_REGRESSIONS) / "well" / (std::string(name) +
+                                                                                                   ".gz")));
+        corrupt.push_back(f);
+    }
+    for (const auto& f : corrupt) {
+        expect_clean_error(run("info " + f.string()), f, "info " + f.filename().string());
+    }
+    // score (as prediction, then as truth) and stats on the zero-length time axis and the zero trajectories (each
+    // run loads LibTorch: half a second)
+    expect_clean_error(run("score " + valid.string() + " " + corrupt[0].string() + " --out " + (tmp / "s").string()),
+                       corrupt[0], "score valid zero_time");
+    expect_clean_error(run("score " + corrupt[1].string() + " " + valid.string() + " --out " + (tmp / "s").string()),
+                       corrupt[1], "score zero_trajectories valid");
+    for (size_t i = 0; i < 2; ++i) {
+        const fs::path& f = corrupt[i];
+        const fs::path dir = tmp / ("dataset_" + std::to_string(i));
+        fs::create_directories(dir / "data" / "train");
+        const fs::path copy = dir / "data" / "train" / f.filename();
+        fs::copy_file(f, copy);
+        expect_clean_error(run("stats " + dir.string() + " --states 4"), copy, "stats with " + f.filename().string());
+    }
 }

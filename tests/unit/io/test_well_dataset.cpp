@@ -97,6 +97,24 @@ TEST(WellDataset, FinalizeWritesStatsAndMetadata) {
               (std::vector<std::string>{"momentum_x", "momentum_y"}));
     EXPECT_EQ(meta["constant_scalar_names"].as<std::vector<std::string>>(), std::vector<std::string>{"gamma"});
     EXPECT_EQ(meta["n_trajectories_per_file"].as<std::vector<int>>(), std::vector<int>{2});
+    // The distinct types, as the_well's file and loader have them (one OPEN group per axis, OPEN listed once).
+    EXPECT_EQ(meta["boundary_condition_types"].as<std::vector<std::string>>(), std::vector<std::string>{"OPEN"});
+}
+
+TEST(WellDataset, MetadataListsEachBoundaryTypeOnceSorted) {
+    // Rayleigh-Benard-like: periodic along x, walls along y, in both files of the split; the types appear once each,
+    // sorted (the_well's loader collects them in a set).
+    test::TempDir tmp;
+    io::WellSchema s = test::euler_like_schema(1, 2, 4, 4, false);
+    s.boundary_conditions = {{"y_wall", io::BcType::Wall, {"y"}, true, true},
+                             {"x_periodic", io::BcType::Periodic, {"x"}, true, true}};
+    test::write_pattern_file(tmp / "a.hdf5", s);
+    s.boundary_conditions.push_back({"x_open", io::BcType::Open, {"x"}, true, true});
+    test::write_pattern_file(tmp / "b.hdf5", s);
+    YAML::Node meta = YAML::Load(io::well_metadata_yaml({tmp / "a.hdf5"}));
     EXPECT_EQ(meta["boundary_condition_types"].as<std::vector<std::string>>(),
-              (std::vector<std::string>{"OPEN", "OPEN"}));
+              (std::vector<std::string>{"PERIODIC", "WALL"}));
+    meta = YAML::Load(io::well_metadata_yaml({tmp / "a.hdf5", tmp / "b.hdf5"}));
+    EXPECT_EQ(meta["boundary_condition_types"].as<std::vector<std::string>>(),
+              (std::vector<std::string>{"OPEN", "PERIODIC", "WALL"}));
 }
