@@ -750,8 +750,9 @@ bool Group::is_group(const std::string& name) const {
     if (!has(name)) {
         return false;
     }
-    Handle o(H5Oopen(id(), name.c_str(), H5P_DEFAULT), close_object);
-    return o.valid() && H5Iget_type(o.get()) == H5I_GROUP;
+    Handle o = checked(H5Oopen(id(), name.c_str(), H5P_DEFAULT), close_object,
+                       fmt::format("cannot open '{}' in {}", name, describe()));
+    return H5Iget_type(o.get()) == H5I_GROUP;
 }
 
 Group Group::group(const std::string& name) const {

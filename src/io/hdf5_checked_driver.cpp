@@ -11,8 +11,8 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
-#include <new>
 #include <set>
+#include <new>
 #include <vector>
 
 namespace lola::io::h5::detail {
@@ -29,7 +29,7 @@ struct CheckedFile {
     unsigned size_of_offsets = 8; // from the superblock once it is read; 8 in every writer's default
     unsigned size_of_lengths = 8;
     std::map<haddr_t, std::vector<uint64_t>> heaps; // checked global heap collections: object sizes by index
-    std::set<haddr_t> continuations;                // object header continuation chunks seen so far
+    std::map<haddr_t, uint64_t> continuations;      // object header continuation chunks seen so far: their lengths
 };
 
 // Largest address the driver handles (POSIX file offsets are signed 64-bit).
@@ -279,8 +279,8 @@ std::string check_attribute(CheckedFile& f, const uint8_t* p, size_t n) {
             return "attribute values (" + std::to_string(points) + " of " + std::to_string(stride) +
                    " bytes) exceed its message";
         }
-        if (length == 0) {
-            continue;
+        if (heap == 0) {
+            continue; // a null value (HDF5 reads the heap whenever the address is set, even for a length of 0)
         }
         const std::vector<uint64_t>* sizes = nullptr;
         why = load_heap(f, heap, &sizes);
@@ -298,8 +298,9 @@ std::string check_attribute(CheckedFile& f, const uint8_t* p, size_t n) {
     return {};
 }
 
-// Walks the messages of one chunk (v1: 2-byte type, 2-byte size, flags, 3 reserved bytes, then the data).
-std::string check_chunk(CheckedFile& f, const uint8_t* p, size_t n, int depth) {
+// Walks the messages of one chunk (v1: 2-byte type, 2-byte size, flags, 3 reserved bytes, then the data), then the
+// chunks its continuation messages point to (each once per header: `visited`).
+std::string check_chunk(CheckedFile& f, const uint8_t* p, size_t n, std::set<haddr_t>& visited) {
     size_t pos = 0;
     while (pos + 8 <= n) {
         const unsigned type = static_cast<unsigned>(decode_le(p + pos, 2));
@@ -318,14 +319,14 @@ std::string check_chunk(CheckedFile& f, const uint8_t* p, size_t n, int depth) {
             why = check_datatype(r, 0, &bytes, &cls, &kind);
         } else if (type == 0x000C && !shared) { // attribute
             why = check_attribute(f, data, size);
-        } else if (type == 0x0010 && depth < 64) { // continuation: the next chunk's address and length
+        } else if (type == 0x0010 && visited.size() < 1024) { // continuation: the next chunk's address and length
             Reader r{data, size};
             const uint64_t at = r.take(f.size_of_offsets), length = r.take(f.size_of_lengths);
-            if (r.ok && at < f.eof && length <= f.eof - at && length <= (64u << 20) &&
-                f.continuations.insert(at).second) {
+            if (r.ok && at < f.eof && length <= f.eof - at && length <= (64u << 20) && visited.insert(at).second) {
+                f.continuations[at] = length;
                 std::vector<uint8_t> chunk(static_cast<size_t>(length));
                 if (read_fully(f.fd, at, chunk.size(), chunk.data())) {
-                    why = check_chunk(f, chunk.data(), chunk.size(), depth + 1);
+                    why = check_chunk(f, chunk.data(), chunk.size(), visited);
                 }
             }
         }
@@ -358,9 +359,12 @@ std::string check_local_heap(const CheckedFile& f, haddr_t addr, const uint8_t* 
 // A version 1 object header at `addr` (its first bytes in `first`): its first chunk and every continuation.
 std::string check_object_header(CheckedFile& f, haddr_t addr, const uint8_t* first, size_t size) {
     // A version 1 prefix: version 1, a reserved byte (HDF5 does not check it), the message count, the reference count,
-    // the first chunk's size, 4 bytes of padding. Continuation chunks, also read as object headers, were recorded
-    // when their header's first chunk was checked.
-    if (size < 16 || first[0] != 1 || f.continuations.count(addr) > 0) {
+    // the first chunk's size, 4 bytes of padding. A continuation chunk, also read as an object header, is read whole
+    // at an address and with a length recorded when its header's first chunk was checked; a prefix is read
+    // speculatively (512 bytes, or up to the end of the file). A corrupt continuation may point into another header:
+    // the length tells them apart.
+    const auto known = f.continuations.find(addr);
+    if (size < 16 || first[0] != 1 || (known != f.continuations.end() && known->second == size)) {
         return {}; // not a version 1 prefix (version 2 headers start with "OHDR" and carry a checksum)
     }
     const uint64_t chunk = decode_le(first + 8, 4);
@@ -371,7 +375,8 @@ std::string check_object_header(CheckedFile& f, haddr_t addr, const uint8_t* fir
     if (!read_fully(f.fd, addr + 16, image.size(), image.data())) {
         return std::string("read failed: ") + std::strerror(errno);
     }
-    const std::string why = check_chunk(f, image.data(), image.size(), 0);
+    std::set<haddr_t> visited{addr};
+    const std::string why = check_chunk(f, image.data(), image.size(), visited);
     return why.empty() ? why : "corrupt object header at address " + std::to_string(addr) + ": " + why;
 }
 
