@@ -16,6 +16,11 @@ std::string write_input(const uint8_t* data, size_t size, const char* suffix);
 /// and libFuzzer reports it.
 void exercise_well_file(const std::string& path);
 
+/// Merge a YAML file into a config shaped like lola's defaults as a --config file, apply each of its key=value lines
+/// as an override, and read typed values back as the commands do. Invalid configs throw lola::UsageError (caught
+/// here); any other exception escapes.
+void exercise_config(const std::string& path);
+
 /// Open a latent cache and read its info, every state of every row and every label.
 void exercise_latent_cache(const std::string& path);
 

@@ -39,7 +39,9 @@ std::vector<std::string> map_keys(const YAML::Node& node) {
     std::vector<std::string> keys;
     if (node.IsMap()) {
         for (const auto& kv : node) {
-            keys.push_back(kv.first.as<std::string>());
+            if (kv.first.IsScalar()) { // open maps may hold any keys
+                keys.push_back(kv.first.as<std::string>());
+            }
         }
     }
     return keys;
@@ -174,6 +176,9 @@ void Config::merge_into(YAML::Node& target, const YAML::Node& defaults, const YA
     }
     const bool open = defaults.IsMap() && defaults.size() == 0;
     for (const auto& kv : incoming) {
+        // A key must be a plain name: YAML also allows lists, maps and aliases of them as keys ("? [a]: 1").
+        LOLA_CHECK_USAGE(kv.first.IsScalar(), "config '{}' ({}) has a key that is not a plain name but {} (line {})",
+                         path.empty() ? "<root>" : path, origin, kind_name(kv.first), kv.first.Mark().line + 1);
         const std::string name = kv.first.as<std::string>();
         const std::string key = join_key(path, name);
         const YAML::Node value = kv.second;

@@ -125,12 +125,12 @@ int64_t find_global_heap(const std::vector<uint8_t>& bytes) {
     return -1;
 }
 
-std::vector<fs::path> fuzz_regressions(const std::string& target) {
+std::vector<fs::path> fuzz_regressions(const std::string& target, const std::string& extension) {
     std::vector<fs::path> files;
     const fs::path dir = fs::path(LOLA_FUZZ_REGRESSIONS) / target;
     if (fs::is_directory(dir)) {
         for (const auto& e : fs::directory_iterator(dir)) {
-            if (e.path().extension() == ".gz") {
+            if (extension.empty() ? e.path().extension() != ".gz" : e.path().extension() == extension) {
                 files.push_back(e.path());
             }
         }

@@ -40,8 +40,9 @@ void zero_size_heap_object(const std::filesystem::path& path);
 /// collection (SIGSEGV) when it reads the string.
 void oversized_heap_object(const std::filesystem::path& path, uint64_t size);
 
-/// The inputs the fuzzers once crashed on, kept as regression tests: fuzz/regressions/<target>/*.gz, sorted.
-std::vector<std::filesystem::path> fuzz_regressions(const std::string& target);
+/// The inputs the fuzzers once crashed on, kept as regression tests: fuzz/regressions/<target>/*<extension>, sorted
+/// (binary files are gzip-compressed; config texts are kept as they are).
+std::vector<std::filesystem::path> fuzz_regressions(const std::string& target, const std::string& extension = ".gz");
 
 /// A gzip file's content.
 std::vector<uint8_t> gunzip(const std::filesystem::path& path);

@@ -236,6 +236,10 @@ TEST(Hostile, FuzzerFindingsStayFixed) {
             ++n;
         }
     }
+    for (const auto& yaml : test::fuzz_regressions("config", "")) {
+        fuzz::exercise_config(yaml.string()); // a config either composes or throws a UsageError, caught inside
+        ++n;
+    }
     EXPECT_GT(n, 0) << "no regression inputs found under " << LOLA_FUZZ_REGRESSIONS;
 }
 
