@@ -150,9 +150,9 @@ YAML::Node Config::load_group(const std::string& path, const std::string& name, 
         // configs/<last key component>/<name>.yaml; nested groups use their last component
         std::vector<std::string> parts = split_key(path);
         file = config_dir() / parts.back() / (name + ".yaml");
-        if (!fs::exists(file)) {
+        std::error_code ec; // a name too long for the filesystem, or with a NUL, is just not a preset
+        if (!fs::exists(file, ec)) {
             std::vector<std::string> available;
-            std::error_code ec;
             for (const auto& entry : fs::directory_iterator(file.parent_path(), ec)) {
                 if (entry.path().extension() == ".yaml") {
                     available.push_back(entry.path().stem().string());

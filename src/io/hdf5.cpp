@@ -705,6 +705,12 @@ void check_dataset(hid_t ds, const std::string& what, uint64_t file_bytes) {
                layout == H5D_VIRTUAL ? "virtual (other files')" : "an unknown");
     LOLA_CHECK(H5Pget_external_count(dcpl.get()) == 0,
                "{} keeps its data in external files; lola reads only data stored in the file itself", what);
+    if (layout == H5D_COMPACT) {
+        // The data sits in the header; HDF5 1.10 copies the declared extent out of a buffer of the stored size.
+        const hsize_t stored = H5Dget_storage_size(ds);
+        LOLA_CHECK(stored == bytes, "{} holds {} bytes of compact data for {} elements of {} bytes (corrupt header?)",
+                   what, stored, n, type_size);
+    }
     const int n_filters = H5Pget_nfilters(dcpl.get());
     LOLA_CHECK(n_filters >= 0, "cannot read the filters of {}{}", what, hdf5_reason());
     const uint64_t limit = checked_mul(file_bytes, n_filters > 0 ? kMaxFilterRatio : 1, what);
@@ -715,13 +721,26 @@ void check_dataset(hid_t ds, const std::string& what, uint64_t file_bytes) {
         std::vector<hsize_t> chunk(H5S_MAX_RANK);
         const int rank = H5Pget_chunk(dcpl.get(), H5S_MAX_RANK, chunk.data());
         LOLA_CHECK(rank >= 1 && rank <= H5S_MAX_RANK, "cannot read the chunk shape of {}{}", what, hdf5_reason());
+        // As HDF5 requires when it creates a dataset: a chunk fits in each axis that cannot grow. HDF5 1.10 reads a
+        // chunk declared larger than it was written past its buffer.
+        std::vector<hsize_t> dims(H5S_MAX_RANK), maxdims(H5S_MAX_RANK);
+        LOLA_CHECK(H5Sget_simple_extent_dims(space.get(), dims.data(), maxdims.data()) == rank,
+                   "{}: a chunk of rank {} for a dataset of another rank (corrupt header?)", what, rank);
         uint64_t chunk_bytes = type_size;
-        for (int k = 0; k < rank; ++k) {
-            LOLA_CHECK(chunk[static_cast<size_t>(k)] >= 1, "{} has an empty chunk shape (corrupt header?)", what);
-            chunk_bytes = checked_mul(chunk_bytes, chunk[static_cast<size_t>(k)], what);
+        for (size_t k = 0; k < static_cast<size_t>(rank); ++k) {
+            LOLA_CHECK(chunk[k] >= 1, "{} has an empty chunk shape (corrupt header?)", what);
+            LOLA_CHECK(maxdims[k] == H5S_UNLIMITED || chunk[k] <= maxdims[k], "{}: chunk of {} along axis {} of fixed "
+                       "size {} (corrupt header?)", what, chunk[k], k, maxdims[k]);
+            chunk_bytes = checked_mul(chunk_bytes, chunk[k], what);
         }
         LOLA_CHECK(chunk_bytes <= limit, "{} declares chunks of {} bytes but the file holds only {} bytes (corrupt "
                    "header?)", what, chunk_bytes, file_bytes);
+        // The chunk index records each stored chunk's size: inside the file, and without filters exactly one chunk's
+        // bytes each (HDF5 1.10 copies by the recorded size).
+        const hsize_t stored = H5Dget_storage_size(ds);
+        LOLA_CHECK(stored <= file_bytes && (n_filters > 0 || stored % chunk_bytes == 0), "{}: its chunk index records "
+                   "{} bytes of chunks of {} bytes in a file of {} bytes (corrupt chunk index?)", what, stored,
+                   chunk_bytes, file_bytes);
     }
 }
 } // namespace

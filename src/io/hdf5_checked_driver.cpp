@@ -152,6 +152,9 @@ struct Reader {
     }
 };
 
+// The size field of a datatype message (bytes 4 to 7).
+uint64_t type_size_of(const uint8_t* p) { return decode_le(p + 4, 4); }
+
 // Checks a datatype message (IV.A.2.d) at r; returns "" or what is wrong, and its size in bytes in *size.
 std::string check_datatype(Reader& r, int depth, uint64_t* size, unsigned* cls_out, unsigned* vlen_kind) {
     if (depth > 8) {
@@ -186,6 +189,22 @@ std::string check_datatype(Reader& r, int depth, uint64_t* size, unsigned* cls_o
         if (base_cls != 0 || base_size != type_size) {
             return "an enum of " + std::to_string(type_size) + " bytes over a base type of " +
                    std::to_string(base_size) + " bytes";
+        }
+        // Member names, each non-empty and NUL-terminated (padded to 8 bytes before version 3), then the values.
+        const unsigned version = static_cast<unsigned>((head >> 4) & 0x0f);
+        const uint64_t members = bits & 0xffff;
+        for (uint64_t m = 0; m < members; ++m) {
+            const uint8_t* start = r.p + r.pos;
+            const void* nul = r.ok ? std::memchr(start, 0, r.n - r.pos) : nullptr;
+            if (nul == nullptr || nul == start) {
+                return "an enum member name that is empty or runs past its message";
+            }
+            const uint64_t length = static_cast<uint64_t>(static_cast<const uint8_t*>(nul) - start) + 1;
+            r.skip(version >= 3 ? length : align8(length));
+        }
+        r.skip(members * type_size);
+        if (!r.ok) {
+            return "enum values that run past their message";
         }
         break;
     }
@@ -265,12 +284,21 @@ std::string check_attribute(CheckedFile& f, const uint8_t* p, size_t n) {
         return "attribute datatype: " + why;
     }
     uint64_t points = 0;
-    if (cls != 9 || !dataspace_points(Reader{p + space_at, static_cast<size_t>(space_size)}, f.size_of_lengths,
-                                      &points)) {
+    if (!dataspace_points(Reader{p + space_at, static_cast<size_t>(space_size)}, f.size_of_lengths, &points)) {
         return {};
     }
-    // Each stored value: length (4 bytes), collection address, object index (4 bytes).
-    const uint64_t stride = 4 + f.size_of_offsets + 4;
+    // The values follow: points x the stored element size (a variable-length value is stored as its length (4
+    // bytes), its collection's address and its object index (4 bytes)). HDF5 1.10 copies them without comparing
+    // with the message's size.
+    const uint64_t stride = cls == 9 ? 4 + f.size_of_offsets + 4 : type_size_of(p + type_at);
+    uint64_t data_bytes = 0;
+    if (stride > 0 && (__builtin_mul_overflow(points, stride, &data_bytes) || data_bytes > n - r.pos)) {
+        return "attribute values (" + std::to_string(points) + " of " + std::to_string(stride) + " bytes) exceed its "
+               "message of " + std::to_string(n) + " bytes";
+    }
+    if (cls != 9) {
+        return {};
+    }
     for (uint64_t i = 0; i < points; ++i) {
         const uint64_t length = r.take(4);
         const uint64_t heap = r.take(f.size_of_offsets);
