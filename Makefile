@@ -27,7 +27,7 @@ test-sanitize: setup
 	cmake --build $(SANITIZE_BUILD) -j$(JOBS)
 	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=$(SANITIZE_ASAN_OPTIONS) UBSAN_OPTIONS=$(SANITIZE_UBSAN_OPTIONS) \
 	    ctest --output-on-failure -j$(JOBS) --timeout 3600
-SANITIZE_ASAN_OPTIONS ?= detect_leaks=0
+SANITIZE_ASAN_OPTIONS ?= detect_leaks=0:allocator_may_return_null=1
 SANITIZE_UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
 # libFuzzer targets over the Well reader, the latent-cache reader and the config reader (fuzz/, clang-14), FUZZ_RUNS
