@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -64,6 +65,11 @@ void read_back(const lola::core::Config& cfg) {
 std::string write_input(const uint8_t* data, size_t size, const char* suffix) {
     const fs::path dir = fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
     const std::string path = (dir / ("lola_fuzz_" + std::to_string(::getpid()) + suffix)).string();
+    static std::string* scratch = nullptr; // removed when the process exits
+    if (scratch == nullptr) {
+        scratch = new std::string(path);
+        std::atexit([] { std::remove(scratch->c_str()); });
+    }
     std::FILE* f = std::fopen(path.c_str(), "wb");
     if (f == nullptr) {
         std::perror(path.c_str());
