@@ -29,12 +29,14 @@ std::string version_text() {
                        at::get_num_threads());
 }
 
-/// LibTorch's OpenMP threads spin while they wait for work, which makes a step several times slower when another
-/// program uses the cores (docs/benchmarks.md). libgomp reads OMP_WAIT_POLICY once, when it is loaded, before main():
-/// so unless the user chose a policy, lola sets PASSIVE and executes itself again (LOLA_NO_REEXEC=1 turns this off).
-/// The second start costs about 0.3 s; commands that do no tensor work (--version, --help, info) skip it.
-void wait_passively_by_default(int argc, char** argv) {
-    if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("LOLA_NO_REEXEC") != nullptr) {
+/// LibTorch's OpenMP threads (libgomp) spin while they wait for work, which makes a step up to 20x slower when other
+/// programs use the cores; waiting passively costs 10-60% on a quiet machine, a short spin (GOMP_SPINCOUNT=1000) about
+/// 10% (docs/benchmarks.md). libgomp reads its settings once, when it is loaded, before main(): so unless the user
+/// chose (OMP_WAIT_POLICY or GOMP_SPINCOUNT set), lola sets GOMP_SPINCOUNT=1000 and executes itself again
+/// (LOLA_NO_REEXEC=1 turns this off). The second start costs about 0.3 s; --version, --help and info skip it.
+void wait_politely_by_default(int argc, char** argv) {
+    if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr ||
+        std::getenv("LOLA_NO_REEXEC") != nullptr) {
         return;
     }
     std::string command;
@@ -52,11 +54,11 @@ void wait_passively_by_default(int argc, char** argv) {
     if (command.empty() || command == "info") {
         return;
     }
-    if (::setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0 || ::setenv("LOLA_WAIT_POLICY_SET", "1", 1) != 0) {
+    if (::setenv("GOMP_SPINCOUNT", "1000", 1) != 0 || ::setenv("LOLA_WAIT_POLICY_SET", "1", 1) != 0) {
         return;
     }
     ::execv("/proc/self/exe", argv); // returns only on failure: then carry on with the default policy
-    ::unsetenv("OMP_WAIT_POLICY");
+    ::unsetenv("GOMP_SPINCOUNT");
     ::unsetenv("LOLA_WAIT_POLICY_SET");
 }
 
@@ -74,7 +76,7 @@ std::string torch_error_message(const c10::Error& e) {
 } // namespace
 
 int main(int argc, char** argv) {
-    wait_passively_by_default(argc, argv);
+    wait_politely_by_default(argc, argv);
     lola::io::h5::skip_library_cleanup_at_exit();
     lola::io::h5::install_crash_guard(); // HDF5 crashing on a corrupt input file: one line and exit code 1
     CLI::App app{"lola: latent-space emulators of physical simulations (autoencoder + latent diffusion)"};
@@ -97,7 +99,8 @@ int main(int argc, char** argv) {
             lola::set_log_level(lola::LogLevel::Debug);
         }
         if (std::getenv("LOLA_WAIT_POLICY_SET") != nullptr) {
-            LOLA_LOG_DEBUG("lola: OMP_WAIT_POLICY=PASSIVE (lola's default; set OMP_WAIT_POLICY to choose)");
+            LOLA_LOG_DEBUG("lola: GOMP_SPINCOUNT=1000 (lola's default: a short spin, then sleep; set OMP_WAIT_POLICY "
+                           "or GOMP_SPINCOUNT to choose)");
         }
     });
 
