@@ -220,6 +220,14 @@ void run_train_emulator(EmulatorKind kind, const TrainRunArgs& a) {
         data_desc = fmt::format("dataset {} ({} train / {} valid windows of [{}])", dataset.name, train_ds->size(),
                                 valid_ds->size(), fmt::join(shape, ", "));
     }
+    {
+        EmulatorRun probe = run; // exact parameter count on the meta device: no memory
+        nn::ParameterDeviceGuard meta(torch::kMeta);
+        build_model(probe);
+        check_training_memory(nn::count_parameters(probe.module()), device.is_cpu(),
+                              fmt::format("{0}.hid_channels, {0}.hid_blocks or {0}.attention_heads",
+                                          backbone_group(kind)));
+    }
     cfg.set("model.space", YAML::Node(run.shape.space));
     cfg.set("model.channels", YAML::Node(run.shape.channels));
     cfg.set("model.label_dim", YAML::Node(run.shape.label_dim));
@@ -232,14 +240,6 @@ void run_train_emulator(EmulatorKind kind, const TrainRunArgs& a) {
     cfg.set("format_version", YAML::Node(runtime::kRunFormatVersion));
     cfg.save(run.dir / "config.yaml");
 
-    {
-        EmulatorRun probe = run; // exact parameter count on the meta device: no memory
-        nn::ParameterDeviceGuard meta(torch::kMeta);
-        build_model(probe);
-        check_training_memory(nn::count_parameters(probe.module()), device.is_cpu(),
-                              fmt::format("{0}.hid_channels, {0}.hid_blocks or {0}.attention_heads",
-                                          backbone_group(kind)));
-    }
     torch::manual_seed(seed);
     build_model(run);
     run.module().to(device);
