@@ -223,6 +223,13 @@ TEST_F(Reliability, UserMistakesHugeCountsAndCacheStrides) {
                                                 " -v --threads 1 simulate euler_multi_quadrants --preset tiny "
                                                 "--no-progress --snapshots 3 --out " + path("sim0").string());
     EXPECT_TRUE(has(spin.out, "GOMP_SPINCOUNT=1000")) << spin.out;
+    // a huge epoch off a terminal still shows progress within seconds (a line every train.log_seconds)
+    const Result long_epoch = lola::test::run_command(
+        "timeout 20 " + kLola + " train-ae --out " + path("long").string() + " --threads 1 dataset=euler_small "
+        "dataset.root=" + path("data").string() + " ae=dcae_tiny train.steps_per_epoch=1000000000 train.log_seconds=1 "
+        "loader.batch_size=4");
+    EXPECT_TRUE(has(long_epoch.out, "ETA")) << long_epoch.out;
+    EXPECT_TRUE(has(long_epoch.out, "step ")) << long_epoch.out;
     // the global --threads reaches simulate and --version
     EXPECT_TRUE(has(run("--threads 1 --version").out, "threads: 1"));
     EXPECT_TRUE(has(run("--threads 1 simulate euler_multi_quadrants --preset tiny --no-progress --gammas 1.4 "
