@@ -38,8 +38,8 @@ void BM_EulerStep(benchmark::State& state) {
         }
     }
     const double cells = static_cast<double>(o.nx) * o.ny;
-    state.counters["cell_updates_per_s"] = benchmark::Counter(cells * static_cast<double>(steps),
-                                                              benchmark::Counter::kIsRate);
+    state.counters["cell_updates_per_s"] =
+        benchmark::Counter(cells * static_cast<double>(steps), benchmark::Counter::kIsRate);
     state.SetLabel(o.scheme == EulerOptions::Scheme::UnsplitRK2 ? "rk2" : "hancock");
 }
 BENCHMARK(BM_EulerStep)
@@ -61,9 +61,8 @@ void BM_EulerTrajectory(benchmark::State& state) {
     uint64_t seed = 1;
     int64_t steps = 0;
     for (auto _ : state) {
-        const auto stats = lola::sim::run_trajectory(o, seed++, 101, 1.5, [](int64_t, double, const double* frame) {
-            benchmark::DoNotOptimize(frame);
-        });
+        const auto stats = lola::sim::run_trajectory(
+            o, seed++, 101, 1.5, [](int64_t, double, const double* frame) { benchmark::DoNotOptimize(frame); });
         steps += stats.n_steps;
     }
     state.counters["steps_per_trajectory"] = static_cast<double>(steps) / static_cast<double>(state.iterations());

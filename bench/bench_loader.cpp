@@ -16,8 +16,8 @@ using namespace lola;
 namespace {
 
 fs::path make_file(int64_t n) {
-    const fs::path path = fs::temp_directory_path() / ("lola_bench_loader_" + std::to_string(getpid()) + "_" +
-                                                       std::to_string(n) + ".hdf5");
+    const fs::path path = fs::temp_directory_path() /
+                          ("lola_bench_loader_" + std::to_string(getpid()) + "_" + std::to_string(n) + ".hdf5");
     if (fs::exists(path)) {
         return path;
     }
@@ -89,7 +89,12 @@ void BM_Loader(benchmark::State& state) {
 
 } // namespace
 
-BENCHMARK(BM_Loader)->Args({64, 1})->Args({64, 2})->Args({128, 1})->Args({128, 2})->Unit(benchmark::kMillisecond)
+BENCHMARK(BM_Loader)
+    ->Args({64, 1})
+    ->Args({64, 2})
+    ->Args({128, 1})
+    ->Args({128, 2})
+    ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
 int main(int argc, char** argv) {
@@ -98,8 +103,9 @@ int main(int argc, char** argv) {
     benchmark::Shutdown();
     for (int64_t n : {64, 128}) {
         std::error_code ec;
-        fs::remove(fs::temp_directory_path() / ("lola_bench_loader_" + std::to_string(getpid()) + "_" +
-                                                std::to_string(n) + ".hdf5"), ec);
+        fs::remove(fs::temp_directory_path() /
+                       ("lola_bench_loader_" + std::to_string(getpid()) + "_" + std::to_string(n) + ".hdf5"),
+                   ec);
     }
     return 0;
 }

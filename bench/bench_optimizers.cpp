@@ -70,26 +70,48 @@ void BM_QuadraticStepsToTarget(benchmark::State& state, test::Factory make) {
 } // namespace
 
 BENCHMARK_CAPTURE(BM_QuadraticStepsToTarget, adam, test::Factory(test::make_adam))
-    ->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_QuadraticStepsToTarget, psgd, test::Factory(test::make_psgd))
-    ->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_QuadraticStepsToTarget, soap, test::Factory(test::make_soap))
-    ->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_OptimizerStep, adamw_conv256x256x3x3, std::string("adamw"), kConv)
-    ->Unit(benchmark::kMillisecond)->Iterations(64)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(64)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_OptimizerStep, psgd_fit_conv256x256x3x3, std::string("psgd_fit"), kConv)
-    ->Unit(benchmark::kMillisecond)->Iterations(8)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(8)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_OptimizerStep, psgd_steady_conv256x256x3x3, std::string("psgd_steady"), kConv)
-    ->Unit(benchmark::kMillisecond)->Iterations(128)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(128)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_OptimizerStep, soap_conv256x256x3x3, std::string("soap"), kConv)
-    ->Unit(benchmark::kMillisecond)->Iterations(32)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(32)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_OptimizerStep, adamw_linear1024x1024, std::string("adamw"), kLinear)
-    ->Unit(benchmark::kMillisecond)->Iterations(64)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(64)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_OptimizerStep, psgd_fit_linear1024x1024, std::string("psgd_fit"), kLinear)
-    ->Unit(benchmark::kMillisecond)->Iterations(8)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(8)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_OptimizerStep, psgd_steady_linear1024x1024, std::string("psgd_steady"), kLinear)
-    ->Unit(benchmark::kMillisecond)->Iterations(128)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(128)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_OptimizerStep, soap_linear1024x1024, std::string("soap"), kLinear)
-    ->Unit(benchmark::kMillisecond)->Iterations(32)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(32)
+    ->UseRealTime();
 
 BENCHMARK_MAIN();

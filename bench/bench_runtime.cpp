@@ -45,8 +45,8 @@ const fs::path& exported() {
 
 bool available(benchmark::State& state) {
     if (!fs::exists(model_path())) {
-        state.SkipWithError(("no model at '" + model_path().string() + "': run `make demo` or set LOLA_BENCH_MODEL")
-                                .c_str());
+        state.SkipWithError(
+            ("no model at '" + model_path().string() + "': run `make demo` or set LOLA_BENCH_MODEL").c_str());
         return false;
     }
     return true;
@@ -102,8 +102,8 @@ void BM_Forecast(benchmark::State& state) {
     uint64_t seed = 0;
     model.forecast(context, label, n_states, o, runtime::make_generator(torch::kCPU, seed++)); // warm-up, not timed
     for (auto _ : state) {
-        benchmark::DoNotOptimize(model.forecast(context, label, n_states, o, runtime::make_generator(torch::kCPU,
-                                                                                                     seed++)));
+        benchmark::DoNotOptimize(
+            model.forecast(context, label, n_states, o, runtime::make_generator(torch::kCPU, seed++)));
         total += seconds;
         states += (card.kind == "diffusion" ? members : 1) * (1 + n_states);
     }

@@ -47,8 +47,14 @@ void BM_TrainAeStep(benchmark::State& state, const std::string& name, int64_t si
 } // namespace
 
 BENCHMARK_CAPTURE(BM_TrainAeStep, dcae_tiny_32x32_b8, std::string("dcae_tiny"), 32, 8)
-    ->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_TrainAeStep, dcae_small_64x64_b8, std::string("dcae_small"), 64, 8)
-    ->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -39,8 +39,12 @@ void BM_ViTForwardBackward(benchmark::State& state, const std::string& name, int
 } // namespace
 
 BENCHMARK_CAPTURE(BM_ViTForwardBackward, tiny_c16_5x4x4_b16, std::string("tiny"), 16, 4)
-    ->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_ViTForwardBackward, small_c16_5x8x8_b16, std::string("small"), 16, 8)
-    ->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 BENCHMARK_MAIN();

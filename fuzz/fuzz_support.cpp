@@ -115,13 +115,11 @@ void exercise_config(const std::string& path) {
         }
         try {
             cfg.apply_override(line);
-        } catch (const Error&) {
-        }
+        } catch (const Error&) {}
     }
     try {
         read_back(cfg);
-    } catch (const Error&) {
-    }
+    } catch (const Error&) {}
 }
 
 void exercise_latent_cache(const std::string& path) {

@@ -47,7 +47,8 @@ void write_well(const fs::path& path, const io::WellSchema& s) {
     for (int64_t b = 0; b < s.n_trajectories; ++b) {
         for (int64_t t = 0; t < s.n_steps(); ++t) {
             for (int64_t i = 0; i < n; ++i) {
-                frame[static_cast<size_t>(i)] = 1.0F + static_cast<float>(b * 100 + t * 10) + 0.01F * static_cast<float>(i);
+                frame[static_cast<size_t>(i)] =
+                    1.0F + static_cast<float>(b * 100 + t * 10) + 0.01F * static_cast<float>(i);
             }
             w.write_frame(b, t, frame.data());
         }
@@ -102,11 +103,13 @@ int main(int argc, char** argv) {
         s3.fields[2] = {"stress"};
         write_well(dir / "well" / "wall_3d_t2.hdf5", s3);
         write_cache(dir / "latent_cache" / "cache.h5");
-        write_text(dir / "config" / "groups.yaml", "dataset:\n  name: euler_small\n  fields: [a, b]\n  stats:\n"
-                                                   "    mean: [0.5, 1]\n    std: [1, 2]\noptim:\n  betas: [0.9, 0.95]\n");
+        write_text(dir / "config" / "groups.yaml",
+                   "dataset:\n  name: euler_small\n  fields: [a, b]\n  stats:\n"
+                   "    mean: [0.5, 1]\n    std: [1, 2]\noptim:\n  betas: [0.9, 0.95]\n");
         write_text(dir / "config" / "preset.yaml", "dataset: euler_small\noptim: soap\n");
-        write_text(dir / "config" / "overrides.yaml", "train.epochs=3\ndataset.fields=[x, y]\ntrain.extra.k=v\n"
-                                                      "optim=adamw\n");
+        write_text(dir / "config" / "overrides.yaml",
+                   "train.epochs=3\ndataset.fields=[x, y]\ntrain.extra.k=v\n"
+                   "optim=adamw\n");
         write_text(dir / "config" / "anchors.yaml", "train: &t\n  epochs: 2\n  extra: {a: [1, 2]}\n  note: *t\n");
     } catch (const Error& e) {
         std::fprintf(stderr, "make_seeds: %s\n", e.what());

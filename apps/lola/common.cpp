@@ -76,13 +76,16 @@ void check_training_memory(int64_t n_params, bool on_cpu, const std::string& key
     if (!on_cpu || have < 0) {
         return;
     }
-    LOLA_CHECK_USAGE(need <= static_cast<double>(have), "the model has {} parameters: training it needs at least {} "
+    LOLA_CHECK_USAGE(need <= static_cast<double>(have),
+                     "the model has {} parameters: training it needs at least {} "
                      "(weights, gradients and optimizer state, before activations) but {} of memory is available; "
-                     "lower {}", n_params, core::format_bytes(need), core::format_bytes(static_cast<double>(have)),
-                     keys);
+                     "lower {}",
+                     n_params, core::format_bytes(need), core::format_bytes(static_cast<double>(have)), keys);
     if (n_params > 100'000'000) {
-        LOLA_LOG_WARN("a model of {} parameters on the CPU: expect hours per epoch (paper-size models are meant for "
-                      "GPUs; the CPU presets are small and tiny)", n_params);
+        LOLA_LOG_WARN(
+            "a model of {} parameters on the CPU: expect hours per epoch (paper-size models are meant for "
+            "GPUs; the CPU presets are small and tiny)",
+            n_params);
     }
 }
 

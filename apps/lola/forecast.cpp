@@ -5,8 +5,8 @@
 namespace lola::app {
 
 Forecaster::Forecaster(const std::filesystem::path& path, torch::Device device, const std::string& sampler,
-                       int64_t steps, const runtime::LoadOptions& options) :
-    emulator_(runtime::Emulator::load(path, device, options)) {
+                       int64_t steps, const runtime::LoadOptions& options)
+    : emulator_(runtime::Emulator::load(path, device, options)) {
     options_.sampler = sampler;
     options_.steps = steps;
     options_.include_context = true;
@@ -29,9 +29,8 @@ Forecaster::Output Forecaster::forecast(const torch::Tensor& frames, const torch
     runtime::ForecastOptions o = options_;
     o.members = members;
     o.seconds = &out.seconds;
-    const torch::Tensor pred =
-        emulator_.forecast(frames.narrow(1, 0, context), label, L - context, o,
-                           runtime::make_generator(emulator_.device(), seed));
+    const torch::Tensor pred = emulator_.forecast(frames.narrow(1, 0, context), label, L - context, o,
+                                                  runtime::make_generator(emulator_.device(), seed));
     out.pred = pred.to(torch::kCPU);
     out.recon = card().space == "latent" ? emulator_.decode(emulator_.encode(frames)).to(torch::kCPU) : frames.clone();
     return out;

@@ -67,8 +67,10 @@ std::string torch_error_message(const c10::Error& e) {
     const std::string msg = e.what_without_backtrace();
     if (msg.find("can't allocate memory") != std::string::npos || msg.find("out of memory") != std::string::npos) {
         std::string first = msg.substr(0, msg.find('\n'));
-        return fmt::format("out of memory: {}; lower the batch size (loader.batch_size), the model size or the "
-                           "ensemble size (--members)", first);
+        return fmt::format(
+            "out of memory: {}; lower the batch size (loader.batch_size), the model size or the "
+            "ensemble size (--members)",
+            first);
     }
     return msg.substr(0, msg.find("\nException raised from"));
 }
@@ -88,8 +90,9 @@ int main(int argc, char** argv) {
     app.add_flag("-v,--verbose", verbose, "more output (repeatable)");
     app.add_flag("-q,--quiet", quiet, "only errors");
     // applied as soon as it is parsed, so that it holds for everything after it (--version, simulate's default)
-    app.add_option_function<int>("--threads", [](const int& n) { at::set_num_threads(n); },
-                                 "CPU threads for tensor operations and simulators (default: all cores)")
+    app.add_option_function<int>(
+           "--threads", [](const int& n) { at::set_num_threads(n); },
+           "CPU threads for tensor operations and simulators (default: all cores)")
         ->check(CLI::PositiveNumber);
     app.add_flag("--version", version, "print lola's and LibTorch's versions, CUDA availability and the thread count");
     app.parse_complete_callback([&] {
@@ -99,8 +102,9 @@ int main(int argc, char** argv) {
             lola::set_log_level(lola::LogLevel::Debug);
         }
         if (std::getenv("LOLA_WAIT_POLICY_SET") != nullptr) {
-            LOLA_LOG_DEBUG("lola: GOMP_SPINCOUNT=1000 (lola's default: a short spin, then sleep; set OMP_WAIT_POLICY "
-                           "or GOMP_SPINCOUNT to choose)");
+            LOLA_LOG_DEBUG(
+                "lola: GOMP_SPINCOUNT=1000 (lola's default: a short spin, then sleep; set OMP_WAIT_POLICY "
+                "or GOMP_SPINCOUNT to choose)");
         }
     });
 
@@ -146,8 +150,9 @@ int main(int argc, char** argv) {
         LOLA_LOG_DEBUG("{}", e.what());
         return 1;
     } catch (const std::bad_alloc&) {
-        std::fprintf(stderr, "lola: error: out of memory; lower the batch size (loader.batch_size), the model size or "
-                             "the ensemble size (--members)\n");
+        std::fprintf(stderr,
+                     "lola: error: out of memory; lower the batch size (loader.batch_size), the model size or "
+                     "the ensemble size (--members)\n");
         return 1;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "lola: error: %s\n", e.what());

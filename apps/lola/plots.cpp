@@ -111,7 +111,7 @@ void write_eval_figures(const fs::path& dir, const metrics::StatsTable& table, c
             g.column_titles.push_back("error (mean - truth)");
             for (int64_t c = 0; c < C; ++c) {
                 g.row_labels.push_back(c < static_cast<int64_t>(fields.size()) ? fields[static_cast<size_t>(c)]
-                                                                                : std::to_string(c));
+                                                                               : std::to_string(c));
                 const torch::Tensor u = show.truth[c][t];
                 const double lo = u.min().item<double>(), hi = u.max().item<double>();
                 const figures::Range range{lo, hi > lo ? hi : lo + 1};

@@ -65,18 +65,18 @@ int main(int argc, char** argv) {
         bool ok = true;
         for (int64_t k = 0; k < members; ++k) {
             std::vector<float> reference = prediction.read_window(k, 1, n_states, 1);
-            const torch::Tensor ref = torch::from_blob(reference.data(), prediction.window_shape(n_states),
-                                                       torch::kFloat32);
+            const torch::Tensor ref =
+                torch::from_blob(reference.data(), prediction.window_shape(n_states), torch::kFloat32);
             const torch::Tensor mine = forecast[k].to(torch::kCPU);
             const double scale = ref.abs().max().item<double>();
             const double diff = (mine - ref).abs().max().item<double>();
             const bool same = mine.sizes() == ref.sizes() && diff <= tolerance_factor * scale;
             ok = ok && same;
-            std::printf("member %lld: %lld states x %lld fields x %s cells: max |forecast - lola emulate| = %.3g, "
-                        "tolerance %.3g (4096 u x max |value| %.3g): %s\n",
-                        static_cast<long long>(k), static_cast<long long>(n_states),
-                        static_cast<long long>(card.n_fields()), grid.c_str(), diff, tolerance_factor * scale, scale,
-                        same ? "same" : "DIFFERENT");
+            std::printf(
+                "member %lld: %lld states x %lld fields x %s cells: max |forecast - lola emulate| = %.3g, "
+                "tolerance %.3g (4096 u x max |value| %.3g): %s\n",
+                static_cast<long long>(k), static_cast<long long>(n_states), static_cast<long long>(card.n_fields()),
+                grid.c_str(), diff, tolerance_factor * scale, scale, same ? "same" : "DIFFERENT");
         }
         std::printf("%s\n", ok ? "forecast: the C++ runtime gives lola emulate's numbers"
                                : "forecast: MISMATCH with lola emulate");

@@ -61,9 +61,9 @@ int lola_n_spatial_dims(const lola_emulator* emulator, int64_t* out);
 int lola_spatial_shape(const lola_emulator* emulator, int64_t* out); /* out[n_spatial_dims] */
 int lola_label_dim(const lola_emulator* emulator, int64_t* out);
 int lola_label_name(const lola_emulator* emulator, int64_t index, const char** out);
-int lola_time_stride(const lola_emulator* emulator, int64_t* out);  /* snapshots between consecutive states */
-int lola_max_context(const lola_emulator* emulator, int64_t* out);  /* context sizes 1 .. max_context */
-int lola_kind(const lola_emulator* emulator, const char** out);      /* "diffusion" or "surrogate" */
+int lola_time_stride(const lola_emulator* emulator, int64_t* out); /* snapshots between consecutive states */
+int lola_max_context(const lola_emulator* emulator, int64_t* out); /* context sizes 1 .. max_context */
+int lola_kind(const lola_emulator* emulator, const char** out);    /* "diffusion" or "surrogate" */
 int lola_compression(const lola_emulator* emulator, double* out);
 int lola_n_parameters(const lola_emulator* emulator, int64_t* out); /* emulator + autoencoder */
 

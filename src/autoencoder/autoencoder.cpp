@@ -101,15 +101,19 @@ void AutoEncoderOptions::validate(const std::string& key, bool require_pixel_cha
                      lat_channels, max_channels);
     LOLA_CHECK_USAGE(!hid_channels.empty(), "{}.hid_channels is empty: give the channels of each level", key);
     for (size_t i = 0; i < hid_channels.size(); ++i) {
-        LOLA_CHECK_USAGE(hid_channels[i] >= 2 && hid_channels[i] <= max_channels, "{}.hid_channels[{}] = {} must "
-                         "be in [2, {}] (2: channel LayerNorm)", key, i, hid_channels[i], max_channels);
+        LOLA_CHECK_USAGE(hid_channels[i] >= 2 && hid_channels[i] <= max_channels,
+                         "{}.hid_channels[{}] = {} must "
+                         "be in [2, {}] (2: channel LayerNorm)",
+                         key, i, hid_channels[i], max_channels);
     }
     LOLA_CHECK_USAGE(hid_blocks.size() == hid_channels.size(),
                      "{}.hid_blocks has {} entries for {} levels (one per entry of {}.hid_channels)", key,
                      hid_blocks.size(), hid_channels.size(), key);
     for (size_t i = 0; i < hid_blocks.size(); ++i) {
-        LOLA_CHECK_USAGE(hid_blocks[i] >= 0 && hid_blocks[i] <= max_blocks, "{}.hid_blocks[{}] = {} must be in [0, "
-                         "{}]", key, i, hid_blocks[i], max_blocks);
+        LOLA_CHECK_USAGE(hid_blocks[i] >= 0 && hid_blocks[i] <= max_blocks,
+                         "{}.hid_blocks[{}] = {} must be in [0, "
+                         "{}]",
+                         key, i, hid_blocks[i], max_blocks);
     }
     LOLA_CHECK_USAGE(kernel_size >= 1 && kernel_size % 2 == 1, "{}.kernel_size = {} must be odd and >= 1", key,
                      kernel_size);
@@ -234,11 +238,11 @@ void AutoEncoderImpl::reset() {
 }
 
 void AutoEncoderImpl::pretty_print(std::ostream& stream) const {
-    stream << fmt::format("lola::autoencoder::AutoEncoder(name={}, pixel_channels={}, lat_channels={}, "
-                          "hid_channels=[{}], hid_blocks=[{}], spatial={}, r={}, saturation={})",
-                          options.name, options.pixel_channels, options.lat_channels,
-                          fmt::join(options.hid_channels, ", "), fmt::join(options.hid_blocks, ", "), options.spatial,
-                          downsampling(), options.saturation);
+    stream << fmt::format(
+        "lola::autoencoder::AutoEncoder(name={}, pixel_channels={}, lat_channels={}, "
+        "hid_channels=[{}], hid_blocks=[{}], spatial={}, r={}, saturation={})",
+        options.name, options.pixel_channels, options.lat_channels, fmt::join(options.hid_channels, ", "),
+        fmt::join(options.hid_blocks, ", "), options.spatial, downsampling(), options.saturation);
 }
 
 std::vector<int64_t> AutoEncoderImpl::latent_shape(const std::vector<int64_t>& spatial_shape) const {

@@ -49,14 +49,14 @@ std::vector<std::string> map_keys(const YAML::Node& node) {
 
 const char* kind_name(const YAML::Node& node) {
     switch (node.Type()) {
-    case YAML::NodeType::Map:
-        return "a map";
-    case YAML::NodeType::Sequence:
-        return "a list";
-    case YAML::NodeType::Scalar:
-        return "a value";
-    default:
-        return "null";
+        case YAML::NodeType::Map:
+            return "a map";
+        case YAML::NodeType::Sequence:
+            return "a list";
+        case YAML::NodeType::Scalar:
+            return "a value";
+        default:
+            return "null";
     }
 }
 

@@ -4,8 +4,8 @@
 
 namespace lola {
 
-Error::Error(std::string message, std::string location) :
-    std::runtime_error(std::move(message)), location_(std::move(location)) {}
+Error::Error(std::string message, std::string location)
+    : std::runtime_error(std::move(message)), location_(std::move(location)) {}
 
 namespace detail {
 
@@ -14,9 +14,7 @@ static std::string where(const char* file, int line) {
     return fmt::format("{}:{}", base ? base + 1 : file, line);
 }
 
-void fail(const char* file, int line, std::string message) {
-    throw Error(std::move(message), where(file, line));
-}
+void fail(const char* file, int line, std::string message) { throw Error(std::move(message), where(file, line)); }
 
 void fail_usage(const char* file, int line, std::string message) {
     throw UsageError(std::move(message), where(file, line));

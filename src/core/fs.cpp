@@ -109,8 +109,10 @@ std::string write_error_message(const fs::path& path, int err) {
                            std::strerror(err));
     }
     if (err == EFBIG) {
-        return fmt::format("cannot write '{}': file too large for this filesystem or the process's file size limit "
-                           "({})", path.string(), std::strerror(err));
+        return fmt::format(
+            "cannot write '{}': file too large for this filesystem or the process's file size limit "
+            "({})",
+            path.string(), std::strerror(err));
     }
     return fmt::format("cannot write '{}': {}", path.string(), std::strerror(err));
 }
@@ -222,8 +224,10 @@ FolderLock::FolderLock(const fs::path& dir, const std::string& what) {
         ::close(fd_);
         fd_ = -1;
         if (err == EWOULDBLOCK) {
-            LOLA_THROW("{} '{}' is in use by another lola process{}; wait for it to finish or stop it, or choose "
-                       "another folder", what, dir.string(), holder.empty() ? "" : fmt::format(" ({})", holder));
+            LOLA_THROW(
+                "{} '{}' is in use by another lola process{}; wait for it to finish or stop it, or choose "
+                "another folder",
+                what, dir.string(), holder.empty() ? "" : fmt::format(" ({})", holder));
         }
         LOLA_THROW("cannot lock {} '{}': {}", what, dir.string(), std::strerror(err));
     }

@@ -34,12 +34,12 @@ LogSink g_sink;
 
 const char* prefix(LogLevel level) {
     switch (level) {
-    case LogLevel::Error:
-        return "error: ";
-    case LogLevel::Warn:
-        return "warning: ";
-    default:
-        return "";
+        case LogLevel::Error:
+            return "error: ";
+        case LogLevel::Warn:
+            return "warning: ";
+        default:
+            return "";
     }
 }
 

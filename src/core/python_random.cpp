@@ -113,8 +113,8 @@ void PythonRandom::init_by_array(const std::vector<uint32_t>& key) {
     const int key_len = static_cast<int>(key.size());
     int i = 1, j = 0;
     for (int k = std::max(n, key_len); k > 0; --k) {
-        state_[i] = (state_[i] ^ ((state_[i - 1] ^ (state_[i - 1] >> 30)) * 1664525U)) + key[j] +
-                    static_cast<uint32_t>(j);
+        state_[i] =
+            (state_[i] ^ ((state_[i - 1] ^ (state_[i - 1] >> 30)) * 1664525U)) + key[j] + static_cast<uint32_t>(j);
         ++i, ++j;
         if (i >= n) {
             state_[0] = state_[n - 1];

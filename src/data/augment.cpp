@@ -95,39 +95,40 @@ void augment(Sample& sample, const std::vector<std::vector<int>>& channel_axes, 
     const int d = spatial_dims(sample);
     for (Augmentation a : augs) {
         switch (a) {
-        case Augmentation::AxisFlip:
-            for (int k = 0; k < d; ++k) {
-                if (uniform_int(rng, 2) == 1) {
-                    flip_axis(sample, channel_axes, k);
+            case Augmentation::AxisFlip:
+                for (int k = 0; k < d; ++k) {
+                    if (uniform_int(rng, 2) == 1) {
+                        flip_axis(sample, channel_axes, k);
+                    }
                 }
-            }
-            break;
-        case Augmentation::AxisPermute: {
-            bool square = true;
-            for (int k = 1; k < d; ++k) {
-                square = square && sample.state.size(k + 2) == sample.state.size(2);
-            }
-            if (!square) {
+                break;
+            case Augmentation::AxisPermute: {
+                bool square = true;
+                for (int k = 1; k < d; ++k) {
+                    square = square && sample.state.size(k + 2) == sample.state.size(2);
+                }
+                if (!square) {
+                    break;
+                }
+                std::vector<int> perm(static_cast<size_t>(d));
+                std::iota(perm.begin(), perm.end(), 0);
+                for (int i = d - 1; i > 0; --i) { // Fisher-Yates
+                    std::swap(perm[static_cast<size_t>(i)], perm[uniform_int(rng, static_cast<uint64_t>(i + 1))]);
+                }
+                permute_axes(sample, channel_axes, perm);
                 break;
             }
-            std::vector<int> perm(static_cast<size_t>(d));
-            std::iota(perm.begin(), perm.end(), 0);
-            for (int i = d - 1; i > 0; --i) { // Fisher-Yates
-                std::swap(perm[static_cast<size_t>(i)], perm[uniform_int(rng, static_cast<uint64_t>(i + 1))]);
-            }
-            permute_axes(sample, channel_axes, perm);
-            break;
-        }
-        case Augmentation::AxisRoll:
-            for (int k = 0; k < d; ++k) {
-                const auto& row = sample.bc[static_cast<size_t>(k)];
-                const int periodic = static_cast<int>(io::BcType::Periodic);
-                if (row[0] == periodic && row[1] == periodic) {
-                    roll_axis(sample, k, static_cast<int64_t>(
-                                             uniform_int(rng, static_cast<uint64_t>(sample.state.size(k + 2)))));
+            case Augmentation::AxisRoll:
+                for (int k = 0; k < d; ++k) {
+                    const auto& row = sample.bc[static_cast<size_t>(k)];
+                    const int periodic = static_cast<int>(io::BcType::Periodic);
+                    if (row[0] == periodic && row[1] == periodic) {
+                        roll_axis(
+                            sample, k,
+                            static_cast<int64_t>(uniform_int(rng, static_cast<uint64_t>(sample.state.size(k + 2)))));
+                    }
                 }
-            }
-            break;
+                break;
         }
     }
 }

@@ -42,8 +42,10 @@ DatasetOptions DatasetOptions::from_config(const core::Config& cfg, const std::s
     o.std = cfg.get<std::vector<double>>(key + ".stats.std");
     o.augment = cfg.get<std::vector<std::string>>(key + ".augment");
     o.log_scalars = cfg.get<std::vector<std::string>>(key + ".log_scalars");
-    LOLA_CHECK_USAGE(!o.physics.empty(), "{}.physics is empty: name the Well datasets to read (e.g. "
-                     "dataset=euler_all, or {}.physics=[euler_multi_quadrants_openBC])", key, key);
+    LOLA_CHECK_USAGE(!o.physics.empty(),
+                     "{}.physics is empty: name the Well datasets to read (e.g. "
+                     "dataset=euler_all, or {}.physics=[euler_multi_quadrants_openBC])",
+                     key, key);
     const size_t c = o.fields.size();
     LOLA_CHECK_USAGE(c > 0, "{}.fields is empty: list the channel names (e.g. [density, momentum_x])", key);
     if (o.transform.empty()) {
@@ -85,7 +87,8 @@ std::vector<fs::path> DatasetOptions::dataset_dirs() const {
 std::vector<fs::path> preset_split_files(const DatasetOptions& opts, const std::string& split) {
     std::vector<fs::path> files;
     for (const auto& dir : opts.dataset_dirs()) {
-        LOLA_CHECK(fs::is_directory(dir), "dataset folder '{}' does not exist (dataset.root='{}', dataset.physics "
+        LOLA_CHECK(fs::is_directory(dir),
+                   "dataset folder '{}' does not exist (dataset.root='{}', dataset.physics "
                    "names '{}'); generate it with 'lola simulate' or set dataset.root=<folder of the Well datasets>",
                    dir.string(), opts.root, dir.filename().string());
         auto f = io::split_files(dir, split);
@@ -113,8 +116,8 @@ torch::Tensor make_label(const Sample& sample) {
 
 // ---------------------------------------------------------------------------------------------------------------------
 WindowDataset::WindowDataset(std::vector<fs::path> files, int64_t n_states, int64_t stride,
-                             std::vector<std::string> log_scalars) :
-    files_(std::move(files)), n_states_(n_states), stride_(stride), log_scalars_(std::move(log_scalars)) {
+                             std::vector<std::string> log_scalars)
+    : files_(std::move(files)), n_states_(n_states), stride_(stride), log_scalars_(std::move(log_scalars)) {
     LOLA_CHECK_USAGE(n_states >= 1, "window length must be >= 1, got {}", n_states);
     LOLA_CHECK_USAGE(stride >= 1, "time stride must be >= 1, got {}", stride);
     LOLA_CHECK(!files_.empty(), "no files for the window dataset");
@@ -165,8 +168,10 @@ Sample WindowDataset::get_into(int64_t index, std::vector<std::unique_ptr<io::We
     if (!reader) {
         reader = std::make_unique<io::WellReader>(files_[static_cast<size_t>(loc.file)]);
     }
-    LOLA_CHECK(reader->window_shape(n_states_) == sample_shape(), "'{}' has another shape than '{}'; one dataset "
-               "needs one shape", files_[static_cast<size_t>(loc.file)].string(), files_.front().string());
+    LOLA_CHECK(reader->window_shape(n_states_) == sample_shape(),
+               "'{}' has another shape than '{}'; one dataset "
+               "needs one shape",
+               files_[static_cast<size_t>(loc.file)].string(), files_.front().string());
     reader->read_window(loc.trajectory, loc.t0, n_states_, stride_, out);
     const io::WellSchema& s = schemas_[static_cast<size_t>(loc.file)];
     Sample sample;

@@ -21,15 +21,16 @@ struct LatentWindows::Impl {
 };
 
 LatentWindows::LatentWindows(const std::filesystem::path& cache, int64_t n_states, int64_t stride,
-                             int64_t max_memory_bytes) :
-    impl_(std::make_unique<Impl>(cache)) {
+                             int64_t max_memory_bytes)
+    : impl_(std::make_unique<Impl>(cache)) {
     LOLA_CHECK_USAGE(n_states >= 1 && stride >= 1, "latent windows: n_states ({}) and stride ({}) must be >= 1",
                      n_states, stride);
     Impl& m = *impl_;
     m.n = n_states;
     m.stride = stride;
     const int64_t span = 1 + (n_states - 1) * stride;
-    LOLA_CHECK_USAGE(m.info.n_states >= span, "latent cache '{}' holds {} states per trajectory, fewer than a window of "
+    LOLA_CHECK_USAGE(m.info.n_states >= span,
+                     "latent cache '{}' holds {} states per trajectory, fewer than a window of "
                      "{} states {} apart needs ({}): lower the window stride or cache more states",
                      cache.string(), m.info.n_states, n_states, stride, span);
     m.offsets = m.info.n_states - span + 1;
@@ -86,12 +87,14 @@ WindowBatch LatentWindows::get(const std::vector<int64_t>& indices) const {
     return {states.transpose(1, 2).contiguous(), label}; // (B, C, n, spatial...)
 }
 
-WindowStream::WindowStream(std::shared_ptr<const LatentWindows> windows, int64_t batch_size, uint64_t seed) :
-    windows_(std::move(windows)), batch_size_(batch_size), seed_(seed) {
+WindowStream::WindowStream(std::shared_ptr<const LatentWindows> windows, int64_t batch_size, uint64_t seed)
+    : windows_(std::move(windows)), batch_size_(batch_size), seed_(seed) {
     LOLA_CHECK_USAGE(batch_size_ >= 1, "batch size must be >= 1, got {}", batch_size_);
     batches_per_epoch_ = windows_->size() / batch_size_;
-    LOLA_CHECK_USAGE(batches_per_epoch_ >= 1, "batch size {} is larger than the {} windows of '{}': lower "
-                     "loader.batch_size", batch_size_, windows_->size(), windows_->info().provenance.split);
+    LOLA_CHECK_USAGE(batches_per_epoch_ >= 1,
+                     "batch size {} is larger than the {} windows of '{}': lower "
+                     "loader.batch_size",
+                     batch_size_, windows_->size(), windows_->info().provenance.split);
 }
 
 std::vector<int64_t> WindowStream::indices(int64_t epoch, int64_t batch) const {

@@ -20,8 +20,8 @@ uint64_t mix_seed(std::initializer_list<uint64_t> values) {
     return h;
 }
 
-Loader::Loader(std::shared_ptr<const WindowDataset> dataset, LoaderOptions options) :
-    dataset_(std::move(dataset)), opts_(std::move(options)) {
+Loader::Loader(std::shared_ptr<const WindowDataset> dataset, LoaderOptions options)
+    : dataset_(std::move(dataset)), opts_(std::move(options)) {
     LOLA_CHECK_USAGE(opts_.batch_size >= 1, "batch size must be >= 1, got {}", opts_.batch_size);
     LOLA_CHECK_USAGE(opts_.workers >= 1, "loader workers must be >= 1, got {}", opts_.workers);
     LOLA_CHECK_USAGE(opts_.prefetch >= 1, "loader prefetch must be >= 1, got {}", opts_.prefetch);
@@ -72,10 +72,11 @@ void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
     if (workers > 1 && io::h5::serialized()) {
         static std::once_flag warned;
         std::call_once(warned, [&] {
-            LOLA_LOG_WARN("data loader: HDF5 calls are serialised ({}), so {} reader threads would take turns; using "
-                          "one", io::h5::library_threadsafe() ? "LOLA_HDF5_SERIAL is set"
-                                                              : "the HDF5 library is not thread-safe",
-                          workers);
+            LOLA_LOG_WARN(
+                "data loader: HDF5 calls are serialised ({}), so {} reader threads would take turns; using "
+                "one",
+                io::h5::library_threadsafe() ? "LOLA_HDF5_SERIAL is set" : "the HDF5 library is not thread-safe",
+                workers);
         });
         workers = 1;
     }
@@ -175,9 +176,10 @@ std::optional<Batch> Loader::next() {
     return finish_batch(std::move(raw));
 }
 
-BatchStream::BatchStream(std::shared_ptr<const WindowDataset> dataset, LoaderOptions options) :
-    loader_(std::move(dataset), std::move(options)) {
-    LOLA_CHECK(loader_.batches_per_epoch() > 0, "the dataset yields no batch (too few samples for the batch size with "
+BatchStream::BatchStream(std::shared_ptr<const WindowDataset> dataset, LoaderOptions options)
+    : loader_(std::move(dataset), std::move(options)) {
+    LOLA_CHECK(loader_.batches_per_epoch() > 0,
+               "the dataset yields no batch (too few samples for the batch size with "
                "drop_last?)");
 }
 

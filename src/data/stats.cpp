@@ -15,14 +15,17 @@ ChannelStats compute_channel_stats(const std::vector<std::filesystem::path>& fil
                                    const std::vector<Transform>& transforms, int64_t n_states, uint64_t seed) {
     LOLA_CHECK_USAGE(n_states >= 1, "number of states for statistics must be >= 1, got {}", n_states);
     WindowDataset ds(files, 1, 1);
-    LOLA_CHECK(ds.size() > 0, "the train files ({} of them, first '{}') hold no states to compute statistics on (zero "
-               "trajectories or zero steps)", files.size(), files.empty() ? std::string() : files.front().string());
+    LOLA_CHECK(ds.size() > 0,
+               "the train files ({} of them, first '{}') hold no states to compute statistics on (zero "
+               "trajectories or zero steps)",
+               files.size(), files.empty() ? std::string() : files.front().string());
     const auto& schema = ds.schema(0);
     const int64_t c = schema.n_channels();
-    std::vector<Transform> tr = transforms.empty() ? std::vector<Transform>(static_cast<size_t>(c), Transform::None)
-                                                   : transforms;
+    std::vector<Transform> tr =
+        transforms.empty() ? std::vector<Transform>(static_cast<size_t>(c), Transform::None) : transforms;
     LOLA_CHECK_USAGE(static_cast<int64_t>(tr.size()) == c, "{} transforms for {} channels", tr.size(), c);
-    Preprocessor pre(tr, std::vector<double>(static_cast<size_t>(c), 0.0), std::vector<double>(static_cast<size_t>(c), 1.0));
+    Preprocessor pre(tr, std::vector<double>(static_cast<size_t>(c), 0.0),
+                     std::vector<double>(static_cast<size_t>(c), 1.0));
 
     std::mt19937_64 rng(mix_seed({seed, 0x53544154ULL}));
     std::vector<std::unique_ptr<io::WellReader>> readers;

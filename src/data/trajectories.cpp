@@ -6,8 +6,8 @@ namespace lola::data {
 
 namespace fs = std::filesystem;
 
-TrajectorySet::TrajectorySet(const DatasetOptions& dataset, const std::string& split) :
-    TrajectorySet(preset_split_files(dataset, split)) {}
+TrajectorySet::TrajectorySet(const DatasetOptions& dataset, const std::string& split)
+    : TrajectorySet(preset_split_files(dataset, split)) {}
 
 TrajectorySet::TrajectorySet(std::vector<fs::path> files) {
     ds_ = std::make_unique<WindowDataset>(std::move(files), 1, 1);

@@ -19,17 +19,17 @@ Transform parse_transform(const std::string& name) {
 
 const char* transform_name(Transform t) {
     switch (t) {
-    case Transform::Log1p:
-        return "log1p";
-    case Transform::LogEps:
-        return "log";
-    default:
-        return "none";
+        case Transform::Log1p:
+            return "log1p";
+        case Transform::LogEps:
+            return "log";
+        default:
+            return "none";
     }
 }
 
-Preprocessor::Preprocessor(std::vector<Transform> transforms, std::vector<double> mean, std::vector<double> std) :
-    transforms_(std::move(transforms)), mean_(std::move(mean)), std_(std::move(std)) {
+Preprocessor::Preprocessor(std::vector<Transform> transforms, std::vector<double> mean, std::vector<double> std)
+    : transforms_(std::move(transforms)), mean_(std::move(mean)), std_(std::move(std)) {
     LOLA_CHECK_USAGE(mean_.size() == transforms_.size() && std_.size() == transforms_.size(),
                      "preprocessing needs one mean and one std per channel: {} channels, {} means, {} stds",
                      transforms_.size(), mean_.size(), std_.size());
@@ -42,8 +42,8 @@ namespace {
 torch::Tensor apply(const torch::Tensor& x, int64_t channel_dim, int64_t n,
                     const std::function<torch::Tensor(const torch::Tensor&, int64_t)>& fn) {
     const int64_t dim = channel_dim < 0 ? channel_dim + x.dim() : channel_dim;
-    LOLA_CHECK(dim >= 0 && dim < x.dim() && x.size(dim) == n, "expected {} channels on dim {} of a tensor of shape {}", n,
-               channel_dim, fmt::format("{}", fmt::join(x.sizes(), "x")));
+    LOLA_CHECK(dim >= 0 && dim < x.dim() && x.size(dim) == n, "expected {} channels on dim {} of a tensor of shape {}",
+               n, channel_dim, fmt::format("{}", fmt::join(x.sizes(), "x")));
     std::vector<torch::Tensor> parts;
     parts.reserve(static_cast<size_t>(n));
     for (int64_t c = 0; c < n; ++c) {
@@ -56,12 +56,12 @@ torch::Tensor apply(const torch::Tensor& x, int64_t channel_dim, int64_t n,
 torch::Tensor Preprocessor::transform_only(const torch::Tensor& x, int64_t channel_dim) const {
     return apply(x, channel_dim, n_channels(), [&](const torch::Tensor& v, int64_t c) {
         switch (transforms_[static_cast<size_t>(c)]) {
-        case Transform::Log1p:
-            return torch::log1p(v);
-        case Transform::LogEps:
-            return torch::log(v + 1e-6);
-        default:
-            return v;
+            case Transform::Log1p:
+                return torch::log1p(v);
+            case Transform::LogEps:
+                return torch::log(v + 1e-6);
+            default:
+                return v;
         }
     });
 }
@@ -77,12 +77,12 @@ torch::Tensor Preprocessor::inverse(const torch::Tensor& y, int64_t channel_dim)
     return apply(y, channel_dim, n_channels(), [&](const torch::Tensor& v, int64_t c) {
         torch::Tensor u = v * std_[static_cast<size_t>(c)] + mean_[static_cast<size_t>(c)];
         switch (transforms_[static_cast<size_t>(c)]) {
-        case Transform::Log1p:
-            return torch::expm1(u);
-        case Transform::LogEps:
-            return torch::exp(u) - 1e-6;
-        default:
-            return u;
+            case Transform::Log1p:
+                return torch::expm1(u);
+            case Transform::LogEps:
+                return torch::exp(u) - 1e-6;
+            default:
+                return u;
         }
     });
 }

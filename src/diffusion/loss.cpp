@@ -141,7 +141,8 @@ torch::Tensor denoiser_loss(const Denoiser& denoiser, const torch::Tensor& x, co
     LOLA_CHECK(x.defined() && x.dim() >= 1, "denoiser_loss: x must be a defined (B, C, n, spatial...) tensor");
     // times in the dtype of x, but at least float32 (bf16 / fp16 times would be coarse)
     const bool low = x.scalar_type() != torch::kFloat && x.scalar_type() != torch::kDouble;
-    torch::Tensor t = sample_time(x.size(0), prior, generator, x.options().dtype(low ? torch::kFloat : x.scalar_type()));
+    torch::Tensor t =
+        sample_time(x.size(0), prior, generator, x.options().dtype(low ? torch::kFloat : x.scalar_type()));
     torch::Tensor eps = randn_with(x.sizes(), x.options(), generator);
     return denoiser_loss_at(denoiser, x, label, window_mask, t, eps);
 }

@@ -5,16 +5,18 @@
 namespace lola::diffusion {
 
 DenoiserNetImpl::DenoiserNetImpl(nn::BackboneOptions backbone_options, int64_t channels_, int64_t label_dim_,
-                                 int64_t spatial_axes_) :
-    options(std::move(backbone_options)), channels(channels_), label_dim(label_dim_), spatial_axes(spatial_axes_) {
-    LOLA_CHECK(channels > 0 && label_dim >= 0 && spatial_axes >= 2, "denoiser: invalid channels {}, label_dim {} or "
-               "spatial axes {}", channels, label_dim, spatial_axes);
+                                 int64_t spatial_axes_)
+    : options(std::move(backbone_options)), channels(channels_), label_dim(label_dim_), spatial_axes(spatial_axes_) {
+    LOLA_CHECK(channels > 0 && label_dim >= 0 && spatial_axes >= 2,
+               "denoiser: invalid channels {}, label_dim {} or "
+               "spatial axes {}",
+               channels, label_dim, spatial_axes);
     reset();
 }
 
 void DenoiserNetImpl::reset() {
-    backbone = register_module("backbone", nn::make_backbone(options, channels, channels, channels, spatial_axes,
-                                                             nn::kModFeatures));
+    backbone = register_module(
+        "backbone", nn::make_backbone(options, channels, channels, channels, spatial_axes, nn::kModFeatures));
     time_embedding = register_module("time_embedding", nn::EmbeddingMLP(nn::kModFeatures));
     if (label_dim > 0) {
         label_embedding = register_module("label_embedding", nn::EmbeddingMLP(label_dim));

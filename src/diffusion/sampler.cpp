@@ -84,8 +84,9 @@ std::vector<double> eab_coefficients(const std::vector<double>& nodes, double fr
             v[p][j] = std::pow(std::log(nodes[j]) - lambda0, static_cast<double>(p));
         }
         // I_p = int_0^h e^u u^p du
-        moments[p] = p == 0 ? std::expm1(h)
-                            : std::exp(h) * std::pow(h, static_cast<double>(p)) - static_cast<double>(p) * moments[p - 1];
+        moments[p] = p == 0
+                         ? std::expm1(h)
+                         : std::exp(h) * std::pow(h, static_cast<double>(p)) - static_cast<double>(p) * moments[p - 1];
     }
     std::vector<double> w = solve(std::move(v), std::move(moments));
     for (double& x : w) {
@@ -155,9 +156,8 @@ double posterior_var(double at_, double st, double as, double ss) {
 
 } // namespace
 
-torch::Tensor DDPMSampler::step(const torch::Tensor& x_t, double t, double s, int64_t /*k*/,
-                                const torch::Tensor& label, const torch::Tensor& cond,
-                                std::optional<at::Generator>& generator) {
+torch::Tensor DDPMSampler::step(const torch::Tensor& x_t, double t, double s, int64_t /*k*/, const torch::Tensor& label,
+                                const torch::Tensor& cond, std::optional<at::Generator>& generator) {
     const double at_ = alpha(t), st = sigma(t), as = alpha(s), ss = sigma(s);
     Gaussian q = denoise(x_t, t, label, cond);
     const double a = at_ / as;
@@ -172,9 +172,8 @@ DDIMSampler::DDIMSampler(const Denoiser& denoiser, int64_t steps, double start, 
     LOLA_CHECK_USAGE(eta >= 0.0 && eta <= 1.0, "DDIM eta must be in [0, 1], got {}", eta);
 }
 
-torch::Tensor DDIMSampler::step(const torch::Tensor& x_t, double t, double s, int64_t /*k*/,
-                                const torch::Tensor& label, const torch::Tensor& cond,
-                                std::optional<at::Generator>& generator) {
+torch::Tensor DDIMSampler::step(const torch::Tensor& x_t, double t, double s, int64_t /*k*/, const torch::Tensor& label,
+                                const torch::Tensor& cond, std::optional<at::Generator>& generator) {
     const double at_ = alpha(t), st = sigma(t), as = alpha(s), ss = sigma(s);
     Gaussian q = denoise(x_t, t, label, cond);
     torch::Tensor z = (x_t - at_ * q.mean) / st;

@@ -62,7 +62,8 @@ std::vector<int64_t> lead_times(int64_t n_selected, int64_t context, int64_t str
 
 torch::Tensor select_frames(const torch::Tensor& trajectory, int64_t start, int64_t context, int64_t stride,
                             int64_t dim) {
-    LOLA_CHECK(trajectory.defined() && trajectory.dim() >= 1, "select_frames: needs a trajectory tensor with a time "
+    LOLA_CHECK(trajectory.defined() && trajectory.dim() >= 1,
+               "select_frames: needs a trajectory tensor with a time "
                "axis");
     LOLA_CHECK(dim >= 0 && dim < trajectory.dim(), "select_frames: dim = {} is not an axis of a {}-D trajectory", dim,
                trajectory.dim());

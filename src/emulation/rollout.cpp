@@ -26,20 +26,24 @@ int64_t RolloutOptions::n_windows(int64_t length) const {
 }
 
 void RolloutOptions::validate(const std::string& key) const {
-    LOLA_CHECK_USAGE(window >= 2, "{}.window = {}: a window needs at least 2 states (one known, one generated); "
-                     "use the emulator's window (5 in the paper)", key, window);
+    LOLA_CHECK_USAGE(window >= 2,
+                     "{}.window = {}: a window needs at least 2 states (one known, one generated); "
+                     "use the emulator's window (5 in the paper)",
+                     key, window);
     LOLA_CHECK_USAGE(context >= 1 && context < window,
                      "{}.context = {}: needs 1 <= context < window = {}; lower the context or use a larger window", key,
                      context, window);
     LOLA_CHECK_USAGE(crop >= 0 && crop <= window - context,
                      "{}.crop = {}: needs 0 <= crop <= window - context = {} (the first window must keep its context); "
-                     "lower crop", key, crop, window - context);
-    LOLA_CHECK_USAGE(overlap == -1 || overlap >= 1,
-                     "{}.overlap = {}: needs overlap >= 1, or -1 for overlap = context", key, overlap);
+                     "lower crop",
+                     key, crop, window - context);
+    LOLA_CHECK_USAGE(overlap == -1 || overlap >= 1, "{}.overlap = {}: needs overlap >= 1, or -1 for overlap = context",
+                     key, overlap);
     const int64_t o = resolved_overlap();
     LOLA_CHECK_USAGE(o < window - crop,
                      "{}.overlap = {}{}: needs overlap < window - crop = {} so that every window adds a new state; "
-                     "lower overlap or crop", key, o, overlap < 0 ? " (= context)" : "", window - crop);
+                     "lower overlap or crop",
+                     key, o, overlap < 0 ? " (= context)" : "", window - crop);
 }
 
 torch::Tensor rollout(const WindowFn& f, const torch::Tensor& context_states, const torch::Tensor& label,
@@ -56,7 +60,8 @@ torch::Tensor rollout(const WindowFn& f, const torch::Tensor& context_states, co
                shape_str(context_states), context_states.size(2), options.context, options.context, options.context);
     LOLA_CHECK(!label.defined() || (label.dim() >= 1 && label.size(0) == context_states.size(0)),
                "rollout: label {} must have one row per trajectory (B = {}); repeat it with repeat_members like the "
-               "context", label.defined() ? shape_str(label) : std::string(), context_states.size(0));
+               "context",
+               label.defined() ? shape_str(label) : std::string(), context_states.size(0));
     LOLA_CHECK(length >= 1, "rollout: length = {} must be >= 1 (the number of states to produce)", length);
 
     const int64_t n = options.window;
@@ -82,8 +87,8 @@ torch::Tensor rollout(const WindowFn& f, const torch::Tensor& context_states, co
         torch::Tensor out = f(window, known, label);
         LOLA_CHECK(out.defined() && out.sizes() == window.sizes(),
                    "rollout: the window function returned {} for a window {} (window {}); it must return the completed "
-                   "window with the same shape", out.defined() ? shape_str(out) : std::string("an undefined tensor"),
-                   shape_str(window), call);
+                   "window with the same shape",
+                   out.defined() ? shape_str(out) : std::string("an undefined tensor"), shape_str(window), call);
 
         torch::Tensor kept_states = out.narrow(2, 0, kept);
         // The first window contributes all its kept states (its context re-generated), later ones only new states.
@@ -109,8 +114,10 @@ torch::Tensor repeat_members(const torch::Tensor& x, int64_t members) {
 
 torch::Tensor map_states(const StateFn& fn, const torch::Tensor& x, int64_t chunk, const std::string& what) {
     LOLA_CHECK(static_cast<bool>(fn), "map_states: no {} given", what);
-    LOLA_CHECK(x.defined() && x.dim() >= 4, "map_states: trajectories must be (B, C, L, *S) with at least one spatial "
-               "axis for the {}, got {}", what, x.defined() ? shape_str(x) : std::string("an undefined tensor"));
+    LOLA_CHECK(x.defined() && x.dim() >= 4,
+               "map_states: trajectories must be (B, C, L, *S) with at least one spatial "
+               "axis for the {}, got {}",
+               what, x.defined() ? shape_str(x) : std::string("an undefined tensor"));
     LOLA_CHECK(chunk >= 0, "map_states: chunk = {} must be >= 1 states per {} call, or 0 for all at once", chunk, what);
     torch::NoGradGuard no_grad;
     const int64_t B = x.size(0);

@@ -106,26 +106,13 @@ AnimationOutput write_animation(const fs::path& target, const std::vector<PanelG
         return out;
     }
     fs::path tmp = core::temp_path_for(video);
-    std::vector<std::string> args{ffmpeg.string(),
-                                  "-nostdin",
-                                  "-y",
-                                  "-loglevel",
-                                  "error",
-                                  "-framerate",
-                                  fmt::format("{}", fps),
-                                  "-i",
+    std::vector<std::string> args{ffmpeg.string(), "-nostdin", "-y", "-loglevel", "error", "-framerate",
+                                  fmt::format("{}", fps), "-i",
                                   (out.frame_dir / fmt::format("frame_%0{}d.png", digits)).string(),
                                   // One even size for all frames (H.264 in yuv420p needs even sizes; frames
                                   // whose labels differ in width may differ in size): pad at the right/bottom.
-                                  "-vf",
-                                  fmt::format("pad={}:{}:0:0:color=white", max_w + max_w % 2, max_h + max_h % 2),
-                                  "-c:v",
-                                  "libx264",
-                                  "-pix_fmt",
-                                  "yuv420p",
-                                  "-f",
-                                  "mp4",
-                                  tmp.string()};
+                                  "-vf", fmt::format("pad={}:{}:0:0:color=white", max_w + max_w % 2, max_h + max_h % 2),
+                                  "-c:v", "libx264", "-pix_fmt", "yuv420p", "-f", "mp4", tmp.string()};
     int rc = run_program(args);
     if (rc == 0 && fs::is_regular_file(tmp)) {
         fs::rename(tmp, video, ec);

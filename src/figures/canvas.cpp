@@ -23,14 +23,24 @@ std::string xml_escape(const std::string& s) {
     out.reserve(s.size());
     for (char ch : s) {
         switch (ch) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&apos;"; break;
-        default:
-            // Control characters are not allowed in XML 1.0 text.
-            if (static_cast<unsigned char>(ch) >= 0x20 || ch == '\t' || ch == '\n') out += ch;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&apos;";
+                break;
+            default:
+                // Control characters are not allowed in XML 1.0 text.
+                if (static_cast<unsigned char>(ch) >= 0x20 || ch == '\t' || ch == '\n') out += ch;
         }
     }
     return out;
@@ -111,10 +121,10 @@ void Canvas::text(double x, double y, const std::string& s, double size, Align a
         const char* anchor = align == Align::left ? "start" : align == Align::center ? "middle" : "end";
         double bx = vertical ? x + baseline_offset : x, by = vertical ? y : y + baseline_offset;
         std::string transform = vertical ? fmt::format(" transform=\"rotate(-90 {:.2f} {:.2f})\"", bx, by) : "";
-        svg_text_.push_back(fmt::format("<text x=\"{:.2f}\" y=\"{:.2f}\" font-size=\"{:.1f}\" text-anchor=\"{}\"{}{}>"
-                                        "{}</text>",
-                                        bx, by, size, anchor, bold ? " font-weight=\"bold\"" : "", transform,
-                                        xml_escape(s)));
+        svg_text_.push_back(
+            fmt::format("<text x=\"{:.2f}\" y=\"{:.2f}\" font-size=\"{:.1f}\" text-anchor=\"{}\"{}{}>"
+                        "{}</text>",
+                        bx, by, size, anchor, bold ? " font-weight=\"bold\"" : "", transform, xml_escape(s)));
         return;
     }
     double w = text_width(s, size, bold);
@@ -178,14 +188,13 @@ void render_to_file(const fs::path& path, Format format, int width, int height,
         cairo_surface_finish(surface.get());
         status = cairo_surface_status(surface.get());
     }
-    LOLA_CHECK(status == CAIRO_STATUS_SUCCESS, "cannot write figure '{}': {} (is the folder writable?)",
-               path.string(), cairo_status_to_string(status));
+    LOLA_CHECK(status == CAIRO_STATUS_SUCCESS, "cannot write figure '{}': {} (is the folder writable?)", path.string(),
+               cairo_status_to_string(status));
     surface.reset();
     if (format == Format::svg && !svg_text.empty()) {
         std::string doc = core::read_file(tmp);
         size_t end = doc.rfind("</svg>");
-        LOLA_CHECK(end != std::string::npos, "cannot write figure '{}': cairo wrote no closing </svg>",
-                   path.string());
+        LOLA_CHECK(end != std::string::npos, "cannot write figure '{}': cairo wrote no closing </svg>", path.string());
         doc.insert(end, svg_text);
         core::write_file_atomic(tmp, doc);
     }

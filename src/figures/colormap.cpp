@@ -124,9 +124,7 @@ const Colormap& Colormap::diverging() {
     return map;
 }
 
-const Colormap& Colormap::of(ColormapKind kind) {
-    return kind == ColormapKind::diverging ? diverging() : sequential();
-}
+const Colormap& Colormap::of(ColormapKind kind) { return kind == ColormapKind::diverging ? diverging() : sequential(); }
 
 Rgb Colormap::at(double t) const {
     if (std::isnan(t)) return nan_color();

@@ -114,8 +114,8 @@ LinePlotLayout write_line_plot(const fs::path& path, const LinePlot& plot) {
     const Rect box = layout.plot;
     auto px = [&](double x) { return box.x + (x - x_lo) / (x_hi - x_lo) * box.width; };
     auto py = [&](double y) {
-        double u = log_y ? (std::log(y) - std::log(y_lo)) / (std::log(y_hi) - std::log(y_lo))
-                         : (y - y_lo) / (y_hi - y_lo);
+        double u =
+            log_y ? (std::log(y) - std::log(y_lo)) / (std::log(y_hi) - std::log(y_lo)) : (y - y_lo) / (y_hi - y_lo);
         return box.y + (1 - u) * box.height;
     };
 

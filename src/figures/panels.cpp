@@ -251,8 +251,8 @@ PanelsLayout write_panels(const fs::path& path, const PanelGrid& grid) {
     layout.width = left + n_c * col_w + (n_c - 1) * kGap + right_bars + static_cast<int>(kPad);
     layout.height = top + n_r * row_h + (n_r - 1) * kGap + static_cast<int>(kPad);
     if (!grid.title.empty()) {
-        layout.width = std::max(layout.width, static_cast<int>(2 * kPad + Canvas::text_width(grid.title, kTitleSize,
-                                                                                             true)));
+        layout.width =
+            std::max(layout.width, static_cast<int>(2 * kPad + Canvas::text_width(grid.title, kTitleSize, true)));
     }
 
     layout.panels.resize(n_rows);
@@ -280,7 +280,8 @@ PanelsLayout write_panels(const fs::path& path, const PanelGrid& grid) {
     }
 
     detail::render_to_file(path, format, layout.width, layout.height, [&](Canvas& canvas) {
-        if (!grid.title.empty()) canvas.text(layout.width / 2.0, kPad + 10, grid.title, kTitleSize, Align::center, true);
+        if (!grid.title.empty())
+            canvas.text(layout.width / 2.0, kPad + 10, grid.title, kTitleSize, Align::center, true);
         for (size_t c = 0; c < grid.column_titles.size(); ++c) {
             double cx = left + static_cast<double>(c) * (col_w + kGap) + cell_w / 2.0;
             canvas.text(cx, kPad + title_h + 9, grid.column_titles[c], kLabelSize, Align::center, true);
@@ -288,8 +289,7 @@ PanelsLayout write_panels(const fs::path& path, const PanelGrid& grid) {
         for (size_t r = 0; r < n_rows; ++r) {
             double y0 = top + static_cast<double>(r) * (row_h + kGap);
             if (!grid.row_labels.empty()) {
-                canvas.text(kPad, y0 + panel_title_h + cell_h / 2.0, grid.row_labels[r], kLabelSize, Align::left,
-                            true);
+                canvas.text(kPad, y0 + panel_title_h + cell_h / 2.0, grid.row_labels[r], kLabelSize, Align::left, true);
             }
             for (size_t g = 0; g < groups[r].size(); ++g) {
                 const Group& grp = groups[r][g];

@@ -109,12 +109,12 @@ int close_dataset(hid id) { return H5Dclose(id); }
 int close_file(hid id) { return H5Fclose(id); }
 int close_object(hid id) { return H5Oclose(id); }
 
-#define LOLA_H5_CHECK(expr, ...)                                                                                       \
-    do {                                                                                                               \
-        if ((expr) < 0) {                                                                                              \
-            std::string lola_reason_ = hdf5_reason();                                                                  \
-            LOLA_THROW("{}{}", ::fmt::format(__VA_ARGS__), lola_reason_);                                              \
-        }                                                                                                              \
+#define LOLA_H5_CHECK(expr, ...)                                          \
+    do {                                                                  \
+        if ((expr) < 0) {                                                 \
+            std::string lola_reason_ = hdf5_reason();                     \
+            LOLA_THROW("{}{}", ::fmt::format(__VA_ARGS__), lola_reason_); \
+        }                                                                 \
     } while (0)
 
 Handle checked(hid_t id, int (*closer)(hid), const std::string& what) {
@@ -143,16 +143,16 @@ Handle bool_enum_type() {
 
 Kind kind_of(hid_t type) {
     switch (H5Tget_class(type)) {
-    case H5T_INTEGER:
-        return Kind::Integer;
-    case H5T_FLOAT:
-        return Kind::Float;
-    case H5T_STRING:
-        return Kind::String;
-    case H5T_ENUM:
-        return Kind::Bool;
-    default:
-        return Kind::Other;
+        case H5T_INTEGER:
+            return Kind::Integer;
+        case H5T_FLOAT:
+            return Kind::Float;
+        case H5T_STRING:
+            return Kind::String;
+        case H5T_ENUM:
+            return Kind::Bool;
+        default:
+            return Kind::Other;
     }
 }
 
@@ -215,29 +215,29 @@ size_t check_type(hid_t type, const std::string& what) {
     const size_t size = H5Tget_size(type);
     LOLA_CHECK(size > 0, "{} has an element type of size 0 (corrupt header?){}", what, hdf5_reason());
     switch (H5Tget_class(type)) {
-    case H5T_INTEGER:
-        LOLA_CHECK(plain_integer(type, size), "{} has an unsupported integer type ({} bytes, {} bits at offset {})",
-                   what, size, H5Tget_precision(type), H5Tget_offset(type));
-        break;
-    case H5T_FLOAT: {
-        bool ok = false;
-        for (hid_t t : {H5T_IEEE_F32LE, H5T_IEEE_F32BE, H5T_IEEE_F64LE, H5T_IEEE_F64BE}) {
-            ok = ok || H5Tequal(type, t) > 0;
+        case H5T_INTEGER:
+            LOLA_CHECK(plain_integer(type, size), "{} has an unsupported integer type ({} bytes, {} bits at offset {})",
+                       what, size, H5Tget_precision(type), H5Tget_offset(type));
+            break;
+        case H5T_FLOAT: {
+            bool ok = false;
+            for (hid_t t : {H5T_IEEE_F32LE, H5T_IEEE_F32BE, H5T_IEEE_F64LE, H5T_IEEE_F64BE}) {
+                ok = ok || H5Tequal(type, t) > 0;
+            }
+            LOLA_CHECK(ok, "{} has an unsupported floating-point type ({} bytes; lola reads IEEE float32 and float64)",
+                       what, size);
+            break;
         }
-        LOLA_CHECK(ok, "{} has an unsupported floating-point type ({} bytes; lola reads IEEE float32 and float64)",
-                   what, size);
-        break;
-    }
-    case H5T_ENUM: {
-        Handle base(H5Tget_super(type), close_type);
-        LOLA_CHECK(base.valid() && H5Tget_class(base.get()) == H5T_INTEGER && plain_integer(base.get(), size),
-                   "{} has an unsupported enum type ({} bytes)", what, size);
-        break;
-    }
-    case H5T_STRING:
-        break;
-    default:
-        break; // other classes are reported by the readers that need a number, a string or a bool
+        case H5T_ENUM: {
+            Handle base(H5Tget_super(type), close_type);
+            LOLA_CHECK(base.valid() && H5Tget_class(base.get()) == H5T_INTEGER && plain_integer(base.get(), size),
+                       "{} has an unsupported enum type ({} bytes)", what, size);
+            break;
+        }
+        case H5T_STRING:
+            break;
+        default:
+            break; // other classes are reported by the readers that need a number, a string or a bool
     }
     return size;
 }
@@ -307,26 +307,26 @@ std::vector<bool> read_bool_values(hid_t ftype, hssize_t n, ReadFn read, const s
             const unsigned char* p = raw.data() + static_cast<size_t>(i) * size;
             int64_t v = 0;
             switch (size) {
-            case 1:
-                v = is_signed ? static_cast<int64_t>(*reinterpret_cast<const int8_t*>(p)) : *p;
-                break;
-            case 2: {
-                int16_t x;
-                std::memcpy(&x, p, 2);
-                v = x;
-                break;
-            }
-            case 4: {
-                int32_t x;
-                std::memcpy(&x, p, 4);
-                v = x;
-                break;
-            }
-            default: {
-                int64_t x;
-                std::memcpy(&x, p, 8);
-                v = x;
-            }
+                case 1:
+                    v = is_signed ? static_cast<int64_t>(*reinterpret_cast<const int8_t*>(p)) : *p;
+                    break;
+                case 2: {
+                    int16_t x;
+                    std::memcpy(&x, p, 2);
+                    v = x;
+                    break;
+                }
+                case 4: {
+                    int32_t x;
+                    std::memcpy(&x, p, 4);
+                    v = x;
+                    break;
+                }
+                default: {
+                    int64_t x;
+                    std::memcpy(&x, p, 8);
+                    v = x;
+                }
             }
             values[static_cast<size_t>(i)] = v;
         }
@@ -370,8 +370,8 @@ Handle::~Handle() {
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
-Object::Object(Handle handle, std::string file, std::string path, uint64_t file_bytes) :
-    handle_(std::move(handle)), file_(std::move(file)), path_(std::move(path)), file_bytes_(file_bytes) {}
+Object::Object(Handle handle, std::string file, std::string path, uint64_t file_bytes)
+    : handle_(std::move(handle)), file_(std::move(file)), path_(std::move(path)), file_bytes_(file_bytes) {}
 
 std::string Object::describe() const { return fmt::format("'{}' object '{}'", file_, path_); }
 
@@ -423,8 +423,10 @@ OpenAttr open_attr(const Object& obj, const std::string& name) {
     const size_t size = check_type(a.type.get(), what);
     a.n = npoints(a.space.get(), what);
     const uint64_t bytes = checked_mul(static_cast<uint64_t>(a.n), size, what);
-    LOLA_CHECK(obj.file_bytes() == 0 || bytes <= obj.file_bytes(), "{} declares {} bytes but the file has only {} "
-               "(corrupt header?)", what, bytes, obj.file_bytes());
+    LOLA_CHECK(obj.file_bytes() == 0 || bytes <= obj.file_bytes(),
+               "{} declares {} bytes but the file has only {} "
+               "(corrupt header?)",
+               what, bytes, obj.file_bytes());
     return a;
 }
 } // namespace
@@ -629,13 +631,13 @@ void Dataset::read_floats(const std::vector<uint64_t>& start, const std::vector<
     Handle fspace(H5Dget_space(id()), close_space);
     const std::vector<uint64_t> dims = extent(fspace.get(), describe());
     const int rank = static_cast<int>(dims.size());
-    LOLA_CHECK(static_cast<size_t>(rank) == start.size() && start.size() == count.size() && count.size() == stride.size(),
-               "{}: selection of rank {} for a dataset of rank {}", describe(), start.size(), rank);
+    LOLA_CHECK(
+        static_cast<size_t>(rank) == start.size() && start.size() == count.size() && count.size() == stride.size(),
+        "{}: selection of rank {} for a dataset of rank {}", describe(), start.size(), rank);
     for (size_t k = 0; k < dims.size(); ++k) {
         // last = start + (count - 1) * stride, in unsigned arithmetic that cannot wrap silently
         uint64_t last = 0;
-        const bool ok = count[k] >= 1 && stride[k] >= 1 &&
-                        !__builtin_mul_overflow(count[k] - 1, stride[k], &last) &&
+        const bool ok = count[k] >= 1 && stride[k] >= 1 && !__builtin_mul_overflow(count[k] - 1, stride[k], &last) &&
                         !__builtin_add_overflow(last, start[k], &last) && last < dims[k];
         LOLA_CHECK(ok, "{}: selection start {} count {} stride {} exceeds axis {} of size {}", describe(), start[k],
                    count[k], stride[k], k, dims[k]);
@@ -714,9 +716,15 @@ void check_dataset(hid_t ds, const std::string& what, uint64_t file_bytes) {
     const int n_filters = H5Pget_nfilters(dcpl.get());
     LOLA_CHECK(n_filters >= 0, "cannot read the filters of {}{}", what, hdf5_reason());
     const uint64_t limit = checked_mul(file_bytes, n_filters > 0 ? kMaxFilterRatio : 1, what);
-    LOLA_CHECK(bytes <= limit, "{} declares {} elements ({} bytes{}) but the file holds only {} bytes (truncated or "
-               "corrupt header)", what, n, bytes, n_filters > 0 ? fmt::format(", {}x the file at most with its "
-               "filters", kMaxFilterRatio) : "", file_bytes);
+    LOLA_CHECK(bytes <= limit,
+               "{} declares {} elements ({} bytes{}) but the file holds only {} bytes (truncated or "
+               "corrupt header)",
+               what, n, bytes,
+               n_filters > 0 ? fmt::format(", {}x the file at most with its "
+                                           "filters",
+                                           kMaxFilterRatio)
+                             : "",
+               file_bytes);
     if (layout == H5D_CHUNKED && n > 0) {
         std::vector<hsize_t> chunk(H5S_MAX_RANK);
         const int rank = H5Pget_chunk(dcpl.get(), H5S_MAX_RANK, chunk.data());
@@ -729,18 +737,23 @@ void check_dataset(hid_t ds, const std::string& what, uint64_t file_bytes) {
         uint64_t chunk_bytes = type_size;
         for (size_t k = 0; k < static_cast<size_t>(rank); ++k) {
             LOLA_CHECK(chunk[k] >= 1, "{} has an empty chunk shape (corrupt header?)", what);
-            LOLA_CHECK(maxdims[k] == H5S_UNLIMITED || chunk[k] <= maxdims[k], "{}: chunk of {} along axis {} of fixed "
-                       "size {} (corrupt header?)", what, chunk[k], k, maxdims[k]);
+            LOLA_CHECK(maxdims[k] == H5S_UNLIMITED || chunk[k] <= maxdims[k],
+                       "{}: chunk of {} along axis {} of fixed "
+                       "size {} (corrupt header?)",
+                       what, chunk[k], k, maxdims[k]);
             chunk_bytes = checked_mul(chunk_bytes, chunk[k], what);
         }
-        LOLA_CHECK(chunk_bytes <= limit, "{} declares chunks of {} bytes but the file holds only {} bytes (corrupt "
-                   "header?)", what, chunk_bytes, file_bytes);
+        LOLA_CHECK(chunk_bytes <= limit,
+                   "{} declares chunks of {} bytes but the file holds only {} bytes (corrupt "
+                   "header?)",
+                   what, chunk_bytes, file_bytes);
         // The chunk index records each stored chunk's size: inside the file, and without filters exactly one chunk's
         // bytes each (HDF5 1.10 copies by the recorded size).
         const hsize_t stored = H5Dget_storage_size(ds);
-        LOLA_CHECK(stored <= file_bytes && (n_filters > 0 || stored % chunk_bytes == 0), "{}: its chunk index records "
-                   "{} bytes of chunks of {} bytes in a file of {} bytes (corrupt chunk index?)", what, stored,
-                   chunk_bytes, file_bytes);
+        LOLA_CHECK(stored <= file_bytes && (n_filters > 0 || stored % chunk_bytes == 0),
+                   "{}: its chunk index records "
+                   "{} bytes of chunks of {} bytes in a file of {} bytes (corrupt chunk index?)",
+                   what, stored, chunk_bytes, file_bytes);
     }
 }
 } // namespace
@@ -819,23 +832,22 @@ Dataset Group::create_float_dataset(const std::string& name, const std::vector<u
     Handle plist = untimed_plist(H5P_DATASET_CREATE);
     if (!chunk.empty()) {
         std::vector<hsize_t> c(chunk.begin(), chunk.end());
-        LOLA_H5_CHECK(H5Pset_chunk(plist.get(), static_cast<int>(c.size()), c.data()), "invalid chunk for '{}'",
-                      name);
+        LOLA_H5_CHECK(H5Pset_chunk(plist.get(), static_cast<int>(c.size()), c.data()), "invalid chunk for '{}'", name);
     }
-    return Dataset(checked(H5Dcreate2(id(), name.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, plist.get(),
-                                      H5P_DEFAULT),
-                           close_dataset, fmt::format("cannot create dataset '{}' in {}", name, describe())),
-                   file_, child_path(path_, name));
+    return Dataset(
+        checked(H5Dcreate2(id(), name.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, plist.get(), H5P_DEFAULT),
+                close_dataset, fmt::format("cannot create dataset '{}' in {}", name, describe())),
+        file_, child_path(path_, name));
 }
 
 Dataset Group::create_scalar(const std::string& name, float value) {
     Enter enter(reading(*this));
     Handle space = space_scalar();
     Handle dcpl = untimed_plist(H5P_DATASET_CREATE);
-    Dataset ds(checked(H5Dcreate2(id(), name.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, dcpl.get(),
-                                  H5P_DEFAULT),
-                       close_dataset, fmt::format("cannot create dataset '{}' in {}", name, describe())),
-               file_, child_path(path_, name));
+    Dataset ds(
+        checked(H5Dcreate2(id(), name.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                close_dataset, fmt::format("cannot create dataset '{}' in {}", name, describe())),
+        file_, child_path(path_, name));
     LOLA_H5_CHECK(H5Dwrite(ds.id(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value), "cannot write {}",
                   ds.describe());
     return ds;
@@ -881,8 +893,9 @@ File File::open(const std::string& path, Mode mode) {
     // Reading goes through lola's checking driver (hdf5_checked_driver.h), which refuses the corrupt global heaps
     // that make HDF5 1.10 hang or crash; writing keeps HDF5's default driver.
     Handle fapl(H5Pcreate(H5P_FILE_ACCESS), close_plist);
-    LOLA_CHECK(fapl.valid() && (mode != Mode::Read || H5Pset_driver(fapl.get(), detail::checked_driver(), nullptr) >= 0),
-               "cannot set up reading '{}'{}", path, hdf5_reason());
+    LOLA_CHECK(
+        fapl.valid() && (mode != Mode::Read || H5Pset_driver(fapl.get(), detail::checked_driver(), nullptr) >= 0),
+        "cannot set up reading '{}'{}", path, hdf5_reason());
     hid_t id = H5Fopen(path.c_str(), mode == Mode::Read ? H5F_ACC_RDONLY : H5F_ACC_RDWR, fapl.get());
     if (id < 0) {
         std::string reason = hdf5_reason();

@@ -11,8 +11,8 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
-#include <set>
 #include <new>
+#include <set>
 #include <vector>
 
 namespace lola::io::h5::detail {
@@ -103,7 +103,8 @@ std::string load_heap(CheckedFile& f, haddr_t addr, const std::vector<uint64_t>*
         }
         const uint64_t total = decode_le(head + 8, L);
         if (total > f.eof - addr) {
-            return "global heap collection at address " + std::to_string(addr) + " is larger than what is left of "
+            return "global heap collection at address " + std::to_string(addr) +
+                   " is larger than what is left of "
                    "the file";
         }
         std::vector<uint8_t> image(static_cast<size_t>(total));
@@ -170,57 +171,57 @@ std::string check_datatype(Reader& r, int depth, uint64_t* size, unsigned* cls_o
     *size = type_size;
     *cls_out = cls;
     switch (cls) {
-    case 0: // fixed-point
-    case 1: { // floating-point
-        const uint64_t offset = r.take(2), precision = r.take(2);
-        if (!r.ok || type_size == 0 || type_size > 16 || precision == 0 || offset + precision > 8 * type_size) {
-            return "a number type of " + std::to_string(type_size) + " bytes with " + std::to_string(precision) +
-                   " bits at offset " + std::to_string(offset);
-        }
-        break;
-    }
-    case 8: { // enumeration: its base type must be an integer of the same size
-        uint64_t base_size = 0;
-        unsigned base_cls = 0, unused = 0;
-        const std::string why = check_datatype(r, depth + 1, &base_size, &base_cls, &unused);
-        if (!why.empty()) {
-            return why;
-        }
-        if (base_cls != 0 || base_size != type_size) {
-            return "an enum of " + std::to_string(type_size) + " bytes over a base type of " +
-                   std::to_string(base_size) + " bytes";
-        }
-        // Member names, each non-empty and NUL-terminated (padded to 8 bytes before version 3), then the values.
-        const unsigned version = static_cast<unsigned>((head >> 4) & 0x0f);
-        const uint64_t members = bits & 0xffff;
-        for (uint64_t m = 0; m < members; ++m) {
-            const uint8_t* start = r.p + r.pos;
-            const void* nul = r.ok ? std::memchr(start, 0, r.n - r.pos) : nullptr;
-            if (nul == nullptr || nul == start) {
-                return "an enum member name that is empty or runs past its message";
+        case 0:   // fixed-point
+        case 1: { // floating-point
+            const uint64_t offset = r.take(2), precision = r.take(2);
+            if (!r.ok || type_size == 0 || type_size > 16 || precision == 0 || offset + precision > 8 * type_size) {
+                return "a number type of " + std::to_string(type_size) + " bytes with " + std::to_string(precision) +
+                       " bits at offset " + std::to_string(offset);
             }
-            const uint64_t length = static_cast<uint64_t>(static_cast<const uint8_t*>(nul) - start) + 1;
-            r.skip(version >= 3 ? length : align8(length));
+            break;
         }
-        r.skip(members * type_size);
-        if (!r.ok) {
-            return "enum values that run past their message";
+        case 8: { // enumeration: its base type must be an integer of the same size
+            uint64_t base_size = 0;
+            unsigned base_cls = 0, unused = 0;
+            const std::string why = check_datatype(r, depth + 1, &base_size, &base_cls, &unused);
+            if (!why.empty()) {
+                return why;
+            }
+            if (base_cls != 0 || base_size != type_size) {
+                return "an enum of " + std::to_string(type_size) + " bytes over a base type of " +
+                       std::to_string(base_size) + " bytes";
+            }
+            // Member names, each non-empty and NUL-terminated (padded to 8 bytes before version 3), then the values.
+            const unsigned version = static_cast<unsigned>((head >> 4) & 0x0f);
+            const uint64_t members = bits & 0xffff;
+            for (uint64_t m = 0; m < members; ++m) {
+                const uint8_t* start = r.p + r.pos;
+                const void* nul = r.ok ? std::memchr(start, 0, r.n - r.pos) : nullptr;
+                if (nul == nullptr || nul == start) {
+                    return "an enum member name that is empty or runs past its message";
+                }
+                const uint64_t length = static_cast<uint64_t>(static_cast<const uint8_t*>(nul) - start) + 1;
+                r.skip(version >= 3 ? length : align8(length));
+            }
+            r.skip(members * type_size);
+            if (!r.ok) {
+                return "enum values that run past their message";
+            }
+            break;
         }
-        break;
-    }
-    case 9: { // variable-length: sequence (0) or string (1) of a base type
-        *vlen_kind = bits & 0x0f;
-        uint64_t base_size = 0;
-        unsigned base_cls = 0, unused = 0;
-        const std::string why = check_datatype(r, depth + 1, &base_size, &base_cls, &unused);
-        if (!why.empty()) {
-            return why;
+        case 9: { // variable-length: sequence (0) or string (1) of a base type
+            *vlen_kind = bits & 0x0f;
+            uint64_t base_size = 0;
+            unsigned base_cls = 0, unused = 0;
+            const std::string why = check_datatype(r, depth + 1, &base_size, &base_cls, &unused);
+            if (!why.empty()) {
+                return why;
+            }
+            *size = base_size; // callers need the element size of the sequence
+            break;
         }
-        *size = base_size; // callers need the element size of the sequence
-        break;
-    }
-    default:
-        break; // other classes are left to HDF5
+        default:
+            break; // other classes are left to HDF5
     }
     return {};
 }
@@ -293,8 +294,10 @@ std::string check_attribute(CheckedFile& f, const uint8_t* p, size_t n) {
     const uint64_t stride = cls == 9 ? 4 + f.size_of_offsets + 4 : type_size_of(p + type_at);
     uint64_t data_bytes = 0;
     if (stride > 0 && (__builtin_mul_overflow(points, stride, &data_bytes) || data_bytes > n - r.pos)) {
-        return "attribute values (" + std::to_string(points) + " of " + std::to_string(stride) + " bytes) exceed its "
-               "message of " + std::to_string(n) + " bytes";
+        return "attribute values (" + std::to_string(points) + " of " + std::to_string(stride) +
+               " bytes) exceed its "
+               "message of " +
+               std::to_string(n) + " bytes";
     }
     if (cls != 9) {
         return {};
@@ -319,8 +322,8 @@ std::string check_attribute(CheckedFile& f, const uint8_t* p, size_t n) {
         if (index == 0 || index >= sizes->size() || (*sizes)[index] == UINT64_MAX ||
             __builtin_mul_overflow(length, std::max<uint64_t>(element, 1), &bytes) || bytes > (*sizes)[index]) {
             return "attribute value " + std::to_string(i) + " claims " + std::to_string(length) +
-                   " elements in global heap object " + std::to_string(index) + " at address " +
-                   std::to_string(heap) + ", which does not hold them";
+                   " elements in global heap object " + std::to_string(index) + " at address " + std::to_string(heap) +
+                   ", which does not hold them";
         }
     }
     return {};
@@ -534,7 +537,8 @@ herr_t checked_lock(H5FD_t* file, hbool_t rw) {
 herr_t checked_unlock(H5FD_t* file) {
     auto* f = reinterpret_cast<CheckedFile*>(file);
     if (::flock(f->fd, LOCK_UN) < 0 && errno != ENOSYS) {
-        push_error(__func__, H5E_VFL, H5E_CANTUNLOCKFILE, std::string("unable to unlock file: ") + std::strerror(errno));
+        push_error(__func__, H5E_VFL, H5E_CANTUNLOCKFILE,
+                   std::string("unable to unlock file: ") + std::strerror(errno));
         return -1;
     }
     return 0;
@@ -568,7 +572,7 @@ H5FD_class_t make_class() {
 
 std::string check_global_heap(const uint8_t* image, size_t bytes, unsigned size_of_lengths,
                               std::vector<uint64_t>* objects) {
-    const uint64_t header = align8(4 + 1 + 3 + size_of_lengths);  // signature, version, reserved, collection size
+    const uint64_t header = align8(4 + 1 + 3 + size_of_lengths);        // signature, version, reserved, collection size
     const uint64_t object_header = align8(2 + 2 + 4 + size_of_lengths); // index, references, reserved, object size
     if (bytes < header) {
         return "it is smaller than its own header";

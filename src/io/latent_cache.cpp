@@ -112,10 +112,14 @@ struct LatentCacheWriter::Impl {
 
 LatentCacheWriter::LatentCacheWriter(const fs::path& path, LatentCacheInfo info) : impl_(std::make_unique<Impl>()) {
     Impl& im = *impl_;
-    LOLA_CHECK(info.n_rows >= 1 && info.n_states >= 1, "latent cache '{}': need at least one row and one state, got "
-               "{} x {}", path.string(), info.n_rows, info.n_states);
-    LOLA_CHECK(info.latent_shape.size() >= 2 && info.latent_shape.size() <= 4, "latent cache '{}': latent shape must "
-               "be (C, h[, w[, d]]), got {} dims", path.string(), info.latent_shape.size());
+    LOLA_CHECK(info.n_rows >= 1 && info.n_states >= 1,
+               "latent cache '{}': need at least one row and one state, got "
+               "{} x {}",
+               path.string(), info.n_rows, info.n_states);
+    LOLA_CHECK(info.latent_shape.size() >= 2 && info.latent_shape.size() <= 4,
+               "latent cache '{}': latent shape must "
+               "be (C, h[, w[, d]]), got {} dims",
+               path.string(), info.latent_shape.size());
     for (int64_t k : info.latent_shape) {
         LOLA_CHECK(k >= 1, "latent cache '{}': latent sizes must be positive", path.string());
     }
@@ -158,8 +162,10 @@ void LatentCacheWriter::write_states(int64_t row, int64_t t0, int64_t n, const f
     LOLA_CHECK(!im.committed, "latent cache '{}': already committed", im.final_path.string());
     LOLA_CHECK(row >= 0 && row < im.info.n_rows, "latent cache '{}': row {} out of range [0, {})",
                im.final_path.string(), row, im.info.n_rows);
-    LOLA_CHECK(n >= 1 && t0 >= 0 && t0 + n <= im.info.n_states, "latent cache '{}': states [{}, {}) out of range "
-               "[0, {})", im.final_path.string(), t0, t0 + n, im.info.n_states);
+    LOLA_CHECK(n >= 1 && t0 >= 0 && t0 + n <= im.info.n_states,
+               "latent cache '{}': states [{}, {}) out of range "
+               "[0, {})",
+               im.final_path.string(), t0, t0 + n, im.info.n_states);
     std::vector<uint64_t> start(2 + im.info.latent_shape.size(), 0), count = to_u64(im.info.state_shape());
     start[0] = static_cast<uint64_t>(row);
     start[1] = static_cast<uint64_t>(t0);
@@ -228,27 +234,34 @@ namespace {
 LatentCacheInfo read_info(const h5::File& f, h5::Dataset& state, h5::Dataset& label) {
     LOLA_CHECK(f.has_attr("lola_format") && f.read_attr_string("lola_format") == kLatentCacheFormat,
                "{} is not a lola latent cache (no root attribute lola_format='{}'; caches are written by 'lola "
-               "cache-latents')", f.describe(), kLatentCacheFormat);
+               "cache-latents')",
+               f.describe(), kLatentCacheFormat);
     const int64_t version = f.read_attr_int("version");
-    LOLA_CHECK(version == kLatentCacheVersion, "{} is a latent cache of format version {}, this lola reads version {} "
-               "(re-run 'lola cache-latents')", f.describe(), version, kLatentCacheVersion);
+    LOLA_CHECK(version == kLatentCacheVersion,
+               "{} is a latent cache of format version {}, this lola reads version {} "
+               "(re-run 'lola cache-latents')",
+               f.describe(), version, kLatentCacheVersion);
     LOLA_CHECK(f.has("state") && f.has("label"), "{} lacks the 'state' or 'label' dataset", f.describe());
     state = f.dataset("state");
     label = f.dataset("label");
     const auto s = state.shape();
     const auto l = label.shape();
-    LOLA_CHECK(s.size() >= 4 && s.size() <= 6, "{}: 'state' has {} dims, expected (N, L, C, h[, w[, d]])",
-               f.describe(), s.size());
+    LOLA_CHECK(s.size() >= 4 && s.size() <= 6, "{}: 'state' has {} dims, expected (N, L, C, h[, w[, d]])", f.describe(),
+               s.size());
     LOLA_CHECK(l.size() == 2 && l[0] == s[0], "{}: 'label' has shape [{}] for {} rows", f.describe(),
                fmt::join(l, ", "), s[0]);
     // The h5 layer has checked both datasets' declared bytes against the file's size and their int64 products; what
     // is left is the cache's own rules (a writer never produces an empty cache).
     for (const auto& ds : {&state, &label}) {
-        LOLA_CHECK(ds->kind() == h5::Kind::Float || ds->kind() == h5::Kind::Integer, "{} is not numeric (expected "
-                   "float32 data)", ds->describe());
+        LOLA_CHECK(ds->kind() == h5::Kind::Float || ds->kind() == h5::Kind::Integer,
+                   "{} is not numeric (expected "
+                   "float32 data)",
+                   ds->describe());
     }
-    LOLA_CHECK(s[0] >= 1 && s[1] >= 1, "{}: 'state' holds {} rows of {} states; a latent cache needs at least one of "
-               "each (corrupt or empty cache? re-run 'lola cache-latents')", f.describe(), s[0], s[1]);
+    LOLA_CHECK(s[0] >= 1 && s[1] >= 1,
+               "{}: 'state' holds {} rows of {} states; a latent cache needs at least one of "
+               "each (corrupt or empty cache? re-run 'lola cache-latents')",
+               f.describe(), s[0], s[1]);
     for (size_t k = 2; k < s.size(); ++k) {
         LOLA_CHECK(s[k] >= 1, "{}: 'state' has shape [{}], an empty latent axis", f.describe(), fmt::join(s, ", "));
     }
@@ -258,11 +271,15 @@ LatentCacheInfo read_info(const h5::File& f, h5::Dataset& state, h5::Dataset& la
     info.latent_shape.assign(s.begin() + 2, s.end());
     info.label_dim = static_cast<int64_t>(l[1]);
     info.n_trajectories = f.read_attr_int("n_trajectories");
-    LOLA_CHECK(info.n_trajectories >= 1 && info.n_trajectories <= info.n_rows, "{}: n_trajectories = {} for {} rows "
-               "(corrupt cache?)", f.describe(), info.n_trajectories, info.n_rows);
+    LOLA_CHECK(info.n_trajectories >= 1 && info.n_trajectories <= info.n_rows,
+               "{}: n_trajectories = {} for {} rows "
+               "(corrupt cache?)",
+               f.describe(), info.n_trajectories, info.n_rows);
     info.provenance = read_provenance(f);
-    LOLA_CHECK(info.provenance.stride >= 1 && info.provenance.repeat >= 1, "{}: stride {} and repeat {} must be "
-               "positive (corrupt cache?)", f.describe(), info.provenance.stride, info.provenance.repeat);
+    LOLA_CHECK(info.provenance.stride >= 1 && info.provenance.repeat >= 1,
+               "{}: stride {} and repeat {} must be "
+               "positive (corrupt cache?)",
+               f.describe(), info.provenance.stride, info.provenance.repeat);
     return info;
 }
 
@@ -295,9 +312,10 @@ void LatentCacheReader::read_window(int64_t row, int64_t t0, int64_t n, int64_t 
                row, info.n_rows);
     int64_t last = 0; // t0 + (n - 1) * stride, without overflow
     LOLA_CHECK(n >= 1 && stride >= 1 && t0 >= 0 && !__builtin_mul_overflow(n - 1, stride, &last) &&
-                   !__builtin_add_overflow(last, t0, &last) && last < info.n_states, "latent cache '{}': window "
-               "of {} states from {} with stride {} does not fit in {} states", impl_->path.string(), n, t0, stride,
-               info.n_states);
+                   !__builtin_add_overflow(last, t0, &last) && last < info.n_states,
+               "latent cache '{}': window "
+               "of {} states from {} with stride {} does not fit in {} states",
+               impl_->path.string(), n, t0, stride, info.n_states);
     // One state per read: strided selections across chunks are much slower in HDF5 than separate reads.
     std::vector<uint64_t> start(2 + info.latent_shape.size(), 0), count = to_u64(info.state_shape());
     const std::vector<uint64_t> unit(start.size(), 1);
@@ -334,17 +352,19 @@ void verify_provenance(const LatentCacheInfo& cache, const LatentCacheProvenance
     const LatentCacheProvenance& got = cache.provenance;
     std::vector<std::string> problems;
     if (!expected.ae_weights_hash.empty() && got.ae_weights_hash != expected.ae_weights_hash) {
-        problems.push_back(fmt::format("it was encoded by AE weights {} (run '{}') but the configured autoencoder has "
-                                       "{}{}", got.ae_weights_hash, got.ae_run, expected.ae_weights_hash,
-                                       expected.ae_run.empty() ? "" : fmt::format(" (run '{}')", expected.ae_run)));
+        problems.push_back(
+            fmt::format("it was encoded by AE weights {} (run '{}') but the configured autoencoder has "
+                        "{}{}",
+                        got.ae_weights_hash, got.ae_run, expected.ae_weights_hash,
+                        expected.ae_run.empty() ? "" : fmt::format(" (run '{}')", expected.ae_run)));
     }
     if (!expected.dataset.empty() && got.dataset != expected.dataset) {
         problems.push_back(fmt::format("dataset is '{}' but '{}' is configured", got.dataset, expected.dataset));
     }
     const auto check_list = [&](const char* what, const auto& have, const auto& want) {
         if (!want.empty() && have != want) {
-            problems.push_back(fmt::format("{} are [{}] but [{}] are configured", what, fmt::join(have, ", "),
-                                           fmt::join(want, ", ")));
+            problems.push_back(
+                fmt::format("{} are [{}] but [{}] are configured", what, fmt::join(have, ", "), fmt::join(want, ", ")));
         }
     };
     check_list("fields", got.fields, expected.fields);
@@ -355,8 +375,10 @@ void verify_provenance(const LatentCacheInfo& cache, const LatentCacheProvenance
         problems.push_back(fmt::format("time stride is {} but {} is configured", got.stride, expected.stride));
     }
     if (!problems.empty()) {
-        LOLA_THROW("{} does not match the configuration: {}; re-run lola cache-latents with this autoencoder and "
-                   "dataset", cache_name, fmt::join(problems, "; "));
+        LOLA_THROW(
+            "{} does not match the configuration: {}; re-run lola cache-latents with this autoencoder and "
+            "dataset",
+            cache_name, fmt::join(problems, "; "));
     }
 }
 

@@ -15,12 +15,12 @@ namespace fs = std::filesystem;
 
 const char* bc_type_name(BcType type) {
     switch (type) {
-    case BcType::Wall:
-        return "WALL";
-    case BcType::Open:
-        return "OPEN";
-    case BcType::Periodic:
-        return "PERIODIC";
+        case BcType::Wall:
+            return "WALL";
+        case BcType::Open:
+            return "OPEN";
+        case BcType::Periodic:
+            return "PERIODIC";
     }
     return "OPEN";
 }
@@ -108,8 +108,8 @@ std::vector<std::vector<int>> WellSchema::channel_axes() const {
 
 std::vector<std::array<int, 2>> WellSchema::bc_codes() const {
     const int d = n_spatial_dims();
-    std::vector<std::array<int, 2>> codes(static_cast<size_t>(d), {static_cast<int>(BcType::Open),
-                                                                   static_cast<int>(BcType::Open)});
+    std::vector<std::array<int, 2>> codes(static_cast<size_t>(d),
+                                          {static_cast<int>(BcType::Open), static_cast<int>(BcType::Open)});
     for (const auto& bc : boundary_conditions) {
         for (const auto& dim : bc.dims) {
             auto it = std::find(spatial_dims.begin(), spatial_dims.end(), dim);
@@ -182,8 +182,10 @@ WellReader::WellReader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
     s.dataset_name = f.read_attr_string("dataset_name");
     s.grid_type = f.has_attr("grid_type") ? f.read_attr_string("grid_type") : "cartesian";
     s.n_trajectories = f.read_attr_int("n_trajectories");
-    LOLA_CHECK(s.n_trajectories >= 1, "{}: the file holds {} trajectories (root attribute n_trajectories); a Well file "
-               "needs at least one (corrupt or empty file?)", where, s.n_trajectories);
+    LOLA_CHECK(s.n_trajectories >= 1,
+               "{}: the file holds {} trajectories (root attribute n_trajectories); a Well file "
+               "needs at least one (corrupt or empty file?)",
+               where, s.n_trajectories);
     s.simulation_parameters = strings_attr_or_empty(f, "simulation_parameters");
 
     h5::Group dims = f.group("dimensions");
@@ -205,8 +207,10 @@ WellReader::WellReader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
         const auto shape = time.shape();
         LOLA_CHECK(shape.size() == 1 || shape.size() == 2, "{}: /dimensions/time has rank {} (expected (T,) or (B, T))",
                    where, shape.size());
-        LOLA_CHECK(shape.back() >= 1, "{}: /dimensions/time is empty (zero time steps); a Well file needs at least one "
-                   "snapshot", where);
+        LOLA_CHECK(shape.back() >= 1,
+                   "{}: /dimensions/time is empty (zero time steps); a Well file needs at least one "
+                   "snapshot",
+                   where);
         const auto values = time.read_doubles();
         const size_t t = static_cast<size_t>(shape.back());
         LOLA_CHECK(values.size() >= t, "{}: /dimensions/time holds {} values for {} steps", where, values.size(), t);
@@ -290,8 +294,10 @@ WellReader::WellReader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
             LOLA_CHECK(std::all_of(dim_varying.begin(), dim_varying.end(), [](bool b) { return b; }),
                        "{}: field '{}' is constant along some axes (dim_varying has False), which lola does not read",
                        where, name);
-            LOLA_CHECK(dim_varying.size() == static_cast<size_t>(d), "{}: field '{}' has dim_varying of {} entries for "
-                       "{} spatial dims", where, name, dim_varying.size(), d);
+            LOLA_CHECK(dim_varying.size() == static_cast<size_t>(d),
+                       "{}: field '{}' has dim_varying of {} entries for "
+                       "{} spatial dims",
+                       where, name, dim_varying.size(), d);
             std::vector<uint64_t> expected;
             if (fl.sample_varying) {
                 expected.push_back(static_cast<uint64_t>(s.n_trajectories));
@@ -311,9 +317,10 @@ WellReader::WellReader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
             LOLA_CHECK(shape == expected,
                        "{}: field '{}' has shape ({}) but the file's attributes imply ({}) (wrong dimensionality?)",
                        where, ds.path(), fmt::join(shape, ", "), fmt::join(expected, ", "));
-            LOLA_CHECK(std::find(s.fields[static_cast<size_t>(order)].begin(), s.fields[static_cast<size_t>(order)].end(),
-                                 name) == s.fields[static_cast<size_t>(order)].end(),
-                       "{}: field '{}' is listed twice in {}.field_names", where, name, group_name);
+            LOLA_CHECK(
+                std::find(s.fields[static_cast<size_t>(order)].begin(), s.fields[static_cast<size_t>(order)].end(),
+                          name) == s.fields[static_cast<size_t>(order)].end(),
+                "{}: field '{}' is listed twice in {}.field_names", where, name, group_name);
             s.fields[static_cast<size_t>(order)].push_back(name);
             impl_->layouts.push_back(fl);
             impl_->datasets.push_back(std::move(ds));
@@ -329,11 +336,11 @@ WellReader::WellReader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
         uint64_t logical = 4; // float32
         for (uint64_t factor : {static_cast<uint64_t>(s.n_trajectories), static_cast<uint64_t>(s.time.size()),
                                 static_cast<uint64_t>(s.n_cells()), static_cast<uint64_t>(channel)}) {
-            LOLA_CHECK(!__builtin_mul_overflow(logical, factor, &logical) &&
-                           logical / h5::kMaxFilterRatio <= f.file_bytes(),
-                       "{}: {} trajectories x {} steps x {} cells x {} channels is more data than a {}-byte file can "
-                       "hold (corrupt header?)", where, s.n_trajectories, s.time.size(), s.n_cells(), channel,
-                       f.file_bytes());
+            LOLA_CHECK(
+                !__builtin_mul_overflow(logical, factor, &logical) && logical / h5::kMaxFilterRatio <= f.file_bytes(),
+                "{}: {} trajectories x {} steps x {} cells x {} channels is more data than a {}-byte file can "
+                "hold (corrupt header?)",
+                where, s.n_trajectories, s.time.size(), s.n_cells(), channel, f.file_bytes());
         }
     }
 }
@@ -415,9 +422,10 @@ void WellReader::read_window(int64_t traj, int64_t t0, int64_t n, int64_t stride
                 for (int64_t c = 0; c < cells; ++c) {
                     const float v = src[c * fl.n_comp];
                     if (!std::isfinite(v)) {
-                        LOLA_THROW("'{}': non-finite value {} in field '{}' (trajectory {}, step {}, cell {}); the "
-                                   "file is corrupt or the simulation blew up",
-                                   impl_->path.string(), v, fl.name, traj, t0 + t * stride, c);
+                        LOLA_THROW(
+                            "'{}': non-finite value {} in field '{}' (trajectory {}, step {}, cell {}); the "
+                            "file is corrupt or the simulation blew up",
+                            impl_->path.string(), v, fl.name, traj, t0 + t * stride, c);
                     }
                     dst[c] = v;
                 }
@@ -443,8 +451,8 @@ struct WellWriter::Impl {
 };
 
 WellWriter::WellWriter(const fs::path& path, WellSchema schema,
-                       std::vector<std::pair<std::string, std::string>> attributes) :
-    impl_(std::make_unique<Impl>()) {
+                       std::vector<std::pair<std::string, std::string>> attributes)
+    : impl_(std::make_unique<Impl>()) {
     Impl& im = *impl_;
     WellSchema& s = im.schema;
     s = std::move(schema);
@@ -453,9 +461,10 @@ WellWriter::WellWriter(const fs::path& path, WellSchema schema,
     LOLA_CHECK(static_cast<int>(s.resolution.size()) == d && static_cast<int>(s.coords.size()) == d,
                "Well writer: resolution and coords need one entry per spatial dim");
     for (int k = 0; k < d; ++k) {
-        LOLA_CHECK(static_cast<int64_t>(s.coords[static_cast<size_t>(k)].size()) == s.resolution[static_cast<size_t>(k)],
-                   "Well writer: coordinate '{}' has {} entries for resolution {}", s.spatial_dims[static_cast<size_t>(k)],
-                   s.coords[static_cast<size_t>(k)].size(), s.resolution[static_cast<size_t>(k)]);
+        LOLA_CHECK(
+            static_cast<int64_t>(s.coords[static_cast<size_t>(k)].size()) == s.resolution[static_cast<size_t>(k)],
+            "Well writer: coordinate '{}' has {} entries for resolution {}", s.spatial_dims[static_cast<size_t>(k)],
+            s.coords[static_cast<size_t>(k)].size(), s.resolution[static_cast<size_t>(k)]);
     }
     LOLA_CHECK(s.n_trajectories >= 1 && !s.time.empty(), "Well writer: need at least one trajectory and one step");
     im.final_path = path;
@@ -484,7 +493,8 @@ WellWriter::WellWriter(const fs::path& path, WellSchema schema,
     }
     for (int k = 0; k < d; ++k) {
         const auto& c = s.coords[static_cast<size_t>(k)];
-        h5::Dataset ds = dims.create_vector(s.spatial_dims[static_cast<size_t>(k)], std::vector<float>(c.begin(), c.end()));
+        h5::Dataset ds =
+            dims.create_vector(s.spatial_dims[static_cast<size_t>(k)], std::vector<float>(c.begin(), c.end()));
         ds.write_attr_bool("sample_varying", false);
         ds.write_attr_bool("time_varying", false);
     }
@@ -577,8 +587,10 @@ void write_frame_impl(WellWriter::Impl& im, int64_t traj, int64_t t, const T* da
             const T* src = data + (channel + k) * cells;
             for (int64_t c = 0; c < cells; ++c) {
                 const double v = static_cast<double>(src[c]);
-                LOLA_CHECK(std::isfinite(v), "Well writer '{}': non-finite value in channel {} (trajectory {}, step {}, "
-                           "cell {})", final_path, channel + k, traj, t, c);
+                LOLA_CHECK(std::isfinite(v),
+                           "Well writer '{}': non-finite value in channel {} (trajectory {}, step {}, "
+                           "cell {})",
+                           final_path, channel + k, traj, t, c);
                 im.scratch[static_cast<size_t>(c * nc + k)] = static_cast<float>(v);
             }
         }

@@ -21,9 +21,10 @@ const std::vector<std::string>& split_names() {
 
 std::vector<fs::path> split_files(const fs::path& dataset_dir, const std::string& split) {
     const fs::path dir = dataset_dir / "data" / split;
-    LOLA_CHECK(fs::is_directory(dir), "dataset folder '{}' has no split folder '{}' (expected the Well layout "
-               "<dataset>/data/{{train,valid,test}}/*.hdf5; 'lola simulate' writes it)", dataset_dir.string(),
-               dir.string());
+    LOLA_CHECK(fs::is_directory(dir),
+               "dataset folder '{}' has no split folder '{}' (expected the Well layout "
+               "<dataset>/data/{{train,valid,test}}/*.hdf5; 'lola simulate' writes it)",
+               dataset_dir.string(), dir.string());
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator(dir)) {
         const auto ext = entry.path().extension();

@@ -14,12 +14,12 @@ namespace lola::metrics::detail {
 /// u (lead..., *S) and v (K, lead..., *S) (or v shaped like u: K = 1) as float64 views u (M, *S), v (K, M, *S), M the
 /// product of the leading dims.
 struct Ensemble {
-    torch::Tensor u;                  ///< (M, *S), float64 unless built without to_double
-    torch::Tensor v;                  ///< (K, M, *S), float64 unless built without to_double
-    std::vector<int64_t> lead;        ///< the leading dims of u, the shape of every result
-    std::vector<int64_t> spatial;     ///< S
-    int64_t members = 1;              ///< K
-    int64_t rows = 1;                 ///< M
+    torch::Tensor u;              ///< (M, *S), float64 unless built without to_double
+    torch::Tensor v;              ///< (K, M, *S), float64 unless built without to_double
+    std::vector<int64_t> lead;    ///< the leading dims of u, the shape of every result
+    std::vector<int64_t> spatial; ///< S
+    int64_t members = 1;          ///< K
+    int64_t rows = 1;             ///< M
 };
 
 /// The resolved spatial rank: `spatial_dims`, or u_dim - 2 when it is -1; checked against u_dim. `what` names the

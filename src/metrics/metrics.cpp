@@ -211,8 +211,8 @@ std::vector<std::string> FrameMetrics::names() const {
 
 const std::vector<std::string>& metric_names() {
     static const std::vector<std::string> kNames = [] {
-        std::vector<std::string> names{"vrmse", "rmse", "nrmse", "total_error", "spread", "skill", "spread_skill",
-                                       "crps"};
+        std::vector<std::string> names{"vrmse",  "rmse",  "nrmse",        "total_error",
+                                       "spread", "skill", "spread_skill", "crps"};
         for (const char* kind : {"psrmse_", "ccrmse_"}) {
             for (const auto& band : band_names()) {
                 names.push_back(kind + band);
@@ -235,18 +235,18 @@ std::vector<torch::Tensor> reference_metrics(const torch::Tensor& u, const Membe
     torch::Tensor mse = mse_of(uf, t.mean);
     torch::Tensor var = at::var(uf, /*dim=*/{1}, /*unbiased=*/true, /*keepdim=*/false);
     torch::Tensor rmse = at::sqrt(mse);
-    torch::Tensor ratio = deterministic ? torch::zeros_like(rmse)
-                                        : (t.spread + kSpreadSkillEps) / (rmse + kSpreadSkillEps);
+    torch::Tensor ratio =
+        deterministic ? torch::zeros_like(rmse) : (t.spread + kSpreadSkillEps) / (rmse + kSpreadSkillEps);
     auto [ps, cc] = detail::band_errors(u, spectra, binning);
     std::vector<torch::Tensor> out{
-        at::sqrt(mse / (var + kVrmseEps)),                   // vrmse
-        rmse,                                                // rmse
+        at::sqrt(mse / (var + kVrmseEps)),                     // vrmse
+        rmse,                                                  // rmse
         at::sqrt(mse / (at::square(uf).mean(-1) + kVrmseEps)), // nrmse
-        1.0 - t.mean.sum(-1) / uf.sum(-1),                   // total_error
-        t.spread,                                            // spread
-        rmse,                                                // skill
-        ratio,                                               // spread_skill
-        crps_of(uf, t),                                      // crps
+        1.0 - t.mean.sum(-1) / uf.sum(-1),                     // total_error
+        t.spread,                                              // spread
+        rmse,                                                  // skill
+        ratio,                                                 // spread_skill
+        crps_of(uf, t),                                        // crps
     };
     for (const torch::Tensor& bands : {ps, cc}) {
         for (int64_t j = 0; j < kNumBands; ++j) {

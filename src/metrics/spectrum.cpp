@@ -155,7 +155,8 @@ PowerSpectrum isotropic_spectrum(const torch::Tensor& x, int64_t spatial_dims) {
                "isotropic_spectrum: spatial_dims = {} must be in 1..{} for x of shape ({})", spatial_dims,
                x.defined() ? x.dim() : 0, x.defined() ? fmt::format("{}", fmt::join(x.sizes(), ", ")) : "undefined");
     auto sizes = x.sizes();
-    SpectrumBinning binning = spectrum_binning(sizes.slice(sizes.size() - static_cast<size_t>(spatial_dims)), x.device());
+    SpectrumBinning binning =
+        spectrum_binning(sizes.slice(sizes.size() - static_cast<size_t>(spatial_dims)), x.device());
     std::vector<int64_t> flat(sizes.begin(), sizes.end() - spatial_dims);
     flat.push_back(-1);
     torch::Tensor f = at::fft_fftn(x.to(torch::kFloat64), c10::nullopt, last_dims(spatial_dims), "ortho");

@@ -90,9 +90,10 @@ std::vector<HorizonBin> horizon_bins(const std::string& family) {
     if (has("euler")) {
         return horizon_bins({20, 60}, 100);
     }
-    LOLA_THROW_USAGE("no horizon bins for '{}'; use euler, rayleigh_benard, rayleigh_benard_v4 or gravity_cooling (or "
-                     "a dataset name containing one), or thresholds such as '20,60:100'",
-                     family);
+    LOLA_THROW_USAGE(
+        "no horizon bins for '{}'; use euler, rayleigh_benard, rayleigh_benard_v4 or gravity_cooling (or "
+        "a dataset name containing one), or thresholds such as '20,60:100'",
+        family);
 }
 
 // ==== Summary ========================================================================================================
@@ -180,7 +181,8 @@ void Summary::write(const std::filesystem::path& stem) const {
 namespace {
 
 const std::vector<std::string>& key_columns() {
-    static const std::vector<std::string> kKeys{"model", "trajectory", "start", "context", "field", "frame", "lead_time"};
+    static const std::vector<std::string> kKeys{"model", "trajectory", "start",    "context",
+                                                "field", "frame",      "lead_time"};
     return kKeys;
 }
 
@@ -273,8 +275,9 @@ StatsTable::StatsTable(std::vector<std::string> metrics) : metrics_(std::move(me
 }
 
 void StatsTable::add(StatsRow row) {
-    LOLA_CHECK(!metrics_.empty(), "StatsTable::add: the table has no metric columns yet; construct it with names or "
-                                  "add FrameMetrics first");
+    LOLA_CHECK(!metrics_.empty(),
+               "StatsTable::add: the table has no metric columns yet; construct it with names or "
+               "add FrameMetrics first");
     LOLA_CHECK(row.values.size() == metrics_.size(), "StatsTable::add: the row has {} values for {} metrics ({})",
                row.values.size(), metrics_.size(), fmt::join(metrics_, ", "));
     rows_.push_back(std::move(row));
@@ -364,8 +367,8 @@ StatsTable StatsTable::parse_csv(const std::string& text) {
     for (size_t i = 1; i < records.size(); ++i) {
         const auto& rec = records[i];
         const size_t line = i + 1;
-        LOLA_CHECK(rec.size() == header.size(), "stats CSV line {} has {} columns; the header has {}", line,
-                   rec.size(), header.size());
+        LOLA_CHECK(rec.size() == header.size(), "stats CSV line {} has {} columns; the header has {}", line, rec.size(),
+                   header.size());
         StatsRow row{rec[0],
                      parse_int(rec[1], line, header[1]),
                      parse_int(rec[2], line, header[2]),

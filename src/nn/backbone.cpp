@@ -173,15 +173,19 @@ void BackboneOptions::validate(const std::string& key) const {
     } else {
         LOLA_CHECK_USAGE(!unet_channels.empty(), "{}.unet_channels is empty: give the channels of each level", key);
         for (size_t i = 0; i < unet_channels.size(); ++i) {
-            LOLA_CHECK_USAGE(unet_channels[i] >= 2 && unet_channels[i] <= max_channels, "{}.unet_channels[{}] = {} "
-                             "must be in [2, {}] (2: channel LayerNorm)", key, i, unet_channels[i], max_channels);
+            LOLA_CHECK_USAGE(unet_channels[i] >= 2 && unet_channels[i] <= max_channels,
+                             "{}.unet_channels[{}] = {} "
+                             "must be in [2, {}] (2: channel LayerNorm)",
+                             key, i, unet_channels[i], max_channels);
         }
         LOLA_CHECK_USAGE(unet_blocks.size() == unet_channels.size(),
                          "{}.unet_blocks has {} entries for {} levels (one per entry of {}.unet_channels)", key,
                          unet_blocks.size(), unet_channels.size(), key);
         for (size_t i = 0; i < unet_blocks.size(); ++i) {
-            LOLA_CHECK_USAGE(unet_blocks[i] >= 0 && unet_blocks[i] <= max_blocks, "{}.unet_blocks[{}] = {} must be in "
-                             "[0, {}]", key, i, unet_blocks[i], max_blocks);
+            LOLA_CHECK_USAGE(unet_blocks[i] >= 0 && unet_blocks[i] <= max_blocks,
+                             "{}.unet_blocks[{}] = {} must be in "
+                             "[0, {}]",
+                             key, i, unet_blocks[i], max_blocks);
         }
         LOLA_CHECK_USAGE(!unet_stride.empty(), "{}.unet_stride is empty: give one stride per axis or one", key);
         for (size_t i = 0; i < unet_stride.size(); ++i) {

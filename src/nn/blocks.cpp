@@ -8,8 +8,8 @@ namespace lola::nn {
 
 // ==== attention ======================================================================================================
 
-MultiheadSelfAttentionImpl::MultiheadSelfAttentionImpl(int64_t channels_, int64_t heads_) :
-    channels(channels_), heads(heads_) {
+MultiheadSelfAttentionImpl::MultiheadSelfAttentionImpl(int64_t channels_, int64_t heads_)
+    : channels(channels_), heads(heads_) {
     reset();
 }
 
@@ -33,14 +33,14 @@ void MultiheadSelfAttentionImpl::pretty_print(std::ostream& stream) const {
 }
 
 torch::Tensor MultiheadSelfAttentionImpl::forward(const torch::Tensor& x) {
-    LOLA_CHECK(x.dim() >= 3 && x.size(1) == channels,
-               "MultiheadSelfAttention: expected (B, {}, S...), got shape ({})", channels, fmt::join(x.sizes(), ", "));
+    LOLA_CHECK(x.dim() >= 3 && x.size(1) == channels, "MultiheadSelfAttention: expected (B, {}, S...), got shape ({})",
+               channels, fmt::join(x.sizes(), ", "));
     const int64_t b = x.size(0), n_tokens = x.numel() / (b * channels), head_dim = channels / heads;
-    torch::Tensor tokens = x.reshape({b, channels, n_tokens}).transpose(1, 2);    // (B, L, C)
-    torch::Tensor qkv = at::linear(tokens, in_proj_weight, in_proj_bias);         // (B, L, 3C)
+    torch::Tensor tokens = x.reshape({b, channels, n_tokens}).transpose(1, 2);  // (B, L, C)
+    torch::Tensor qkv = at::linear(tokens, in_proj_weight, in_proj_bias);       // (B, L, 3C)
     qkv = qkv.view({b, n_tokens, 3, heads, head_dim}).permute({2, 0, 3, 1, 4}); // (3, B, H, L, d)
-    torch::Tensor y = at::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2]);   // (B, H, L, d), scale 1/sqrt(d)
-    y = out_proj(y.transpose(1, 2).reshape({b, n_tokens, channels}));             // (B, L, C)
+    torch::Tensor y = at::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2]); // (B, H, L, d), scale 1/sqrt(d)
+    y = out_proj(y.transpose(1, 2).reshape({b, n_tokens, channels}));           // (B, L, C)
     return y.transpose(1, 2).reshape(x.sizes());
 }
 
@@ -64,11 +64,9 @@ void ResBlockImpl::reset() {
     }
     const int64_t hidden = options.ffn_factor() * c;
     conv1 = register_module(
-        "conv1",
-        Conv(ConvOptions(c, hidden, options.spatial()).kernel_size(kernel).circular(options.circular())));
+        "conv1", Conv(ConvOptions(c, hidden, options.spatial()).kernel_size(kernel).circular(options.circular())));
     conv2 = register_module(
-        "conv2",
-        Conv(ConvOptions(hidden, c, options.spatial()).kernel_size(kernel).circular(options.circular())));
+        "conv2", Conv(ConvOptions(hidden, c, options.spatial()).kernel_size(kernel).circular(options.circular())));
     torch::NoGradGuard no_grad;
     conv2->weight.mul_(0.01);
 }

@@ -19,8 +19,8 @@ torch::Tensor sinusoidal_encoding(const torch::Tensor& x, int64_t features, doub
     return torch::cat({at::sin(angle), at::cos(angle)}, -1);
 }
 
-EmbeddingMLPImpl::EmbeddingMLPImpl(int64_t in_features_, int64_t out_features_, int64_t hidden_features_) :
-    in_features(in_features_), out_features(out_features_), hidden_features(hidden_features_) {
+EmbeddingMLPImpl::EmbeddingMLPImpl(int64_t in_features_, int64_t out_features_, int64_t hidden_features_)
+    : in_features(in_features_), out_features(out_features_), hidden_features(hidden_features_) {
     reset();
 }
 

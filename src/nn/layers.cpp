@@ -126,8 +126,8 @@ torch::Tensor ConvImpl::forward(const torch::Tensor& x) {
 
 // ==== linear =========================================================================================================
 
-LinearImpl::LinearImpl(int64_t in_features_, int64_t out_features_, bool with_bias_) :
-    in_features(in_features_), out_features(out_features_), with_bias(with_bias_) {
+LinearImpl::LinearImpl(int64_t in_features_, int64_t out_features_, bool with_bias_)
+    : in_features(in_features_), out_features(out_features_), with_bias(with_bias_) {
     reset();
 }
 
@@ -195,8 +195,8 @@ torch::Tensor depth_to_space(const torch::Tensor& x, int64_t factor) {
     for (int64_t k = 0; k < n; ++k) {
         block *= factor;
     }
-    LOLA_CHECK(x.size(1) % block == 0, "depth_to_space: {} channels of input {} are not divisible by {}^{}",
-               x.size(1), shape_str(x), factor, n);
+    LOLA_CHECK(x.size(1) % block == 0, "depth_to_space: {} channels of input {} are not divisible by {}^{}", x.size(1),
+               shape_str(x), factor, n);
     const int64_t c = x.size(1) / block;
     std::vector<int64_t> split{x.size(0), c}, perm{0, 1}, out{x.size(0), c};
     split.insert(split.end(), static_cast<size_t>(n), factor);
@@ -235,18 +235,18 @@ Saturation parse_saturation(const std::string& name) {
 
 const char* to_string(Saturation saturation) {
     switch (saturation) {
-    case Saturation::kSoftclip2:
-        return "softclip2";
-    case Saturation::kSoftclip:
-        return "softclip";
-    case Saturation::kTanh:
-        return "tanh";
-    case Saturation::kArcsinh:
-        return "arcsinh";
-    case Saturation::kRms:
-        return "rms";
-    case Saturation::kNone:
-        return "none";
+        case Saturation::kSoftclip2:
+            return "softclip2";
+        case Saturation::kSoftclip:
+            return "softclip";
+        case Saturation::kTanh:
+            return "tanh";
+        case Saturation::kArcsinh:
+            return "arcsinh";
+        case Saturation::kRms:
+            return "rms";
+        case Saturation::kNone:
+            return "none";
     }
     return "none";
 }
@@ -254,19 +254,19 @@ const char* to_string(Saturation saturation) {
 torch::Tensor saturate(const torch::Tensor& z, Saturation saturation) {
     constexpr double b = kSaturationBound;
     switch (saturation) {
-    case Saturation::kSoftclip2:
-        return z / at::sqrt(1.0 + at::square(z / b));
-    case Saturation::kSoftclip:
-        return z / (1.0 + at::abs(z) / b);
-    case Saturation::kTanh:
-        return b * at::tanh(z / b);
-    case Saturation::kArcsinh:
-        return at::asinh(z);
-    case Saturation::kRms:
-        LOLA_CHECK(z.dim() >= 2, "rms saturation expects (B, C, ...), got shape {}", shape_str(z));
-        return z * at::rsqrt(at::mean(at::square(z), /*dim=*/{1}, /*keepdim=*/true) + 1e-5);
-    case Saturation::kNone:
-        return z;
+        case Saturation::kSoftclip2:
+            return z / at::sqrt(1.0 + at::square(z / b));
+        case Saturation::kSoftclip:
+            return z / (1.0 + at::abs(z) / b);
+        case Saturation::kTanh:
+            return b * at::tanh(z / b);
+        case Saturation::kArcsinh:
+            return at::asinh(z);
+        case Saturation::kRms:
+            LOLA_CHECK(z.dim() >= 2, "rms saturation expects (B, C, ...), got shape {}", shape_str(z));
+            return z * at::rsqrt(at::mean(at::square(z), /*dim=*/{1}, /*keepdim=*/true) + 1e-5);
+        case Saturation::kNone:
+            return z;
     }
     return z;
 }

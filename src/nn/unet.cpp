@@ -22,10 +22,13 @@ torch::Tensor run_blocks(torch::nn::ModuleList& levels, size_t level, torch::Ten
 // ==== strided convolution ============================================================================================
 
 StridedConvImpl::StridedConvImpl(int64_t in_channels_, int64_t out_channels_, std::vector<int64_t> stride_,
-                                 int64_t kernel_size_, bool circular_, bool identity_init_) :
-    in_channels(in_channels_),
-    out_channels(out_channels_), kernel_size(kernel_size_), stride(std::move(stride_)), circular(circular_),
-    identity_init(identity_init_) {
+                                 int64_t kernel_size_, bool circular_, bool identity_init_)
+    : in_channels(in_channels_),
+      out_channels(out_channels_),
+      kernel_size(kernel_size_),
+      stride(std::move(stride_)),
+      circular(circular_),
+      identity_init(identity_init_) {
     reset();
 }
 
@@ -74,10 +77,15 @@ torch::Tensor StridedConvImpl::forward(const torch::Tensor& x) {
 // ==== block ==========================================================================================================
 
 UNetBlockImpl::UNetBlockImpl(int64_t channels_, int64_t spatial_, int64_t mod_features_, int64_t heads_,
-                             int64_t ffn_factor_, int64_t kernel_size_, double dropout_, bool circular_) :
-    channels(channels_),
-    spatial(spatial_), mod_features(mod_features_), heads(heads_), ffn_factor(ffn_factor_),
-    kernel_size(kernel_size_), dropout(dropout_), circular(circular_) {
+                             int64_t ffn_factor_, int64_t kernel_size_, double dropout_, bool circular_)
+    : channels(channels_),
+      spatial(spatial_),
+      mod_features(mod_features_),
+      heads(heads_),
+      ffn_factor(ffn_factor_),
+      kernel_size(kernel_size_),
+      dropout(dropout_),
+      circular(circular_) {
     reset();
 }
 
@@ -128,9 +136,8 @@ torch::Tensor UNetBlockImpl::forward(const torch::Tensor& x, const torch::Tensor
 // ==== backbone =======================================================================================================
 
 UNet::UNet(const BackboneOptions& opts, int64_t in_channels, int64_t out_channels, int64_t cond_channels,
-           int64_t spatial_axes, int64_t mod_features) :
-    Backbone(in_channels, out_channels, cond_channels, spatial_axes, mod_features),
-    options(opts) {
+           int64_t spatial_axes, int64_t mod_features)
+    : Backbone(in_channels, out_channels, cond_channels, spatial_axes, mod_features), options(opts) {
     options.validate(options.name);
     LOLA_CHECK_USAGE(spatial_axes == 2 || spatial_axes == 3,
                      "{}: the U-Net supports 2 or 3 axes (time included), got {}; LibTorch has no 4-D convolution, "
@@ -155,9 +162,9 @@ UNet::UNet(const BackboneOptions& opts, int64_t in_channels, int64_t out_channel
         return list;
     };
     conv_in = register_module(
-        "conv_in", Conv(ConvOptions(in_channels + spatial_axes + cond_channels, h[0], spatial_axes)
-                            .kernel_size(k)
-                            .circular(circ)));
+        "conv_in",
+        Conv(
+            ConvOptions(in_channels + spatial_axes + cond_channels, h[0], spatial_axes).kernel_size(k).circular(circ)));
     down = register_module("down", torch::nn::ModuleList());
     descent = register_module("descent", torch::nn::ModuleList());
     merge = register_module("merge", torch::nn::ModuleList());
@@ -170,15 +177,13 @@ UNet::UNet(const BackboneOptions& opts, int64_t in_channels, int64_t out_channel
     }
     for (size_t i = 0; i < levels; ++i) {
         if (i + 1 < levels) {
-            merge->push_back(Conv(ConvOptions(h[i + 1] + h[i], h[i], spatial_axes)
-                                      .kernel_size(k)
-                                      .circular(circ)
-                                      .identity_init(true)));
+            merge->push_back(Conv(
+                ConvOptions(h[i + 1] + h[i], h[i], spatial_axes).kernel_size(k).circular(circ).identity_init(true)));
         }
         ascent->push_back(make_level(i));
     }
-    conv_out = register_module(
-        "conv_out", Conv(ConvOptions(h[0], out_channels, spatial_axes).kernel_size(k).circular(circ)));
+    conv_out =
+        register_module("conv_out", Conv(ConvOptions(h[0], out_channels, spatial_axes).kernel_size(k).circular(circ)));
 }
 
 void UNet::pretty_print(std::ostream& stream) const {

@@ -61,8 +61,8 @@ torch::Tensor unpatchify(const torch::Tensor& tokens, const std::vector<int64_t>
     const int64_t n = static_cast<int64_t>(patch.size());
     LOLA_CHECK(static_cast<int64_t>(grid.size()) == n && tokens.dim() == 3 && tokens.size(1) == product(grid) &&
                    tokens.size(2) % product(patch) == 0,
-               "unpatchify: tokens {} do not match grid ({}) and patch ({})", shape_str(tokens),
-               fmt::join(grid, ", "), fmt::join(patch, ", "));
+               "unpatchify: tokens {} do not match grid ({}) and patch ({})", shape_str(tokens), fmt::join(grid, ", "),
+               fmt::join(patch, ", "));
     const int64_t b = tokens.size(0), c = tokens.size(2) / product(patch);
     std::vector<int64_t> split{b}, perm{0, n + 1}, out{b, c};
     split.insert(split.end(), grid.begin(), grid.end());
@@ -96,8 +96,8 @@ torch::Tensor rms_norm(const torch::Tensor& x, double eps) {
 
 // ==== rotary position embedding ======================================================================================
 
-RotaryEmbeddingImpl::RotaryEmbeddingImpl(int64_t features_, int64_t heads_, int64_t spatial_) :
-    features(features_), heads(heads_), spatial(spatial_) {
+RotaryEmbeddingImpl::RotaryEmbeddingImpl(int64_t features_, int64_t heads_, int64_t spatial_)
+    : features(features_), heads(heads_), spatial(spatial_) {
     reset();
 }
 
@@ -125,10 +125,10 @@ torch::Tensor RotaryEmbeddingImpl::forward(const torch::Tensor& x, const torch::
                "RotaryEmbedding: expected x (B, {}, T, {}), got {}", heads, head_dim, shape_str(x));
     LOLA_CHECK(coordinates.dim() == 2 && coordinates.size(0) == x.size(2) && coordinates.size(1) == spatial,
                "RotaryEmbedding: expected coordinates ({}, {}), got {}", x.size(2), spatial, shape_str(coordinates));
-    torch::Tensor phi = at::matmul(coordinates.to(theta.dtype()), theta);          // (T, D/2)
-    phi = phi.view({x.size(2), heads, head_dim / 2}).transpose(0, 1);             // (H, T, D/(2H))
+    torch::Tensor phi = at::matmul(coordinates.to(theta.dtype()), theta); // (T, D/2)
+    phi = phi.view({x.size(2), heads, head_dim / 2}).transpose(0, 1);     // (H, T, D/(2H))
     torch::Tensor cos = at::cos(phi).to(x.dtype()), sin = at::sin(phi).to(x.dtype());
-    torch::Tensor pairs = x.unflatten(-1, {head_dim / 2, 2});                     // (B, H, T, D/(2H), 2)
+    torch::Tensor pairs = x.unflatten(-1, {head_dim / 2, 2}); // (B, H, T, D/(2H), 2)
     torch::Tensor x0 = pairs.select(-1, 0), x1 = pairs.select(-1, 1);
     return torch::stack({x0 * cos - x1 * sin, x0 * sin + x1 * cos}, -1).flatten(-2);
 }
@@ -136,17 +136,22 @@ torch::Tensor RotaryEmbeddingImpl::forward(const torch::Tensor& x, const torch::
 // ==== block ==========================================================================================================
 
 ViTBlockImpl::ViTBlockImpl(int64_t features_, int64_t heads_, int64_t spatial_, int64_t mod_features_,
-                           int64_t ffn_factor_, double dropout_, bool qk_norm_, bool rope_) :
-    features(features_),
-    heads(heads_), spatial(spatial_), mod_features(mod_features_), ffn_factor(ffn_factor_), dropout(dropout_),
-    qk_norm(qk_norm_), use_rope(rope_) {
+                           int64_t ffn_factor_, double dropout_, bool qk_norm_, bool rope_)
+    : features(features_),
+      heads(heads_),
+      spatial(spatial_),
+      mod_features(mod_features_),
+      ffn_factor(ffn_factor_),
+      dropout(dropout_),
+      qk_norm(qk_norm_),
+      use_rope(rope_) {
     reset();
 }
 
 void ViTBlockImpl::reset() {
     LOLA_CHECK(features > 0 && heads > 0 && features % heads == 0 && mod_features >= 0 && ffn_factor >= 1,
-               "ViTBlock: {} features, {} heads, {} modulation features, ffn factor {}", features, heads,
-               mod_features, ffn_factor);
+               "ViTBlock: {} features, {} heads, {} modulation features, ffn factor {}", features, heads, mod_features,
+               ffn_factor);
     if (mod_features > 0) {
         mod_in = register_module("mod_in", Linear(mod_features, mod_features));
         mod_out = register_module("mod_out", Linear(mod_features, 4 * features));
@@ -203,9 +208,8 @@ torch::Tensor ViTBlockImpl::forward(const torch::Tensor& x, const torch::Tensor&
 // ==== backbone =======================================================================================================
 
 ViT::ViT(const BackboneOptions& opts, int64_t in_channels, int64_t out_channels, int64_t cond_channels,
-         int64_t spatial_axes, int64_t mod_features) :
-    Backbone(in_channels, out_channels, cond_channels, spatial_axes, mod_features),
-    options(opts) {
+         int64_t spatial_axes, int64_t mod_features)
+    : Backbone(in_channels, out_channels, cond_channels, spatial_axes, mod_features), options(opts) {
     options.validate(options.name);
     patch = options.patch_for(spatial_axes);
     const int64_t d = options.hid_channels, p = product(patch);
@@ -233,8 +237,8 @@ torch::Tensor ViT::forward(const torch::Tensor& x, const torch::Tensor& emb, con
     std::vector<int64_t> grid;
     for (int64_t k = 0; k < spatial_axes_; ++k) {
         const int64_t s = x.size(2 + k), p = patch[static_cast<size_t>(k)];
-        LOLA_CHECK(s % p == 0, "ViT: axis {} of x {} has size {}, not divisible by its patch size {}", k,
-                   shape_str(x), s, p);
+        LOLA_CHECK(s % p == 0, "ViT: axis {} of x {} has size {}, not divisible by its patch size {}", k, shape_str(x),
+                   s, p);
         grid.push_back(s / p);
     }
     torch::Tensor tokens = in_proj(patchify(input, patch)); // (B, T, D)

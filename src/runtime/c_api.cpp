@@ -3,8 +3,8 @@
 // message, and nothing throws or aborts past this file.
 #include "lola/lola.h"
 
-#include <c10/util/Exception.h>
 #include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
 #include <torch/types.h>
 
 #include <algorithm>
@@ -61,8 +61,7 @@ template <typename... Args>
 
 bool is_out_of_memory(const std::string& message) {
     return message.find("can't allocate memory") != std::string::npos ||
-           message.find("out of memory") != std::string::npos ||
-           message.find("Out of memory") != std::string::npos;
+           message.find("out of memory") != std::string::npos || message.find("Out of memory") != std::string::npos;
 }
 
 /// Run `body`, turn any exception into an error code and the thread's message, prefixed with `function`.
@@ -204,8 +203,9 @@ int lola_load(const char* path, const char* device, lola_emulator** out) {
     const int device_status = guarded("lola_load", false, [&] {
         checked_out(out);
         if (path == nullptr || *path == '\0') {
-            fail(LOLA_ERROR_ARGUMENT, "the model path is NULL or empty: give a .lola file (lola export) or a run "
-                                      "folder");
+            fail(LOLA_ERROR_ARGUMENT,
+                 "the model path is NULL or empty: give a .lola file (lola export) or a run "
+                 "folder");
         }
         if (device != nullptr && *device != '\0') {
             dev = lola::runtime::parse_device(device);
@@ -217,8 +217,10 @@ int lola_load(const char* path, const char* device, lola_emulator** out) {
     return guarded("lola_load", true, [&] {
         std::error_code ec;
         if (!fs::exists(path, ec)) {
-            fail(LOLA_ERROR_FILE, "'{}' does not exist: give a .lola model file (lola export RUN --out FILE) or a "
-                                  "run folder", path);
+            fail(LOLA_ERROR_FILE,
+                 "'{}' does not exist: give a .lola model file (lola export RUN --out FILE) or a "
+                 "run folder",
+                 path);
         }
         *out = new lola_emulator{Emulator::load(path, dev)};
     });
@@ -231,15 +233,13 @@ int lola_n_fields(const lola_emulator* emulator, int64_t* out) {
 }
 
 int lola_field_name(const lola_emulator* emulator, int64_t index, const char** out) {
-    return guarded("lola_field_name", false, [&] {
-        *checked_out(out) = indexed(model_of(emulator).card().fields, index, "field").c_str();
-    });
+    return guarded("lola_field_name", false,
+                   [&] { *checked_out(out) = indexed(model_of(emulator).card().fields, index, "field").c_str(); });
 }
 
 int lola_n_spatial_dims(const lola_emulator* emulator, int64_t* out) {
-    return guarded("lola_n_spatial_dims", false, [&] {
-        *checked_out(out) = static_cast<int64_t>(model_of(emulator).card().spatial_shape.size());
-    });
+    return guarded("lola_n_spatial_dims", false,
+                   [&] { *checked_out(out) = static_cast<int64_t>(model_of(emulator).card().spatial_shape.size()); });
 }
 
 int lola_spatial_shape(const lola_emulator* emulator, int64_t* out) {
@@ -322,17 +322,19 @@ int lola_forecast(lola_emulator* emulator, const float* context, const int64_t* 
         context_axes.insert(context_axes.end(), spatial.begin(), spatial.end());
         check_shape("the context", context_shape, context_rank, context_expected, context_axes);
         if (c < 1 || c > card.max_context) {
-            fail(LOLA_ERROR_SHAPE, "the context axis 1 (context states) has size {} but this model takes 1 to {} "
-                                   "context states", c, card.max_context);
+            fail(LOLA_ERROR_SHAPE,
+                 "the context axis 1 (context states) has size {} but this model takes 1 to {} "
+                 "context states",
+                 c, card.max_context);
         }
 
         if (label_len != card.label_dim()) {
-            fail(LOLA_ERROR_SHAPE, "the label has {} entries but this model needs {} ({})", label_len,
-                 card.label_dim(), fmt::join(card.label_names, ", "));
+            fail(LOLA_ERROR_SHAPE, "the label has {} entries but this model needs {} ({})", label_len, card.label_dim(),
+                 fmt::join(card.label_names, ", "));
         }
         if (label == nullptr && label_len > 0) {
-            fail(LOLA_ERROR_ARGUMENT, "the label buffer is NULL but this model needs {} entries ({})",
-                 card.label_dim(), fmt::join(card.label_names, ", "));
+            fail(LOLA_ERROR_ARGUMENT, "the label buffer is NULL but this model needs {} entries ({})", card.label_dim(),
+                 fmt::join(card.label_names, ", "));
         }
 
         // out: (members, n_fields, n_states, N_1, ..., N_D); the neural solver gives one member
@@ -353,8 +355,8 @@ int lola_forecast(lola_emulator* emulator, const float* context, const int64_t* 
         fo.members = o.members;
         fo.sampler = o.sampler != nullptr ? o.sampler : "";
         fo.steps = o.steps;
-        const torch::Tensor pred = model.forecast(x, y, n_states, fo,
-                                                  lola::runtime::make_generator(model.device(), o.seed));
+        const torch::Tensor pred =
+            model.forecast(x, y, n_states, fo, lola::runtime::make_generator(model.device(), o.seed));
         const torch::Tensor host = pred.to(torch::kCPU, torch::kFloat32).contiguous();
         if (host.sizes() != torch::IntArrayRef(out_expected)) {
             fail(LOLA_ERROR_RUNTIME, "internal error: the forecast has shape ({}) instead of ({})",
@@ -387,8 +389,8 @@ int lola_well_read(const char* path, int64_t trajectory, int64_t t0, int64_t n, 
             fail(LOLA_ERROR_ARGUMENT, "n ({}) and stride ({}) must be >= 1", n, stride);
         }
         if (t0 < 0 || t0 >= schema.n_steps() || (schema.n_steps() - 1 - t0) / stride < n - 1) {
-            fail(LOLA_ERROR_ARGUMENT, "snapshots {}, {}, ... ({} of them, {} apart) are not all in [0, {}) of '{}'",
-                 t0, t0 + stride, n, stride, schema.n_steps(), path);
+            fail(LOLA_ERROR_ARGUMENT, "snapshots {}, {}, ... ({} of them, {} apart) are not all in [0, {}) of '{}'", t0,
+                 t0 + stride, n, stride, schema.n_steps(), path);
         }
         const std::vector<int64_t> expected = reader.window_shape(n);
         std::vector<std::string> axes{fmt::format("fields: {}", fmt::join(schema.channel_names(), ", ")), "states"};

@@ -39,13 +39,14 @@ struct Emulator::Impl {
 
 std::string ModelCard::to_text() const {
     std::string s;
-    s += fmt::format("model:          {} ({}-space{})\n", kind == "diffusion" ? "latent diffusion" : "neural solver",
-                     space, kind == "diffusion" ? fmt::format(", sampler {} with {} steps", sampler, sampler_steps)
-                                                : std::string());
+    s += fmt::format(
+        "model:          {} ({}-space{})\n", kind == "diffusion" ? "latent diffusion" : "neural solver", space,
+        kind == "diffusion" ? fmt::format(", sampler {} with {} steps", sampler, sampler_steps) : std::string());
     s += fmt::format("dataset:        {}\n", dataset);
     s += fmt::format("fields ({}):     {}\n", fields.size(), fmt::join(fields, ", "));
-    s += fmt::format("spatial shape:  {}\n", spatial_shape.empty() ? std::string("(not recorded)")
-                                                                   : fmt::format("{}", fmt::join(spatial_shape, " x ")));
+    s +=
+        fmt::format("spatial shape:  {}\n", spatial_shape.empty() ? std::string("(not recorded)")
+                                                                  : fmt::format("{}", fmt::join(spatial_shape, " x ")));
     s += fmt::format("label ({}):      {}\n", label_names.size(), fmt::join(label_names, ", "));
     if (!log_scalars.empty()) {
         s += fmt::format("log in label:   {} (give physical values; the model takes their log)\n",
@@ -56,9 +57,9 @@ std::string ModelCard::to_text() const {
     if (space == "latent") {
         s += fmt::format("latent shape:   {} (compression {:.4g}x)\n", fmt::join(latent_shape, " x "), compression);
     }
-    s += fmt::format("parameters:     {} emulator{}\n", emulator_parameters,
-                     autoencoder_parameters > 0 ? fmt::format(" + {} autoencoder", autoencoder_parameters)
-                                                : std::string());
+    s += fmt::format(
+        "parameters:     {} emulator{}\n", emulator_parameters,
+        autoencoder_parameters > 0 ? fmt::format(" + {} autoencoder", autoencoder_parameters) : std::string());
     s += fmt::format("format version: {}\n", format_version);
     return s;
 }
@@ -79,8 +80,10 @@ int64_t legacy_time_stride(const EmulatorRun& run) {
             return run.emulator.stride * io::read_latent_cache_info(cache).provenance.stride;
         }
     }
-    LOLA_LOG_WARN("'{}' records no time stride and its latent cache '{}' is gone: assuming the latents were cached at "
-                  "every snapshot (stride 1)", run.dir.string(), dir.string());
+    LOLA_LOG_WARN(
+        "'{}' records no time stride and its latent cache '{}' is gone: assuming the latents were cached at "
+        "every snapshot (stride 1)",
+        run.dir.string(), dir.string());
     return run.emulator.stride * cache_stride;
 }
 
@@ -136,9 +139,10 @@ void finish(Emulator::Impl& m, torch::Device device) {
         LOLA_CHECK(m.ae.has_value(), "a latent model needs its autoencoder");
         m.ae->model->to(device);
         m.ae->model->eval();
-        LOLA_CHECK(m.ae->ae_options.lat_channels == m.run.shape.channels, "the autoencoder has {} latent channels but "
-                   "the emulator was trained on {}: it belongs to another autoencoder", m.ae->ae_options.lat_channels,
-                   m.run.shape.channels);
+        LOLA_CHECK(m.ae->ae_options.lat_channels == m.run.shape.channels,
+                   "the autoencoder has {} latent channels but "
+                   "the emulator was trained on {}: it belongs to another autoencoder",
+                   m.ae->ae_options.lat_channels, m.run.shape.channels);
     }
     m.dataset = m.ae ? m.ae->dataset : data::DatasetOptions::from_config(m.run.config);
     m.pre = m.dataset.preprocessor();
@@ -192,10 +196,11 @@ std::shared_ptr<Emulator::Impl> load_run_folder(const fs::path& dir, torch::Devi
     m->run = load_emulator_run(dir, torch::kCPU, o.best);
     if (m->run.latent()) {
         const fs::path ae_dir = o.autoencoder.empty() ? m->run.ae_dir() : o.autoencoder;
-        LOLA_CHECK(fs::is_directory(ae_dir), "the autoencoder run '{}' of '{}' does not exist: move it along with the "
+        LOLA_CHECK(fs::is_directory(ae_dir),
+                   "the autoencoder run '{}' of '{}' does not exist: move it along with the "
                    "emulator run (its path is kept relative to the run folder), give its new place (--ae PATH, "
-                   "LoadOptions::autoencoder), or export both into one file with `lola export`", ae_dir.string(),
-                   dir.string());
+                   "LoadOptions::autoencoder), or export both into one file with `lola export`",
+                   ae_dir.string(), dir.string());
         m->ae = load_ae_run(ae_dir, torch::kCPU);
     }
     finish(*m, device);
@@ -209,8 +214,10 @@ std::shared_ptr<Emulator::Impl> load_run_folder(const fs::path& dir, torch::Devi
 Emulator::Emulator(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Emulator Emulator::load(const fs::path& path, torch::Device device, const LoadOptions& options) {
-    LOLA_CHECK(fs::exists(path), "'{}' does not exist (give a run folder of lola train-diffusion / train-surrogate, or "
-               "a model file of lola export)", path.string());
+    LOLA_CHECK(fs::exists(path),
+               "'{}' does not exist (give a run folder of lola train-diffusion / train-surrogate, or "
+               "a model file of lola export)",
+               path.string());
     if (fs::is_directory(path)) {
         return Emulator(load_run_folder(path, device, options));
     }
@@ -246,10 +253,14 @@ torch::Tensor Emulator::label_from(const io::WellSchema& schema) const {
     const ModelCard& c = impl_->card;
     const std::vector<std::string> names = label_names(schema);
     const bool recorded = c.label_names.empty() || c.label_names.front() != "label_0";
-    LOLA_CHECK(!recorded || names == c.label_names, "the file's label is [{}] but the model takes [{}]: a file of "
-               "another dataset?", fmt::join(names, ", "), fmt::join(c.label_names, ", "));
-    LOLA_CHECK(static_cast<int64_t>(names.size()) == c.label_dim(), "the file's label has {} entries but the model "
-               "takes {}", names.size(), c.label_dim());
+    LOLA_CHECK(!recorded || names == c.label_names,
+               "the file's label is [{}] but the model takes [{}]: a file of "
+               "another dataset?",
+               fmt::join(names, ", "), fmt::join(c.label_names, ", "));
+    LOLA_CHECK(static_cast<int64_t>(names.size()) == c.label_dim(),
+               "the file's label has {} entries but the model "
+               "takes {}",
+               names.size(), c.label_dim());
     std::vector<float> v;
     for (const auto& s : schema.scalars) {
         v.push_back(static_cast<float>(s.value));
@@ -297,8 +308,10 @@ torch::Tensor Emulator::forecast(const torch::Tensor& context, const torch::Tens
     const ModelCard& card = m.card;
     torch::NoGradGuard no_grad;
     const int64_t axes = m.run.shape.spatial_axes - 1;
-    LOLA_CHECK_USAGE(context.defined() && context.dim() == 2 + axes, "the context must be (fields, states, {} spatial "
-                     "axes): {} dimensions, got {}", axes, 2 + axes, context.defined() ? context.dim() : 0);
+    LOLA_CHECK_USAGE(context.defined() && context.dim() == 2 + axes,
+                     "the context must be (fields, states, {} spatial "
+                     "axes): {} dimensions, got {}",
+                     axes, 2 + axes, context.defined() ? context.dim() : 0);
     LOLA_CHECK_USAGE(context.size(0) == card.n_fields(), "the context has {} fields but the model takes {} ({})",
                      context.size(0), card.n_fields(), fmt::join(card.fields, ", "));
     const int64_t c = context.size(1);
@@ -306,32 +319,37 @@ torch::Tensor Emulator::forecast(const torch::Tensor& context, const torch::Tens
                      card.max_context);
     if (!card.spatial_shape.empty()) {
         for (int64_t k = 0; k < axes; ++k) {
-            LOLA_CHECK_USAGE(context.size(2 + k) == card.spatial_shape[static_cast<size_t>(k)], "the context's spatial "
-                             "axis {} has {} cells but the model was trained on {} (shape {})", k, context.size(2 + k),
-                             card.spatial_shape[static_cast<size_t>(k)], fmt::join(card.spatial_shape, " x "));
+            LOLA_CHECK_USAGE(context.size(2 + k) == card.spatial_shape[static_cast<size_t>(k)],
+                             "the context's spatial "
+                             "axis {} has {} cells but the model was trained on {} (shape {})",
+                             k, context.size(2 + k), card.spatial_shape[static_cast<size_t>(k)],
+                             fmt::join(card.spatial_shape, " x "));
         }
     }
     LOLA_CHECK_USAGE(context.is_floating_point(), "the context must hold floating-point values, got {}",
                      c10::toString(context.scalar_type()));
-    LOLA_CHECK_USAGE(label.defined() ? label.numel() == card.label_dim() : card.label_dim() == 0, "the label has {} "
-                     "entries but the model takes {} ({})", label.defined() ? label.numel() : 0, card.label_dim(),
-                     fmt::join(card.label_names, ", "));
+    LOLA_CHECK_USAGE(label.defined() ? label.numel() == card.label_dim() : card.label_dim() == 0,
+                     "the label has {} "
+                     "entries but the model takes {} ({})",
+                     label.defined() ? label.numel() : 0, card.label_dim(), fmt::join(card.label_names, ", "));
     LOLA_CHECK_USAGE(n_states >= 1, "n_states must be >= 1, got {}", n_states);
     LOLA_CHECK_USAGE(o.members >= 1, "members must be >= 1, got {}", o.members);
-    LOLA_CHECK_USAGE(generator.device().type() == m.device.type(), "the generator is on {} but the model on {}: make "
-                     "it with runtime::make_generator(model.device(), seed)", generator.device().str(),
-                     m.device.str());
+    LOLA_CHECK_USAGE(generator.device().type() == m.device.type(),
+                     "the generator is on {} but the model on {}: make "
+                     "it with runtime::make_generator(model.device(), seed)",
+                     generator.device().str(), m.device.str());
     const bool generative = m.run.kind == EmulatorKind::diffusion;
     const int64_t K = generative ? o.members : 1;
     const int64_t length = c + n_states;
     if (m.device.is_cpu()) {
         // the ensemble in physical units, its decoded and standardised copies: about three of (K, C, L, *S)
-        const double need = 3.0 * 4.0 * static_cast<double>(K) * static_cast<double>(length) *
-                            static_cast<double>(context.numel() / c);
+        const double need =
+            3.0 * 4.0 * static_cast<double>(K) * static_cast<double>(length) * static_cast<double>(context.numel() / c);
         const int64_t have = core::available_memory_bytes();
-        LOLA_CHECK_USAGE(have < 0 || need <= static_cast<double>(have), "{} ensemble members of {} states need about "
-                         "{} of memory but {} is available; lower --members", K, length, core::format_bytes(need),
-                         core::format_bytes(static_cast<double>(have)));
+        LOLA_CHECK_USAGE(have < 0 || need <= static_cast<double>(have),
+                         "{} ensemble members of {} states need about "
+                         "{} of memory but {} is available; lower --members",
+                         K, length, core::format_bytes(need), core::format_bytes(static_cast<double>(have)));
     }
 
     // the label as the model saw it in training (data::make_label): scalars through log where asked, float32

@@ -38,8 +38,10 @@ std::vector<std::pair<std::string, torch::Tensor>> named_tensors(torch::nn::Modu
 void write_group(io::h5::Group& group, const std::string& config, torch::nn::Module& module) {
     group.write_attr("config", config);
     for (const auto& [name, tensor] : named_tensors(module)) {
-        LOLA_CHECK(tensor.is_floating_point(), "cannot export '{}': tensor '{}' is {}, only floating-point tensors are "
-                   "stored", group.file(), name, c10::toString(tensor.scalar_type()));
+        LOLA_CHECK(tensor.is_floating_point(),
+                   "cannot export '{}': tensor '{}' is {}, only floating-point tensors are "
+                   "stored",
+                   group.file(), name, c10::toString(tensor.scalar_type()));
         const torch::Tensor t = tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous();
         if (t.dim() == 0) {
             group.create_scalar(name, t.item<float>());
@@ -86,16 +88,21 @@ void write_model_file(const fs::path& path, const ModelFileHeader& header, torch
 
 ModelFileHeader read_model_header(const fs::path& path) {
     const io::h5::File f = io::h5::File::open(path.string());
-    LOLA_CHECK(f.has_attr("lola_format") && f.read_attr_string("lola_format") == kFormat, "'{}' is not a lola model "
-               "file (no root attribute lola_format='{}'; model files are written by 'lola export')", path.string(),
-               kFormat);
+    LOLA_CHECK(f.has_attr("lola_format") && f.read_attr_string("lola_format") == kFormat,
+               "'{}' is not a lola model "
+               "file (no root attribute lola_format='{}'; model files are written by 'lola export')",
+               path.string(), kFormat);
     ModelFileHeader h;
     h.version = f.read_attr_int("version");
-    LOLA_CHECK(h.version >= 1 && h.version <= kModelFormatVersion, "'{}' is a lola model file of format version {}, "
+    LOLA_CHECK(h.version >= 1 && h.version <= kModelFormatVersion,
+               "'{}' is a lola model file of format version {}, "
                "this lola reads format version {}: export it again with this lola's 'lola export' (from its run "
-               "folder), or use the lola that wrote it", path.string(), h.version, kModelFormatVersion);
-    LOLA_CHECK(f.has("emulator") && f.is_group("emulator"), "'{}' has no /emulator group (truncated or not a lola "
-               "model file?)", path.string());
+               "folder), or use the lola that wrote it",
+               path.string(), h.version, kModelFormatVersion);
+    LOLA_CHECK(f.has("emulator") && f.is_group("emulator"),
+               "'{}' has no /emulator group (truncated or not a lola "
+               "model file?)",
+               path.string());
     h.emulator_config = f.group("emulator").read_attr_string("config");
     if (f.has("autoencoder")) {
         h.autoencoder_config = f.group("autoencoder").read_attr_string("config");
@@ -114,8 +121,10 @@ void read_model_weights(const fs::path& path, const std::string& group_name, tor
     std::set<std::string> unused(stored.begin(), stored.end());
     torch::NoGradGuard no_grad;
     for (auto& [name, tensor] : named_tensors(module)) {
-        LOLA_CHECK(unused.erase(name) == 1, "'{}': /{} lacks tensor '{}' of the model its configuration builds (a file "
-                   "of another model version?)", path.string(), group_name, name);
+        LOLA_CHECK(unused.erase(name) == 1,
+                   "'{}': /{} lacks tensor '{}' of the model its configuration builds (a file "
+                   "of another model version?)",
+                   path.string(), group_name, name);
         const io::h5::Dataset ds = group.dataset(name);
         const std::vector<uint64_t> shape = ds.shape();
         const std::vector<uint64_t> want(tensor.sizes().begin(), tensor.sizes().end());

@@ -20,8 +20,10 @@ torch::Device parse_device(const std::string& name) {
         return torch::kCPU;
     }
     if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
-        LOLA_CHECK_USAGE(torch::cuda::is_available(), "device={} but CUDA is not available on this machine (use "
-                         "device=cpu)", name);
+        LOLA_CHECK_USAGE(torch::cuda::is_available(),
+                         "device={} but CUDA is not available on this machine (use "
+                         "device=cpu)",
+                         name);
         try {
             const torch::Device device(name);
             LOLA_CHECK_USAGE(!device.has_index() || device.index() < static_cast<int>(torch::cuda::device_count()),
@@ -100,8 +102,10 @@ core::Config read_run_config(const fs::path& dir, const YAML::Node& defaults) {
     core::Config cfg(defaults);
     cfg.merge_file(dir / "config.yaml");
     const int64_t version = cfg.get<int64_t>("format_version");
-    LOLA_CHECK(version <= kRunFormatVersion, "'{}' is a run of format version {}, made by a newer lola; this lola "
-               "reads up to version {}: upgrade lola", dir.string(), version, kRunFormatVersion);
+    LOLA_CHECK(version <= kRunFormatVersion,
+               "'{}' is a run of format version {}, made by a newer lola; this lola "
+               "reads up to version {}: upgrade lola",
+               dir.string(), version, kRunFormatVersion);
     return cfg;
 }
 
@@ -130,8 +134,8 @@ const char* backbone_group(EmulatorKind kind) { return kind == EmulatorKind::dif
 YAML::Node train_emulator_defaults(EmulatorKind kind) {
     YAML::Node n(YAML::NodeType::Map);
     YAML::Node latents(YAML::NodeType::Map);
-    latents["dir"] = "";  // latent cache folder ({train,valid,test}.h5); empty: a pixel-space emulator on `dataset`
-    latents["ae"] = "";   // autoencoder run folder; empty: the run recorded in the cache
+    latents["dir"] = ""; // latent cache folder ({train,valid,test}.h5); empty: a pixel-space emulator on `dataset`
+    latents["ae"] = "";  // autoencoder run folder; empty: the run recorded in the cache
     n["latents"] = latents;
     n["dataset"] = data::DatasetOptions::defaults();
     YAML::Node em(YAML::NodeType::Map);
@@ -246,7 +250,8 @@ EmulatorRun build_emulator_run(core::Config config) {
     run.shape.channels = run.config.get<int64_t>("model.channels");
     run.shape.label_dim = run.config.get<int64_t>("model.label_dim");
     run.shape.spatial_axes = run.config.get<int64_t>("model.spatial_axes");
-    LOLA_CHECK(run.shape.channels > 0 && run.shape.spatial_axes > 0, "the model group is not resolved (training never "
+    LOLA_CHECK(run.shape.channels > 0 && run.shape.spatial_axes > 0,
+               "the model group is not resolved (training never "
                "started?)");
     build_model(run);
     return run;
@@ -254,11 +259,15 @@ EmulatorRun build_emulator_run(core::Config config) {
 
 EmulatorRun load_emulator_run(const fs::path& dir, torch::Device device, bool best) {
     LOLA_CHECK_USAGE(fs::is_directory(dir), "emulator run folder '{}' does not exist", dir.string());
-    LOLA_CHECK(fs::exists(dir / "config.yaml"), "'{}' has no config.yaml (not a 'lola train-diffusion' or 'lola "
-               "train-surrogate' run folder?)", dir.string());
+    LOLA_CHECK(fs::exists(dir / "config.yaml"),
+               "'{}' has no config.yaml (not a 'lola train-diffusion' or 'lola "
+               "train-surrogate' run folder?)",
+               dir.string());
     const YAML::Node raw = core::load_yaml_file(dir / "config.yaml");
-    LOLA_CHECK(raw.IsMap() && raw["model"] && raw["model"]["kind"], "'{}' has no model.kind: not an emulator run (an "
-               "autoencoder run goes to --ae)", (dir / "config.yaml").string());
+    LOLA_CHECK(raw.IsMap() && raw["model"] && raw["model"]["kind"],
+               "'{}' has no model.kind: not an emulator run (an "
+               "autoencoder run goes to --ae)",
+               (dir / "config.yaml").string());
     const std::string kind = raw["model"]["kind"].as<std::string>();
     LOLA_CHECK(kind == "diffusion" || kind == "surrogate", "'{}': unknown model.kind '{}'", dir.string(), kind);
     EmulatorRun run;

@@ -191,8 +191,8 @@ void update_row(const Stage& st, const UpdateRow& r, int ny, double dtdx, double
 
 } // namespace euler_detail
 
-using euler_detail::Field4;
 using euler_detail::FaceStates;
+using euler_detail::Field4;
 using euler_detail::ReconSettings;
 using euler_detail::Row4;
 using euler_detail::Stage;
@@ -441,8 +441,8 @@ double EulerSolver::Impl::take_step(double dt) {
 // Throws when the step just taken violated the CFL condition by more than the hard limit (the signal speed grew
 // too fast within one step), naming the cell with the largest speed.
 void EulerSolver::Impl::check_cfl_after_step(double dt) {
-    const double courant = opt.scheme == EulerOptions::Scheme::UnsplitRK2 ? dt * (a_x / dx + a_y / dy)
-                                                                           : dt * std::max(a_x / dx, a_y / dy);
+    const double courant =
+        opt.scheme == EulerOptions::Scheme::UnsplitRK2 ? dt * (a_x / dx + a_y / dy) : dt * std::max(a_x / dx, a_y / dy);
     // Both schemes are stable up to a Courant number of about 1. The step was sized from the speeds before it, so
     // allow some growth within the step; beyond 1.5 the step was not valid (blow-up or near vacuum).
     const double hard_limit = 1.5;
@@ -450,10 +450,11 @@ void EulerSolver::Impl::check_cfl_after_step(double dt) {
         return;
     }
     const FastestCell f = fastest_cell();
-    LOLA_THROW("Euler solver: CFL condition violated at t={:.6g} (step {}): Courant number {:.3g} > {} after a step "
-               "of dt={:.3g}; fastest cell (i={}, j={}) has |u|+c={:.6g}. Lower cfl (now {}) or check the "
-               "initial condition",
-               time, counters.n_steps, courant, hard_limit, dt, f.i, f.j, f.speed, opt.cfl);
+    LOLA_THROW(
+        "Euler solver: CFL condition violated at t={:.6g} (step {}): Courant number {:.3g} > {} after a step "
+        "of dt={:.3g}; fastest cell (i={}, j={}) has |u|+c={:.6g}. Lower cfl (now {}) or check the "
+        "initial condition",
+        time, counters.n_steps, courant, hard_limit, dt, f.i, f.j, f.speed, opt.cfl);
 }
 
 EulerSolver::Impl::FastestCell EulerSolver::Impl::fastest_cell() const {
@@ -537,15 +538,17 @@ void EulerSolver::advance_to(double t_target) {
         double dt = m.cfl_dt();
         if (!(std::isfinite(dt) && dt > 1e-12 * std::max(1.0, t_target))) {
             const Impl::FastestCell f = m.fastest_cell();
-            LOLA_THROW("Euler solver: time step collapsed to dt={:.3g} at t={:.6g}; fastest cell (i={}, j={}) has "
-                       "|u|+c={:.6g}: the flow is near vacuum or blowing up",
-                       dt, m.time, f.i, f.j, f.speed);
+            LOLA_THROW(
+                "Euler solver: time step collapsed to dt={:.3g} at t={:.6g}; fastest cell (i={}, j={}) has "
+                "|u|+c={:.6g}: the flow is near vacuum or blowing up",
+                dt, m.time, f.i, f.j, f.speed);
         }
         if (m.counters.n_steps >= m.opt.max_steps) {
             const Impl::FastestCell f = m.fastest_cell();
-            LOLA_THROW("Euler solver: more than max_steps={} time steps at t={:.6g} (dt={:.3g}; fastest cell (i={}, "
-                       "j={}) has |u|+c={:.6g}); raise max_steps or lower the resolution",
-                       m.opt.max_steps, m.time, dt, f.i, f.j, f.speed);
+            LOLA_THROW(
+                "Euler solver: more than max_steps={} time steps at t={:.6g} (dt={:.3g}; fastest cell (i={}, "
+                "j={}) has |u|+c={:.6g}); raise max_steps or lower the resolution",
+                m.opt.max_steps, m.time, dt, f.i, f.j, f.speed);
         }
         const bool last = dt >= remaining;
         if (last) {

@@ -62,15 +62,15 @@ int64_t count_of(const std::vector<double>& v);
 
 /// One stage: out = [base / 2 +] [1 / 2] (in - dt (div F)_dirs(in)).
 struct Stage {
-    int dirs = 3;          // 1: x only, 2: y only, 3: both
-    bool combine = false;  // SSP-RK2 second stage
-    bool speeds = false;   // compute the max signal speeds of `out`
-    bool hancock = false;  // MUSCL-Hancock predictor
+    int dirs = 3;         // 1: x only, 2: y only, 3: both
+    bool combine = false; // SSP-RK2 second stage
+    bool speeds = false;  // compute the max signal speeds of `out`
+    bool hancock = false; // MUSCL-Hancock predictor
     const Field4* in = nullptr;
     const Field4* base = nullptr;
     Field4* out = nullptr;
     double dt = 0.0;
-    double weight = 1.0;   // weight of this stage's boundary fluxes in the step's net flux
+    double weight = 1.0; // weight of this stage's boundary fluxes in the step's net flux
 };
 
 /// Reconstruction settings of one sweep direction.

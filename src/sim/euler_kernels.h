@@ -111,8 +111,8 @@ inline T vmax(T a, T b) {
 /// Ideal-gas constants used by every kernel.
 struct Gas {
     double gamma = 1.4;
-    double gm1 = 0.4;      // gamma - 1
-    double inv_gm1 = 2.5;  // 1 / (gamma - 1)
+    double gm1 = 0.4;     // gamma - 1
+    double inv_gm1 = 2.5; // 1 / (gamma - 1)
 
     explicit Gas(double g = 1.4) : gamma(g), gm1(g - 1.0), inv_gm1(1.0 / (g - 1.0)) {}
 };
@@ -245,8 +245,8 @@ inline void reconstruct_lane(const Stencil3& s, int k, double half_dtdx, const G
 // The *_line drivers copy their pointer bundles into locals: otherwise every store through a double* could alias
 // the bundle, and the compiler reloads all pointers in every iteration.
 template <class Limiter, bool kHancock>
-inline void reconstruct_line(const Stencil3& stencil, int n, double half_dtdx, const Gas& gas,
-                             const FaceStates& states, double* fallbacks) {
+inline void reconstruct_line(const Stencil3& stencil, int n, double half_dtdx, const Gas& gas, const FaceStates& states,
+                             double* fallbacks) {
     const Stencil3 s = stencil;
     const FaceStates out = states;
     const Gas g = gas;
@@ -376,8 +376,8 @@ struct FaceInputs {
 };
 
 template <class T, bool kSpeedsPass>
-inline void hllc_lane(const FaceInputs& in, int f, int n, const Gas& gas, double* scratch, double* f_rho,
-                      double* f_mn, double* f_mt, double* f_e) {
+inline void hllc_lane(const FaceInputs& in, int f, int n, const Gas& gas, double* scratch, double* f_rho, double* f_mn,
+                      double* f_mt, double* f_e) {
     using L = Lane<T>;
     const T rl = L::load(in.left[0] + f), ul = L::load(in.left[1] + f), vl = L::load(in.left[2] + f);
     const T pl = L::load(in.left[3] + f), rr = L::load(in.right[0] + f), ur = L::load(in.right[1] + f);
@@ -425,15 +425,15 @@ inline void hllc_line(const FaceInputs& in, int n, const Gas& gas, double* scrat
 
 /// Pointers of one row update (see update_line).
 struct UpdateRow {
-    Row4 in;      // stage input
-    Row4 base;    // U^n for the second RK2 stage
+    Row4 in;   // stage input
+    Row4 base; // U^n for the second RK2 stage
     Row4 out;
-    Row4 fx_lo;   // x-face fluxes below (face i) and above (face i + 1) the row
+    Row4 fx_lo; // x-face fluxes below (face i) and above (face i + 1) the row
     Row4 fx_hi;
-    Row4 fy;      // y-face fluxes, ny + 1
-    double* bad;  // element-wise count of non-physical cells
-    double* a_x;  // element-wise max(|u| + c)
-    double* a_y;  // element-wise max(|v| + c)
+    Row4 fy;     // y-face fluxes, ny + 1
+    double* bad; // element-wise count of non-physical cells
+    double* a_x; // element-wise max(|u| + c)
+    double* a_y; // element-wise max(|v| + c)
 };
 
 /// One cell group of update_line:

@@ -171,12 +171,12 @@ void EulerSolver::Impl::robust_stage(const Stage& st) {
             }
             if (!lowered) {
                 const Row4 row = st.out->row(i);
-                LOLA_THROW("Euler solver: non-physical state at t={:.6g} (step {}, dt={:.3g}) in cell (i={}, j={}) at "
-                           "x={:.4g}, y={:.4g}: rho={:.6g}, p={:.6g} even with first-order HLLE fluxes; the initial "
-                           "condition may be too extreme (near vacuum) or cfl={} too large",
-                           time + st.dt, counters.n_steps + 1, st.dt, i, j, (i + 0.5) * dx, (j + 0.5) * dy,
-                           row.c[0][j],
-                           euler_detail::pressure_of(row.c[0][j], row.c[1][j], row.c[2][j], row.c[3][j], gas), opt.cfl);
+                LOLA_THROW(
+                    "Euler solver: non-physical state at t={:.6g} (step {}, dt={:.3g}) in cell (i={}, j={}) at "
+                    "x={:.4g}, y={:.4g}: rho={:.6g}, p={:.6g} even with first-order HLLE fluxes; the initial "
+                    "condition may be too extreme (near vacuum) or cfl={} too large",
+                    time + st.dt, counters.n_steps + 1, st.dt, i, j, (i + 0.5) * dx, (j + 0.5) * dy, row.c[0][j],
+                    euler_detail::pressure_of(row.c[0][j], row.c[1][j], row.c[2][j], row.c[3][j], gas), opt.cfl);
             }
         }
         bad.clear();

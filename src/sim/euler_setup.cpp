@@ -47,9 +47,7 @@ std::string to_string(EulerOptions::Boundary boundary) {
     return boundary == EulerOptions::Boundary::Open ? "open" : "periodic";
 }
 
-std::string to_string(EulerOptions::Limiter limiter) {
-    return limiter == EulerOptions::Limiter::MC ? "mc" : "minmod";
-}
+std::string to_string(EulerOptions::Limiter limiter) { return limiter == EulerOptions::Limiter::MC ? "mc" : "minmod"; }
 
 std::string to_string(EulerOptions::Scheme scheme) {
     return scheme == EulerOptions::Scheme::UnsplitRK2 ? "rk2" : "hancock";

@@ -37,17 +37,25 @@ const char* kRayleighBenard = "rayleigh_benard";
 
 // Gas labels of the official file names, one per gamma (well.md 1.1).
 std::string euler_gas(double gamma) {
-    static const std::vector<std::pair<double, const char*>> gases{
-        {1.13, "C3H8_16"},      {1.22, "C2H6_15"}, {1.3, "CO2_20"},   {1.33, "H2O_20"},  {1.365, "Dry_air_1000"},
-        {1.4, "Dry_air_20"},    {1.404, "H2_100_Dry_air_-15"},       {1.453, "H2_-76"}, {1.597, "H2_-181"},
-        {1.76, "Ar_-180"}};
+    static const std::vector<std::pair<double, const char*>> gases{{1.13, "C3H8_16"},
+                                                                   {1.22, "C2H6_15"},
+                                                                   {1.3, "CO2_20"},
+                                                                   {1.33, "H2O_20"},
+                                                                   {1.365, "Dry_air_1000"},
+                                                                   {1.4, "Dry_air_20"},
+                                                                   {1.404, "H2_100_Dry_air_-15"},
+                                                                   {1.453, "H2_-76"},
+                                                                   {1.597, "H2_-181"},
+                                                                   {1.76, "Ar_-180"}};
     for (const auto& [g, name] : gases) {
         if (std::abs(g - gamma) < 1e-9) {
             return name;
         }
     }
-    LOLA_THROW_USAGE("--gammas: {} is not one of the ten official gamma values (1.13, 1.22, 1.3, 1.33, 1.365, 1.4, "
-                     "1.404, 1.453, 1.597, 1.76)", gamma);
+    LOLA_THROW_USAGE(
+        "--gammas: {} is not one of the ten official gamma values (1.13, 1.22, 1.3, 1.33, 1.365, 1.4, "
+        "1.404, 1.453, 1.597, 1.76)",
+        gamma);
 }
 
 uint64_t splitmix(uint64_t x) {
@@ -103,7 +111,8 @@ std::vector<Job> make_jobs(const GenerateOptions& o) {
             for (double gamma : o.gammas) {
                 Job job;
                 job.dataset_name = std::string(kEuler) + "_" + bc;
-                job.file_name = fmt::format("{}_gamma_{}_{}.hdf5", job.dataset_name, well_number(gamma), euler_gas(gamma));
+                job.file_name =
+                    fmt::format("{}_gamma_{}_{}.hdf5", job.dataset_name, well_number(gamma), euler_gas(gamma));
                 io::WellSchema& s = job.schema;
                 s.dataset_name = job.dataset_name;
                 s.spatial_dims = {"x", "y"};
@@ -116,7 +125,8 @@ std::vector<Job> make_jobs(const GenerateOptions& o) {
                 s.fields[1] = {"momentum"};
                 const io::BcType type = periodic ? io::BcType::Periodic : io::BcType::Open;
                 const std::string suffix = periodic ? "_periodic" : "_open";
-                s.boundary_conditions = {{"x" + suffix, type, {"x"}, true, true}, {"y" + suffix, type, {"y"}, true, true}};
+                s.boundary_conditions = {{"x" + suffix, type, {"x"}, true, true},
+                                         {"y" + suffix, type, {"y"}, true, true}};
                 job.n_traj = o.trajectories;
                 job.sim_time_per_traj = t_end;
                 job.describe = fmt::format("{} gamma={}", bc, gamma);
@@ -192,9 +202,12 @@ int split_of(int64_t k, int64_t n) {
 
 class Progress {
 public:
-    Progress(int64_t total, double total_sim_time, bool enabled) :
-        total_(total), total_sim_(total_sim_time), enabled_(enabled), start_(std::chrono::steady_clock::now()),
-        tty_(stderr_is_tty()) {}
+    Progress(int64_t total, double total_sim_time, bool enabled)
+        : total_(total),
+          total_sim_(total_sim_time),
+          enabled_(enabled),
+          start_(std::chrono::steady_clock::now()),
+          tty_(stderr_is_tty()) {}
 
     void add(double sim_time, bool trajectory_done) {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -207,8 +220,10 @@ public:
         last_ = elapsed;
         const double frac = total_sim_ > 0 ? sim_ / total_sim_ : 0;
         const double eta = frac > 0 ? std::max(0.0, elapsed * (1 - frac) / frac) : 0;
-        std::string line = fmt::format("simulate: {}/{} trajectories, simulated time {:.1f}/{:.1f}, {:.0f} s elapsed, "
-                                       "ETA {:.0f} s", done_, total_, sim_, total_sim_, elapsed, eta);
+        std::string line = fmt::format(
+            "simulate: {}/{} trajectories, simulated time {:.1f}/{:.1f}, {:.0f} s elapsed, "
+            "ETA {:.0f} s",
+            done_, total_, sim_, total_sim_, elapsed, eta);
         if (tty_) {
             std::fprintf(stderr, "\r%s   %s", line.c_str(), done_ == total_ ? "\n" : "");
             std::fflush(stderr);
@@ -217,9 +232,7 @@ public:
         }
     }
 
-    double seconds() const {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    }
+    double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
 
 private:
     int64_t total_, done_ = 0;
@@ -287,13 +300,16 @@ GenerateOptions resolve_generate_options(const GenerateOptions& in) {
         LOLA_CHECK_USAGE(n <= 16384, "--resolution {}: at most 16384 cells per axis", n);
         LOLA_CHECK_USAGE(n >= 32 && n % 32 == 0,
                          "--resolution {}: every size must be a positive multiple of 32 (the 2-D autoencoders "
-                         "downsample by 32); use {} or {}", n, std::max<int64_t>(32, n / 32 * 32), (n / 32 + 1) * 32);
+                         "downsample by 32); use {} or {}",
+                         n, std::max<int64_t>(32, n / 32 * 32), (n / 32 + 1) * 32);
     }
     if (o.trajectories == 0) {
         o.trajectories = p.trajectories;
     }
-    LOLA_CHECK_USAGE(o.trajectories >= 3, "--trajectories {}: need at least 3 per parameter setting (one each for "
-                     "train, valid and test)", o.trajectories);
+    LOLA_CHECK_USAGE(o.trajectories >= 3,
+                     "--trajectories {}: need at least 3 per parameter setting (one each for "
+                     "train, valid and test)",
+                     o.trajectories);
     if (o.snapshots == 0) {
         o.snapshots = p.snapshots;
     }
@@ -312,8 +328,10 @@ GenerateOptions resolve_generate_options(const GenerateOptions& in) {
             o.boundaries = {"open", "periodic"};
         }
         for (const auto& b : o.boundaries) {
-            LOLA_CHECK_USAGE(b == "open" || b == "periodic", "--boundaries: unknown boundary '{}' (valid: open, "
-                             "periodic)", b);
+            LOLA_CHECK_USAGE(b == "open" || b == "periodic",
+                             "--boundaries: unknown boundary '{}' (valid: open, "
+                             "periodic)",
+                             b);
         }
         LOLA_CHECK_USAGE(o.rayleigh.empty() && o.prandtl.empty(), "--rayleigh/--prandtl apply to rayleigh_benard");
         parse_euler_scheme(o.scheme); // validates
@@ -330,7 +348,8 @@ GenerateOptions resolve_generate_options(const GenerateOptions& in) {
         for (double v : o.prandtl) {
             LOLA_CHECK_USAGE(v > 0 && std::isfinite(v), "--prandtl {}: must be positive", v);
         }
-        LOLA_CHECK_USAGE(o.gammas.empty() && o.boundaries.empty(), "--gammas/--boundaries apply to "
+        LOLA_CHECK_USAGE(o.gammas.empty() && o.boundaries.empty(),
+                         "--gammas/--boundaries apply to "
                          "euler_multi_quadrants");
     }
     if (o.threads <= 0) {
@@ -381,11 +400,12 @@ GenerateReport generate(const GenerateOptions& in) {
     {
         std::error_code ec;
         const fs::space_info space = fs::space(o.out, ec);
-        LOLA_CHECK_USAGE(ec || bytes <= static_cast<double>(space.available),
-                         "the datasets need about {:.2f} GB on disk ({} trajectories of {} snapshots, float32) but "
-                         "'{}' has {:.2f} GB free; lower --trajectories, --snapshots or --resolution, or choose another "
-                         "--out", bytes / 1e9, total, o.snapshots, o.out.string(),
-                         static_cast<double>(space.available) / 1e9);
+        LOLA_CHECK_USAGE(
+            ec || bytes <= static_cast<double>(space.available),
+            "the datasets need about {:.2f} GB on disk ({} trajectories of {} snapshots, float32) but "
+            "'{}' has {:.2f} GB free; lower --trajectories, --snapshots or --resolution, or choose another "
+            "--out",
+            bytes / 1e9, total, o.snapshots, o.out.string(), static_cast<double>(space.available) / 1e9);
     }
     LOLA_LOG_INFO("simulate: {} preset '{}': {} files, {} trajectories at {}x{}, {} snapshots, {} threads", o.system,
                   o.preset, jobs.size(), total, o.resolution[0], o.resolution[1], o.snapshots, o.threads);

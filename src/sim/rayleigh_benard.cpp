@@ -55,8 +55,10 @@ double uniform_open0(uint64_t r) { return (static_cast<double>(r >> 11) + 1.0) *
 } // namespace
 
 void RayleighBenardOptions::validate() const {
-    LOLA_CHECK_USAGE(resolution_multiple >= 1, "rayleigh_benard: resolution_multiple = {} must be >= 1 (32 for data "
-                     "the autoencoders read, 1 to lift the rule)", resolution_multiple);
+    LOLA_CHECK_USAGE(resolution_multiple >= 1,
+                     "rayleigh_benard: resolution_multiple = {} must be >= 1 (32 for data "
+                     "the autoencoders read, 1 to lift the rule)",
+                     resolution_multiple);
     check_size("nx", nx, resolution_multiple, 8, true);
     check_size("ny", ny, resolution_multiple, 4, false);
     LOLA_CHECK_USAGE(finite_positive(rayleigh), "rayleigh_benard: rayleigh = {} must be a finite number > 0", rayleigh);
@@ -89,11 +91,18 @@ RayleighBenardGrid rayleigh_benard_grid(const RayleighBenardOptions& options) {
 
 // ---- Impl: set-up ----------------------------------------------------------------------------------------------
 
-RayleighBenardSolver::Impl::Impl(const RayleighBenardOptions& options) :
-    opt(options), nx(options.nx), nz(options.ny), nm(options.nx / 2 + 1), m_cut((options.nx - 1) / 3),
-    dx(kRayleighBenardLengthX / static_cast<double>(options.nx)),
-    h(kRayleighBenardLengthY / static_cast<double>(options.ny)), nu(std::sqrt(options.prandtl / options.rayleigh)),
-    kappa(1.0 / std::sqrt(options.rayleigh * options.prandtl)), k(options.nx / 2 + 1), fft(options.nx) {
+RayleighBenardSolver::Impl::Impl(const RayleighBenardOptions& options)
+    : opt(options),
+      nx(options.nx),
+      nz(options.ny),
+      nm(options.nx / 2 + 1),
+      m_cut((options.nx - 1) / 3),
+      dx(kRayleighBenardLengthX / static_cast<double>(options.nx)),
+      h(kRayleighBenardLengthY / static_cast<double>(options.ny)),
+      nu(std::sqrt(options.prandtl / options.rayleigh)),
+      kappa(1.0 / std::sqrt(options.rayleigh * options.prandtl)),
+      k(options.nx / 2 + 1),
+      fft(options.nx) {
     for (int64_t m = 0; m < nm; ++m) {
         k[m] = (m == nx / 2) ? 0.0 : 2.0 * kPi * static_cast<double>(m) / kRayleighBenardLengthX;
     }
@@ -351,11 +360,8 @@ RayleighBenardDiagnostics RayleighBenardSolver::diagnostics() const { return imp
 
 const RayleighBenardOptions& RayleighBenardSolver::options() const { return impl_->opt; }
 
-RayleighBenardRunStats run_trajectory(const RayleighBenardOptions& options,
-                                      uint64_t seed,
-                                      int n_snapshots,
-                                      double dt_out,
-                                      const FrameSink& sink) {
+RayleighBenardRunStats run_trajectory(const RayleighBenardOptions& options, uint64_t seed, int n_snapshots,
+                                      double dt_out, const FrameSink& sink) {
     LOLA_CHECK_USAGE(n_snapshots >= 1, "rayleigh_benard: n_snapshots = {} must be >= 1 (official 200)", n_snapshots);
     LOLA_CHECK_USAGE(std::isfinite(dt_out) && dt_out > 0, "rayleigh_benard: dt_out = {} must be > 0 (official 0.25)",
                      dt_out);

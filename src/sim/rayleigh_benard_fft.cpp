@@ -263,21 +263,29 @@ void RealFftBatch::complex_forward(int64_t batch, double** out_re, double** out_
     double* yr = work_re_;
     double* yi = work_im_;
     for (const Stage& st : stages_) {
-        const StageArgs args{xr, xi, yr, yi, tw_re_.data() + st.twiddle_at, tw_im_.data() + st.twiddle_at,
-                             st.stride, st.length / st.radix, batch, ld_};
+        const StageArgs args{xr,
+                             xi,
+                             yr,
+                             yi,
+                             tw_re_.data() + st.twiddle_at,
+                             tw_im_.data() + st.twiddle_at,
+                             st.stride,
+                             st.length / st.radix,
+                             batch,
+                             ld_};
         switch (st.radix) {
-        case 4:
-            stage4(args);
-            break;
-        case 2:
-            stage2(args);
-            break;
-        case 3:
-            stage3(args);
-            break;
-        default:
-            stage5(args);
-            break;
+            case 4:
+                stage4(args);
+                break;
+            case 2:
+                stage2(args);
+                break;
+            case 3:
+                stage3(args);
+                break;
+            default:
+                stage5(args);
+                break;
         }
         std::swap(xr, yr);
         std::swap(xi, yi);
@@ -328,7 +336,7 @@ void RealFftBatch::inverse(const Complex* in, int64_t in_stride, double* out, in
             const int64_t mc = m == 0 ? half_ : half_ - m; // partner coefficient, conjugated
             const double use_m = m < m_keep ? 1.0 : 0.0;
             const double use_c = mc < m_keep ? 1.0 : 0.0;
-            const double keep_im = m == 0 ? 0.0 : 1.0; // c_0 and c_{n/2} are real
+            const double keep_im = m == 0 ? 0.0 : 1.0;        // c_0 and c_{n/2} are real
             const double rr = root_re_[m], ri = -root_im_[m]; // conj(root)
             double* zr = re_ + m * ld_;
             double* zi = im_ + m * ld_;

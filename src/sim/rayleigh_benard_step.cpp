@@ -122,12 +122,13 @@ void RayleighBenardSolver::Impl::evaluate_explicit() {
             const double bb = x_b[j * nx + i];
             const double r = std::abs(uu) / dx + std::max(std::abs(wl), std::abs(wu)) / h;
             if (!(r < std::numeric_limits<double>::max()) || !(std::abs(bb - 0.5) <= 5.0)) {
-                LOLA_THROW("rayleigh_benard: non-finite or non-physical state at t = {:.6g} (step {}) in cell "
-                           "(i = {}, j = {}), x = {:.4g}, y = {:.4g}: b = {:.4g}, u_x = {:.4g}, u_y = {:.4g}; the run "
-                           "is unstable or under-resolved: lower cfl (now {}) or dt_max, or raise nx x ny (now {}x{}) "
-                           "for Ra = {:g}, Pr = {:g}",
-                           t, steps, i, j, static_cast<double>(i) * dx, (static_cast<double>(j) + 0.5) * h, bb, uu,
-                           0.5 * (wl + wu), opt.cfl, nx, nz, opt.rayleigh, opt.prandtl);
+                LOLA_THROW(
+                    "rayleigh_benard: non-finite or non-physical state at t = {:.6g} (step {}) in cell "
+                    "(i = {}, j = {}), x = {:.4g}, y = {:.4g}: b = {:.4g}, u_x = {:.4g}, u_y = {:.4g}; the run "
+                    "is unstable or under-resolved: lower cfl (now {}) or dt_max, or raise nx x ny (now {}x{}) "
+                    "for Ra = {:g}, Pr = {:g}",
+                    t, steps, i, j, static_cast<double>(i) * dx, (static_cast<double>(j) + 0.5) * h, bb, uu,
+                    0.5 * (wl + wu), opt.cfl, nx, nz, opt.rayleigh, opt.prandtl);
             }
             if (r > rate) {
                 rate = r;
@@ -339,13 +340,13 @@ void RayleighBenardSolver::Impl::advance(double t_end) {
         }
         const double dt_cfl = rate > 0 ? opt.cfl / rate : std::numeric_limits<double>::infinity();
         if (dt_cfl < opt.dt_min) {
-            LOLA_THROW("rayleigh_benard: CFL violation at t = {:.6g} (step {}): the flow peaks in cell "
-                       "(i = {}, j = {}), x = {:.4g}, y = {:.4g}, with |u_x| = {:.4g}, |u_y| = {:.4g}, which needs "
-                       "dt = {:.3g} below dt_min = {:.3g} at cfl = {}; the flow is under-resolved or unstable: raise "
-                       "nx x ny (now {}x{}) or lower the Rayleigh number (now {:g})",
-                       t, steps, rate_i, rate_j, static_cast<double>(rate_i) * dx,
-                       (static_cast<double>(rate_j) + 0.5) * h, std::abs(rate_u), rate_w, dt_cfl, opt.dt_min, opt.cfl,
-                       nx, nz, opt.rayleigh);
+            LOLA_THROW(
+                "rayleigh_benard: CFL violation at t = {:.6g} (step {}): the flow peaks in cell "
+                "(i = {}, j = {}), x = {:.4g}, y = {:.4g}, with |u_x| = {:.4g}, |u_y| = {:.4g}, which needs "
+                "dt = {:.3g} below dt_min = {:.3g} at cfl = {}; the flow is under-resolved or unstable: raise "
+                "nx x ny (now {}x{}) or lower the Rayleigh number (now {:g})",
+                t, steps, rate_i, rate_j, static_cast<double>(rate_i) * dx, (static_cast<double>(rate_j) + 0.5) * h,
+                std::abs(rate_u), rate_w, dt_cfl, opt.dt_min, opt.cfl, nx, nz, opt.rayleigh);
         }
         const double dt_target = std::min(opt.dt_max, dt_cfl);
         if (plan_end != t_end || plan_left <= 0 || plan_dt > 1.2 * dt_target) {

@@ -15,8 +15,8 @@ constexpr double kRelativeTolerance = 1e-14;
 
 } // namespace
 
-ExactRiemannSolver::ExactRiemannSolver(const Primitive1D& left, const Primitive1D& right, double gamma) :
-    left_(left), right_(right), gamma_(gamma) {
+ExactRiemannSolver::ExactRiemannSolver(const Primitive1D& left, const Primitive1D& right, double gamma)
+    : left_(left), right_(right), gamma_(gamma) {
     LOLA_CHECK(std::isfinite(gamma) && gamma > 1.0, "exact Riemann solver: gamma must be > 1, got {}", gamma);
     for (const Primitive1D* k : {&left, &right}) {
         LOLA_CHECK(std::isfinite(k->rho) && std::isfinite(k->u) && std::isfinite(k->p) && k->rho > 0.0 && k->p > 0.0,
@@ -45,10 +45,10 @@ ExactRiemannSolver::ExactRiemannSolver(const Primitive1D& left, const Primitive1
         const double den = c_left_ / std::pow(left.p, z) + c_right_ / std::pow(right.p, z);
         p = std::pow(num / den, 1.0 / z);
     } else {
-        const double g_left = std::sqrt(2.0 / ((gamma + 1.0) * left.rho) /
-                                        (p_pv + (gamma - 1.0) / (gamma + 1.0) * left.p));
-        const double g_right = std::sqrt(2.0 / ((gamma + 1.0) * right.rho) /
-                                         (p_pv + (gamma - 1.0) / (gamma + 1.0) * right.p));
+        const double g_left =
+            std::sqrt(2.0 / ((gamma + 1.0) * left.rho) / (p_pv + (gamma - 1.0) / (gamma + 1.0) * left.p));
+        const double g_right =
+            std::sqrt(2.0 / ((gamma + 1.0) * right.rho) / (p_pv + (gamma - 1.0) / (gamma + 1.0) * right.p));
         p = (g_left * left.p + g_right * right.p - du) / (g_left + g_right);
     }
     p = std::max(p, 1e-14 * p_min);
@@ -56,8 +56,8 @@ ExactRiemannSolver::ExactRiemannSolver(const Primitive1D& left, const Primitive1
     for (n_iterations_ = 1; n_iterations_ <= kMaxIterations; ++n_iterations_) {
         double d_left = 0.0;
         double d_right = 0.0;
-        const double f = pressure_function(p, left, c_left_, d_left) + pressure_function(p, right, c_right_, d_right) +
-                         du;
+        const double f =
+            pressure_function(p, left, c_left_, d_left) + pressure_function(p, right, c_right_, d_right) + du;
         double p_next = p - f / (d_left + d_right);
         if (p_next <= 0.0) {
             p_next = 0.5 * p; // Newton overshoot below zero: halve instead (f is monotone and concave)

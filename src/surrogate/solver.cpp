@@ -7,18 +7,22 @@ namespace lola::surrogate {
 torch::Tensor mask_channels(const torch::Tensor& known, const torch::Tensor& window) {
     LOLA_CHECK(window.dim() >= 3, "mask_channels: the window must be (B, C, n, spatial...), got {} dims", window.dim());
     const int64_t n = window.size(2);
-    LOLA_CHECK(known.size(-1) == n && known.dim() <= 2, "mask_channels: known must be (n) or (B, n) with n = {}, got "
-               "[{}]", n, fmt::join(known.sizes(), ", "));
+    LOLA_CHECK(known.size(-1) == n && known.dim() <= 2,
+               "mask_channels: known must be (n) or (B, n) with n = {}, got "
+               "[{}]",
+               n, fmt::join(known.sizes(), ", "));
     std::vector<int64_t> view{known.dim() == 2 ? known.size(0) : 1, 1, n};
     view.resize(static_cast<size_t>(window.dim()), 1);
     return known.to(window.options()).reshape(view).expand(window.sizes());
 }
 
 NeuralSolverImpl::NeuralSolverImpl(nn::BackboneOptions backbone_options, int64_t channels_, int64_t label_dim_,
-                                   int64_t spatial_axes_) :
-    options(std::move(backbone_options)), channels(channels_), label_dim(label_dim_), spatial_axes(spatial_axes_) {
-    LOLA_CHECK(channels > 0 && label_dim >= 0 && spatial_axes >= 2, "neural solver: invalid channels {}, label_dim {} "
-               "or spatial axes {}", channels, label_dim, spatial_axes);
+                                   int64_t spatial_axes_)
+    : options(std::move(backbone_options)), channels(channels_), label_dim(label_dim_), spatial_axes(spatial_axes_) {
+    LOLA_CHECK(channels > 0 && label_dim >= 0 && spatial_axes >= 2,
+               "neural solver: invalid channels {}, label_dim {} "
+               "or spatial axes {}",
+               channels, label_dim, spatial_axes);
     reset();
 }
 
@@ -32,9 +36,10 @@ void NeuralSolverImpl::reset() {
 
 torch::Tensor NeuralSolverImpl::forward(const torch::Tensor& window, const torch::Tensor& known,
                                         const torch::Tensor& label) {
-    LOLA_CHECK(window.dim() == spatial_axes + 2 && window.size(1) == channels, "neural solver: expected a window (B, "
-               "{}, n, ...) with {} axes after the channels, got [{}]", channels, spatial_axes,
-               fmt::join(window.sizes(), ", "));
+    LOLA_CHECK(window.dim() == spatial_axes + 2 && window.size(1) == channels,
+               "neural solver: expected a window (B, "
+               "{}, n, ...) with {} axes after the channels, got [{}]",
+               channels, spatial_axes, fmt::join(window.sizes(), ", "));
     const torch::Tensor mask = mask_channels(known, window);
     torch::Tensor emb;
     if (label_dim > 0) {

@@ -65,8 +65,10 @@ OptimOptions OptimOptions::from_config(const core::Config& cfg, const std::strin
     LOLA_CHECK_USAGE(o.shampoo_beta >= 0 && o.shampoo_beta < 1, "{}.shampoo_beta must be in [0, 1), got {}", key,
                      o.shampoo_beta);
     LOLA_CHECK_USAGE(o.max_precond_dim >= 1, "{}.max_precond_dim must be >= 1, got {}", key, o.max_precond_dim);
-    LOLA_CHECK_USAGE(o.learning_rate > 0 && o.learning_rate <= 10, "{}.learning_rate must be in (0, 10], got {} "
-                     "(the paper trains at 1e-4 to 1e-5)", key, o.learning_rate);
+    LOLA_CHECK_USAGE(o.learning_rate > 0 && o.learning_rate <= 10,
+                     "{}.learning_rate must be in (0, 10], got {} "
+                     "(the paper trains at 1e-4 to 1e-5)",
+                     key, o.learning_rate);
     LOLA_CHECK_USAGE(o.betas.size() == 2 && o.betas[0] >= 0 && o.betas[0] < 1 && o.betas[1] >= 0 && o.betas[1] < 1,
                      "{}.betas must be two numbers in [0, 1)", key);
     LOLA_CHECK_USAGE(o.warmup >= 0, "{}.warmup must be >= 0, got {}", key, o.warmup);
@@ -83,19 +85,22 @@ namespace {
 
 std::map<std::string, OptimizerFactory>& registry() {
     static std::map<std::string, OptimizerFactory> r{
-        {"adamw", [](std::vector<torch::Tensor> params, const OptimOptions& o) -> std::unique_ptr<torch::optim::Optimizer> {
+        {"adamw",
+         [](std::vector<torch::Tensor> params, const OptimOptions& o) -> std::unique_ptr<torch::optim::Optimizer> {
              torch::optim::AdamWOptions opts(o.learning_rate);
              opts.betas({o.betas[0], o.betas[1]}).eps(o.eps).weight_decay(o.weight_decay);
              return std::make_unique<torch::optim::AdamW>(std::move(params), opts);
          }},
-        {"psgd", [](std::vector<torch::Tensor> params, const OptimOptions& o) -> std::unique_ptr<torch::optim::Optimizer> {
+        {"psgd",
+         [](std::vector<torch::Tensor> params, const OptimOptions& o) -> std::unique_ptr<torch::optim::Optimizer> {
              PsgdOptions opts(o.learning_rate);
              opts.beta(o.betas.at(0)).weight_decay(o.weight_decay).precond_lr(o.precond_lr);
              opts.min_prob(1.0 / static_cast<double>(o.precond_freq > 0 ? o.precond_freq : 64));
              opts.precond_decay(o.precond_decay).max_size(o.max_size).balance_prob(o.balance_prob);
              return std::make_unique<Psgd>(std::move(params), opts);
          }},
-        {"soap", [](std::vector<torch::Tensor> params, const OptimOptions& o) -> std::unique_ptr<torch::optim::Optimizer> {
+        {"soap",
+         [](std::vector<torch::Tensor> params, const OptimOptions& o) -> std::unique_ptr<torch::optim::Optimizer> {
              SoapOptions opts(o.learning_rate);
              opts.beta1(o.betas.at(0)).beta2(o.betas.at(1)).eps(o.eps).weight_decay(o.weight_decay);
              opts.shampoo_beta(o.shampoo_beta).precond_freq(o.precond_freq > 0 ? o.precond_freq : 16);

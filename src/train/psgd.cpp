@@ -13,9 +13,7 @@
 
 namespace lola::train {
 
-double python_random(uint64_t seed) {
-    return core::PythonRandom(static_cast<int64_t>(seed)).random();
-}
+double python_random(uint64_t seed) { return core::PythonRandom(static_cast<int64_t>(seed)).random(); }
 
 double psgd_update_draw(int64_t step) {
     LOLA_CHECK(step >= 1, "psgd: the optimizer step counts from 1, got {}", step);
@@ -26,9 +24,7 @@ double psgd_update_probability(int64_t k, double min_prob, double decay) {
     return std::max(min_prob, std::pow(decay, static_cast<double>(k)));
 }
 
-bool psgd_triangular(int64_t size, int64_t ndim, int64_t max_size) {
-    return ndim >= 2 && size > 1 && size <= max_size;
-}
+bool psgd_triangular(int64_t size, int64_t ndim, int64_t max_size) { return ndim >= 2 && size > 1 && size <= max_size; }
 
 torch::Tensor trust_region_clip(const torch::Tensor& u) {
     const torch::Tensor x = u / 1.5;
@@ -187,12 +183,12 @@ torch::Tensor cache_of(const torch::Tensor& qi) { return qi.dim() == 1 ? qi * qi
 
 } // namespace
 
-Psgd::Psgd(std::vector<torch::Tensor> params, PsgdOptions defaults) :
-    Psgd(std::vector<torch::optim::OptimizerParamGroup>{torch::optim::OptimizerParamGroup(std::move(params))},
-         std::move(defaults)) {}
+Psgd::Psgd(std::vector<torch::Tensor> params, PsgdOptions defaults)
+    : Psgd(std::vector<torch::optim::OptimizerParamGroup>{torch::optim::OptimizerParamGroup(std::move(params))},
+           std::move(defaults)) {}
 
-Psgd::Psgd(const std::vector<torch::optim::OptimizerParamGroup>& groups, PsgdOptions defaults) :
-    torch::optim::Optimizer(groups, std::make_unique<PsgdOptions>(defaults)) {
+Psgd::Psgd(const std::vector<torch::optim::OptimizerParamGroup>& groups, PsgdOptions defaults)
+    : torch::optim::Optimizer(groups, std::make_unique<PsgdOptions>(defaults)) {
     LOLA_CHECK_USAGE(defaults.lr() >= 0, "psgd: learning rate must be >= 0, got {}", defaults.lr());
     LOLA_CHECK_USAGE(defaults.beta() >= 0 && defaults.beta() < 1, "psgd: momentum beta must be in [0, 1), got {}",
                      defaults.beta());
@@ -235,7 +231,7 @@ torch::Tensor Psgd::step(LossClosure closure) {
                 for (int64_t d : shape) {
                     const auto opts = g.options();
                     torch::Tensor q = psgd_triangular(d, n, o.max_size()) ? torch::eye(d, opts) * scale
-                                                                            : torch::full({d}, scale, opts);
+                                                                          : torch::full({d}, scale, opts);
                     st->cache.push_back(cache_of(q));
                     st->factors.push_back(std::move(q));
                 }

@@ -31,25 +31,29 @@ RunFolder::RunFolder(fs::path dir, RunMode mode) : dir_(std::move(dir)), lock_(c
         }
     }
     switch (mode) {
-    case RunMode::kFresh:
-        LOLA_CHECK_USAGE(present.empty(), "'{}' already holds a run ({}): pass --resume to continue it, --overwrite to "
-                         "replace it, or choose another --out", dir_.string(), fmt::join(present, ", "));
-        break;
-    case RunMode::kResume:
-        LOLA_CHECK_USAGE(fs::exists(dir_ / "config.yaml"), "--resume: '{}' holds no run to resume (no config.yaml); "
-                         "drop --resume to start one", dir_.string());
-        break;
-    case RunMode::kOverwrite:
-        for (const std::string& name : present) {
-            std::error_code ec;
-            fs::remove(dir_ / name, ec);
-            LOLA_CHECK(!ec, "--overwrite: cannot remove '{}': {}", (dir_ / name).string(), ec.message());
-        }
-        if (!present.empty()) {
-            LOLA_LOG_INFO("--overwrite: removed the previous run's {} from '{}'", fmt::join(present, ", "),
-                          dir_.string());
-        }
-        break;
+        case RunMode::kFresh:
+            LOLA_CHECK_USAGE(present.empty(),
+                             "'{}' already holds a run ({}): pass --resume to continue it, --overwrite to "
+                             "replace it, or choose another --out",
+                             dir_.string(), fmt::join(present, ", "));
+            break;
+        case RunMode::kResume:
+            LOLA_CHECK_USAGE(fs::exists(dir_ / "config.yaml"),
+                             "--resume: '{}' holds no run to resume (no config.yaml); "
+                             "drop --resume to start one",
+                             dir_.string());
+            break;
+        case RunMode::kOverwrite:
+            for (const std::string& name : present) {
+                std::error_code ec;
+                fs::remove(dir_ / name, ec);
+                LOLA_CHECK(!ec, "--overwrite: cannot remove '{}': {}", (dir_ / name).string(), ec.message());
+            }
+            if (!present.empty()) {
+                LOLA_LOG_INFO("--overwrite: removed the previous run's {} from '{}'", fmt::join(present, ", "),
+                              dir_.string());
+            }
+            break;
     }
 }
 

@@ -116,12 +116,12 @@ torch::Tensor refreshed_basis(const torch::Tensor& gg, const torch::Tensor& q) {
 
 } // namespace
 
-Soap::Soap(std::vector<torch::Tensor> params, SoapOptions defaults) :
-    Soap(std::vector<torch::optim::OptimizerParamGroup>{torch::optim::OptimizerParamGroup(std::move(params))},
-         std::move(defaults)) {}
+Soap::Soap(std::vector<torch::Tensor> params, SoapOptions defaults)
+    : Soap(std::vector<torch::optim::OptimizerParamGroup>{torch::optim::OptimizerParamGroup(std::move(params))},
+           std::move(defaults)) {}
 
-Soap::Soap(const std::vector<torch::optim::OptimizerParamGroup>& groups, SoapOptions defaults) :
-    torch::optim::Optimizer(groups, std::make_unique<SoapOptions>(defaults)) {
+Soap::Soap(const std::vector<torch::optim::OptimizerParamGroup>& groups, SoapOptions defaults)
+    : torch::optim::Optimizer(groups, std::make_unique<SoapOptions>(defaults)) {
     LOLA_CHECK_USAGE(defaults.lr() >= 0, "soap: learning rate must be >= 0, got {}", defaults.lr());
     LOLA_CHECK_USAGE(defaults.beta1() >= 0 && defaults.beta1() < 1 && defaults.beta2() >= 0 && defaults.beta2() < 1,
                      "soap: betas must be in [0, 1), got ({}, {})", defaults.beta1(), defaults.beta2());
@@ -181,8 +181,7 @@ torch::Tensor Soap::step(LossClosure closure) {
             st.exp_avg_sq().mul_(o.beta2()).addcmul_(gp, gp, 1.0 - o.beta2());
             const double bc1 = 1.0 - std::pow(o.beta1(), t);
             const double bc2 = 1.0 - std::pow(o.beta2(), t);
-            const torch::Tensor direction =
-                (st.exp_avg() / bc1) / (st.exp_avg_sq() / bc2 + o.eps() * o.eps()).sqrt();
+            const torch::Tensor direction = (st.exp_avg() / bc1) / (st.exp_avg_sq() / bc2 + o.eps() * o.eps()).sqrt();
             p.sub_(project_back(direction, st.bases).reshape(p.sizes()).to(p.scalar_type()), o.lr());
             if (o.weight_decay() != 0) {
                 p.mul_(1.0 - o.lr() * o.weight_decay());

@@ -4,13 +4,13 @@
 #include <ATen/Context.h>
 #include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
-#include <nlohmann/json.hpp>
 #include <torch/serialize.h>
 #include <torch/serialize/archive.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -108,8 +108,8 @@ void set_cuda_rng_states(const std::vector<torch::Tensor>& states) {
     if (states.empty()) {
         return;
     }
-    LOLA_CHECK(torch::cuda::is_available() && static_cast<int64_t>(torch::cuda::device_count()) >=
-                                                   static_cast<int64_t>(states.size()),
+    LOLA_CHECK(torch::cuda::is_available() &&
+                   static_cast<int64_t>(torch::cuda::device_count()) >= static_cast<int64_t>(states.size()),
                "the checkpoint holds the RNG state of {} CUDA devices, this machine has {}", states.size(),
                torch::cuda::is_available() ? torch::cuda::device_count() : 0);
     for (size_t d = 0; d < states.size(); ++d) {
@@ -220,8 +220,8 @@ fs::path Trainer::checkpoint_path(const fs::path& run_dir) { return run_dir / "c
 fs::path Trainer::weights_path(const fs::path& run_dir) { return run_dir / "state.pt"; }
 fs::path Trainer::best_weights_path(const fs::path& run_dir) { return run_dir / "state_best.pt"; }
 
-Trainer::Trainer(fs::path run_dir, Task& task, OptimOptions optim, TrainerOptions options) :
-    run_dir_(std::move(run_dir)), task_(task), optim_opts_(std::move(optim)), opts_(options) {
+Trainer::Trainer(fs::path run_dir, Task& task, OptimOptions optim, TrainerOptions options)
+    : run_dir_(std::move(run_dir)), task_(task), optim_opts_(std::move(optim)), opts_(options) {
     LOLA_CHECK(fs::is_directory(run_dir_), "run folder '{}' does not exist", run_dir_.string());
     optimizer_ = make_optimizer(task_.module().parameters(), optim_opts_);
 }
@@ -296,8 +296,8 @@ TrainSummary Trainer::run(bool resume) {
             }
             core::write_file_atomic(metrics_path, metrics);
         }
-        LOLA_LOG_INFO("train: resumed from '{}' at epoch {} (step {})", checkpoint_path(run_dir_).string(),
-                      start_epoch, step);
+        LOLA_LOG_INFO("train: resumed from '{}' at epoch {} (step {})", checkpoint_path(run_dir_).string(), start_epoch,
+                      step);
     } else {
         core::write_file_atomic(metrics_path, metrics);
     }
@@ -355,11 +355,12 @@ TrainSummary Trainer::run(bool resume) {
                 }
                 const double sec_per_step = interval_sec / static_cast<double>(interval_steps);
                 const double eta = sec_per_step * static_cast<double>(total_steps - step);
-                LOLA_LOG_INFO("epoch {:>4}/{} step {:>7}/{} | loss {:.3e} | grad {:.3f} | lr {:.1e} | skipped {} | "
-                              "{:.0f} ms/step | {:.1f} samples/s | ETA {}",
-                              epoch + 1, opts_.epochs, step, total_steps, mean_of(losses), r.grad_norm, lr, skipped,
-                              1e3 * sec_per_step, static_cast<double>(interval_samples) / std::max(interval_sec, 1e-9),
-                              format_duration(eta));
+                LOLA_LOG_INFO(
+                    "epoch {:>4}/{} step {:>7}/{} | loss {:.3e} | grad {:.3f} | lr {:.1e} | skipped {} | "
+                    "{:.0f} ms/step | {:.1f} samples/s | ETA {}",
+                    epoch + 1, opts_.epochs, step, total_steps, mean_of(losses), r.grad_norm, lr, skipped,
+                    1e3 * sec_per_step, static_cast<double>(interval_samples) / std::max(interval_sec, 1e-9),
+                    format_duration(eta));
                 t_interval = std::chrono::steady_clock::now();
                 interval_steps = 0;
                 interval_samples = 0;

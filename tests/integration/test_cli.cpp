@@ -11,10 +11,10 @@
 #include <fstream>
 #include <set>
 
+#include "corrupt_files.h"
 #include "lola/io/latent_cache.h"
 #include "lola/io/well_dataset.h"
 #include "support/test_support.h"
-#include "corrupt_files.h"
 
 namespace fs = std::filesystem;
 
@@ -130,7 +130,8 @@ TEST(Cli, CacheLatentsAndEvalAe) {
     const std::string data = (tmp / "data").string(), ae = (tmp / "ae").string(), cache = (tmp / "cache").string();
     Result sim = run("simulate euler_multi_quadrants --preset tiny --no-progress --out " + data);
     ASSERT_EQ(sim.code, 0) << sim.out;
-    Result train = run("train-ae --out " + ae + " dataset=euler_small dataset.root=" + data + " ae=dcae_tiny "
+    Result train = run("train-ae --out " + ae + " dataset=euler_small dataset.root=" + data +
+                       " ae=dcae_tiny "
                        "train.epochs=1 train.steps_per_epoch=2 train.valid_batches=1");
     ASSERT_EQ(train.code, 0) << train.out;
 
@@ -207,7 +208,8 @@ TEST(Cli, CacheLatentsAndEvalAe) {
 
     // --splits, --stride, --batch: only valid.h5, L = (101 - 1) / 4 + 1, valid ignores --repeat. Its states are
     // every 4th state of the first cache: the same augmentation for the whole trajectory whatever the batching.
-    Result s = run("cache-latents --ae " + ae + " --out " + (tmp / "c2").string() + " --splits valid --stride 4 "
+    Result s = run("cache-latents --ae " + ae + " --out " + (tmp / "c2").string() +
+                   " --splits valid --stride 4 "
                    "--repeat 2 --batch 7");
     ASSERT_EQ(s.code, 0) << s.out;
     EXPECT_FALSE(fs::exists(tmp / "c2" / "train.h5"));
@@ -295,8 +297,8 @@ TEST(Cli, HostileWellFilesGiveOneLineErrors) {
     // Fuzzer findings that crashed, hung or exhausted memory inside HDF5 1.10.8 before lola checked them.
     for (const char* name : {"int_type_size.hdf5", "vlen_heap_index.hdf5", "vlen_length.hdf5"}) {
         const fs::path f = tmp / name;
-        lola::test::write_bytes(f, lola::test::gunzip(fs::path(LOLA_FUZZ_REGRESSIONS) / "well" / (std::string(name) +
-                                                                                                   ".gz")));
+        lola::test::write_bytes(
+            f, lola::test::gunzip(fs::path(LOLA_FUZZ_REGRESSIONS) / "well" / (std::string(name) + ".gz")));
         corrupt.push_back(f);
     }
     for (const auto& f : corrupt) {

@@ -76,17 +76,18 @@ protected:
         const fs::path data = *tmp_ / "data";
         Result sim = lola_cli("simulate euler_multi_quadrants --preset tiny --no-progress --out " + quoted(data));
         ASSERT_EQ(sim.code, 0) << sim.out;
-        const std::string common = " train.epochs=1 train.steps_per_epoch=2 train.valid_batches=1 loader.batch_size=4 "
-                                   "loader.valid_batch_size=4";
-        Result ae = lola_cli("train-ae --out " + quoted(*tmp_ / "ae") + " dataset=euler_small dataset.root=" +
-                             quoted(data) + " ae=dcae_tiny" + common);
+        const std::string common =
+            " train.epochs=1 train.steps_per_epoch=2 train.valid_batches=1 loader.batch_size=4 "
+            "loader.valid_batch_size=4";
+        Result ae = lola_cli("train-ae --out " + quoted(*tmp_ / "ae") +
+                             " dataset=euler_small dataset.root=" + quoted(data) + " ae=dcae_tiny" + common);
         ASSERT_EQ(ae.code, 0) << ae.out;
-        Result cache = lola_cli("cache-latents --repeat 1 --ae " + quoted(*tmp_ / "ae") + " --out " +
-                                quoted(*tmp_ / "latents"));
+        Result cache =
+            lola_cli("cache-latents --repeat 1 --ae " + quoted(*tmp_ / "ae") + " --out " + quoted(*tmp_ / "latents"));
         ASSERT_EQ(cache.code, 0) << cache.out;
         // 4 sampler steps by default (the card's), so that the examples and lola emulate take the same default
-        Result dm = lola_cli("train-diffusion --out " + quoted(*tmp_ / "dm") + " latents.dir=" +
-                             quoted(*tmp_ / "latents") + " denoiser=tiny diffusion.steps=4" + common);
+        Result dm = lola_cli("train-diffusion --out " + quoted(*tmp_ / "dm") +
+                             " latents.dir=" + quoted(*tmp_ / "latents") + " denoiser=tiny diffusion.steps=4" + common);
         ASSERT_EQ(dm.code, 0) << dm.out;
         Result ex = lola_cli("export " + quoted(*tmp_ / "dm") + " --out " + quoted(model()));
         ASSERT_EQ(ex.code, 0) << ex.out;
@@ -120,10 +121,10 @@ protected:
     /// Configure and build an example against the installed package.
     static Result build_example(const std::string& name, const std::string& options = {}) {
         const fs::path dir = *tmp_ / ("build_" + name);
-        std::string configure = "'" CMAKE_COMMAND "' -S '" LOLA_SOURCE_DIR "/examples/" +
-                                name.substr(0, name.find('_')) + "' -B " + quoted(dir) + " -G '" LOLA_GENERATOR
-                                "' -DCMAKE_MAKE_PROGRAM='" LOLA_MAKE_PROGRAM "' -DCMAKE_PREFIX_PATH=" +
-                                quoted(prefix()) + " " + options;
+        std::string configure =
+            "'" CMAKE_COMMAND "' -S '" LOLA_SOURCE_DIR "/examples/" + name.substr(0, name.find('_')) + "' -B " +
+            quoted(dir) + " -G '" LOLA_GENERATOR "' -DCMAKE_MAKE_PROGRAM='" LOLA_MAKE_PROGRAM "' -DCMAKE_PREFIX_PATH=" +
+            quoted(prefix()) + " " + options;
         if (std::strlen(LOLA_CCACHE) > 0) { // the second build of the C++ example reuses the first one's object
             configure += " -DCMAKE_CXX_COMPILER_LAUNCHER='" LOLA_CCACHE "'";
         }
@@ -212,8 +213,9 @@ TEST(Readme, SnippetsAreTheExamples) {
     for (const char* example : {"examples/cpp/forecast.cpp", "examples/fortran/forecast.f90"}) {
         const std::string part = readme_part(read(fs::path(LOLA_SOURCE_DIR) / example));
         ASSERT_FALSE(part.empty()) << example << " has no README part";
-        EXPECT_TRUE(contains(readme, part)) << "README.md does not show the README part of " << example
-                                            << " as it is:\n" << part;
+        EXPECT_TRUE(contains(readme, part))
+            << "README.md does not show the README part of " << example << " as it is:\n"
+            << part;
     }
 }
 
@@ -276,10 +278,10 @@ TEST_F(Installed, CApiForecastEqualsTheRuntimeAndLolaEmulate) {
     options.members = K;
     options.seed = lola_protocol_seed(0, 0, 0);
     EXPECT_EQ(options.seed, lola::emulation::run_seed(0, 0, 0));
-    ASSERT_EQ(lola_forecast(h.e, context.data(), context_shape.data(), static_cast<int>(context_shape.size()),
-                            label.data(), label_dim, n_states, &options, out.data(), out_shape.data(),
-                            static_cast<int>(out_shape.size())),
-              LOLA_OK)
+    ASSERT_EQ(
+        lola_forecast(h.e, context.data(), context_shape.data(), static_cast<int>(context_shape.size()), label.data(),
+                      label_dim, n_states, &options, out.data(), out_shape.data(), static_cast<int>(out_shape.size())),
+        LOLA_OK)
         << lola_last_error();
 
     // the C++ runtime on the same inputs, in the same process: the same numbers, bit for bit

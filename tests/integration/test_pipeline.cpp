@@ -107,8 +107,8 @@ TEST_F(Pipeline, RefusesACacheOfAnotherAutoencoder) {
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_NE(r.out.find("cache-latents"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("AE weights"), std::string::npos) << r.out;
-    Result missing = run("train-surrogate --out " + path("refused").string() + " --threads 1 latents.dir=" +
-                         path("nowhere").string() + " surrogate=tiny");
+    Result missing = run("train-surrogate --out " + path("refused").string() +
+                         " --threads 1 latents.dir=" + path("nowhere").string() + " surrogate=tiny");
     EXPECT_EQ(missing.code, 2) << missing.out;
     EXPECT_NE(missing.out.find("cache-latents"), std::string::npos) << missing.out;
 }
@@ -156,8 +156,8 @@ TEST_F(Pipeline, EvaluatesEmulatesAndScores) {
     Result sc = run("score " + source.string() + " " + pred.string() + " --out " + path("score").string());
     ASSERT_EQ(sc.code, 0) << sc.out;
     EXPECT_EQ(count_lines(read(path("score") / "stats.csv")), 1 + 5 * 26) << sc.out; // header + fields x frames
-    Result self = run("score " + source.string() + " " + source.string() + " --out " + path("self").string() +
-                      " --bins euler");
+    Result self =
+        run("score " + source.string() + " " + source.string() + " --out " + path("self").string() + " --bins euler");
     ASSERT_EQ(self.code, 0) << self.out;
     const std::string self_csv = read(path("self") / "stats.csv");
     std::istringstream lines(self_csv);

@@ -41,7 +41,8 @@ bool looks_like_a_dump(const std::string& text) {
 bool can_mount_tmpfs(const fs::path& dir) {
     fs::create_directories(dir);
     return lola::test::run_command("unshare -m --propagation private sh -c 'mount -t tmpfs -o size=64k tmpfs " +
-                                   dir.string() + "' >/dev/null 2>&1").code == 0;
+                                   dir.string() + "' >/dev/null 2>&1")
+               .code == 0;
 }
 
 enum class Shortage {
@@ -58,11 +59,10 @@ Result run_short_of_space(const fs::path& d, const std::string& prep, const std:
     const fs::path script = d.parent_path() / (d.filename().string() + ".sh");
     std::ofstream(script) << "D=" << d.string() << "\n"
                           << "set -e\n"
-                          << (mount ? "mount -t tmpfs -o size=64m tmpfs \"$D\"\n" : "")
-                          << prep << "\n"
+                          << (mount ? "mount -t tmpfs -o size=64m tmpfs \"$D\"\n" : "") << prep << "\n"
                           << (mount ? "avail=$(df -k --output=avail \"$D\" | tail -1)\n"
-                                      "fallocate -l $(( (avail - " + std::to_string(free_kb) +
-                                          ") * 1024 )) \"$D/.filler\"\n"
+                                      "fallocate -l $(( (avail - " +
+                                          std::to_string(free_kb) + ") * 1024 )) \"$D/.filler\"\n"
                                     : "ulimit -f " + std::to_string(free_kb) + "\ntrap '' XFSZ\n")
                           << "set +e\n"
                           << command << "\n"
@@ -91,21 +91,23 @@ protected:
     static void SetUpTestSuite() {
         tmp_ = new lola::test::TempDir();
         const std::string data = path("data").string();
-        ASSERT_EQ(run("simulate euler_multi_quadrants --preset tiny --no-progress --gammas 1.4 --out " +
-                      data).code, 0);
-        Result ae = run("train-ae --out " + path("ae").string() + " --threads 1 dataset=euler_small dataset.root=" +
-                        data + " ae=dcae_tiny train.epochs=1 train.steps_per_epoch=1 train.valid_batches=1 "
-                        "loader.batch_size=4 loader.valid_batch_size=4");
+        ASSERT_EQ(run("simulate euler_multi_quadrants --preset tiny --no-progress --gammas 1.4 --out " + data).code, 0);
+        Result ae =
+            run("train-ae --out " + path("ae").string() + " --threads 1 dataset=euler_small dataset.root=" + data +
+                " ae=dcae_tiny train.epochs=1 train.steps_per_epoch=1 train.valid_batches=1 "
+                "loader.batch_size=4 loader.valid_batch_size=4");
         ASSERT_EQ(ae.code, 0) << ae.out;
         Result cache = run("--threads 1 cache-latents --repeat 1 --stride 2 --ae " + path("ae").string() + " --out " +
                            path("latents").string());
         ASSERT_EQ(cache.code, 0) << cache.out;
-        Result sm = run("train-surrogate --out " + path("sm").string() + " --threads 1 latents.dir=" +
-                        path("latents").string() + " surrogate=tiny emulator.stride=2 train.epochs=1 "
+        Result sm = run("train-surrogate --out " + path("sm").string() +
+                        " --threads 1 latents.dir=" + path("latents").string() +
+                        " surrogate=tiny emulator.stride=2 train.epochs=1 "
                         "train.steps_per_epoch=1 train.valid_batches=1 loader.batch_size=4 loader.valid_batch_size=4");
         ASSERT_EQ(sm.code, 0) << sm.out;
-        Result dm = run("train-diffusion --out " + path("dm").string() + " --threads 1 latents.dir=" +
-                        path("latents").string() + " denoiser=tiny emulator.stride=2 train.epochs=1 "
+        Result dm = run("train-diffusion --out " + path("dm").string() +
+                        " --threads 1 latents.dir=" + path("latents").string() +
+                        " denoiser=tiny emulator.stride=2 train.epochs=1 "
                         "train.steps_per_epoch=1 train.valid_batches=1 loader.batch_size=4 loader.valid_batch_size=4");
         ASSERT_EQ(dm.code, 0) << dm.out;
         tmpfs_ = can_mount_tmpfs(path("probe"));
@@ -139,18 +141,20 @@ TEST_F(Reliability, WriteFailuresKeepThePreviousFilesAndLeaveNoTemporary) {
     SCOPED_TRACE(tmpfs_ ? "a full tmpfs" : "a file size limit (no tmpfs can be mounted here)");
     // simulate: a previous complete dataset is in $D; regenerating it with more snapshots fails to write. (A file size
     // limit: on a disk too small from the start, simulate refuses before it begins, naming the space it needs.)
-    const std::string sim = kLola + " simulate euler_multi_quadrants --preset tiny --no-progress --gammas 1.4 "
-                                    "--boundaries periodic --out \"$D\"";
+    const std::string sim = kLola +
+                            " simulate euler_multi_quadrants --preset tiny --no-progress --gammas 1.4 "
+                            "--boundaries periodic --out \"$D\"";
     const std::string before = path("sim_before").string();
-    const Result r = run_short_of_space(
-        path("sim_disk"), sim + " --snapshots 11 >/dev/null 2>&1\ncp -r \"$D\" " + before,
-        sim + " --snapshots 31 --overwrite",
-        "diff -r \"$D/euler_multi_quadrants_periodicBC\" " + before + "/euler_multi_quadrants_periodicBC >/dev/null || "
-        "echo 'dataset differ'",
-        200, Shortage::kFileSize, tmpfs_);
+    const Result r =
+        run_short_of_space(path("sim_disk"), sim + " --snapshots 11 >/dev/null 2>&1\ncp -r \"$D\" " + before,
+                           sim + " --snapshots 31 --overwrite",
+                           "diff -r \"$D/euler_multi_quadrants_periodicBC\" " + before +
+                               "/euler_multi_quadrants_periodicBC >/dev/null || "
+                               "echo 'dataset differ'",
+                           200, Shortage::kFileSize, tmpfs_);
     expect_clean_failure(r, "euler_multi_quadrants_periodicBC", false);
-    const Result small = run_short_of_space(path("sim_small"), "true", sim + " --snapshots 31", "true", 200,
-                                            Shortage::kDisk, tmpfs_);
+    const Result small =
+        run_short_of_space(path("sim_small"), "true", sim + " --snapshots 31", "true", 200, Shortage::kDisk, tmpfs_);
     if (tmpfs_) { // refused before it starts
         EXPECT_EQ(code_of(small), 2) << small.out;
         EXPECT_TRUE(has(small.out, "GB free")) << small.out;
@@ -158,12 +162,11 @@ TEST_F(Reliability, WriteFailuresKeepThePreviousFilesAndLeaveNoTemporary) {
     EXPECT_FALSE(lists_a_temporary(small)) << small.out;
 
     // train-ae: the run of the fixture, resumed for one more epoch with no room for its new weights and checkpoint
-    const Result ae = run_short_of_space(
-        path("ae_disk"), "cp -r " + path("ae").string() + "/. \"$D\"",
-        kLola + " train-ae --resume --threads 1 --out \"$D\" train.epochs=2",
-        "for f in state.pt state_best.pt checkpoint.pt; do cmp -s \"$D/$f\" " + path("ae").string() +
-            "/$f || echo \"$f differ\"; done",
-        40, Shortage::kDisk, tmpfs_);
+    const Result ae = run_short_of_space(path("ae_disk"), "cp -r " + path("ae").string() + "/. \"$D\"",
+                                         kLola + " train-ae --resume --threads 1 --out \"$D\" train.epochs=2",
+                                         "for f in state.pt state_best.pt checkpoint.pt; do cmp -s \"$D/$f\" " +
+                                             path("ae").string() + "/$f || echo \"$f differ\"; done",
+                                         40, Shortage::kDisk, tmpfs_);
     expect_clean_failure(ae, "state.pt", true);
 
     // cache-latents: a previous complete cache in $D, rewritten with more copies
@@ -185,8 +188,11 @@ TEST_F(Reliability, WriteFailuresKeepThePreviousFilesAndLeaveNoTemporary) {
 }
 
 TEST_F(Reliability, UserMistakesHugeCountsAndCacheStrides) {
-    const std::string ae = "train-ae --out " + path("mistake").string() + " --threads 1 dataset=euler_small "
-                           "dataset.root=" + path("data").string() + " ae=dcae_tiny train.epochs=1 "
+    const std::string ae = "train-ae --out " + path("mistake").string() +
+                           " --threads 1 dataset=euler_small "
+                           "dataset.root=" +
+                           path("data").string() +
+                           " ae=dcae_tiny train.epochs=1 "
                            "train.steps_per_epoch=1 ";
     struct Case {
         std::string args, key;
@@ -198,14 +204,16 @@ TEST_F(Reliability, UserMistakesHugeCountsAndCacheStrides) {
         {ae + "optim.learning_rate=.inf", "optim.learning_rate", 2},
         {ae + "optim.learning_rate=1e30", "optim.learning_rate", 2},
         {"train-diffusion --out " + path("mistake2").string() + " latents.dir=" + path("latents").string() +
-             " denoiser=tiny denoiser.hid_channels=1000000", "denoiser.hid_channels", 2},
+             " denoiser=tiny denoiser.hid_channels=1000000",
+         "denoiser.hid_channels", 2},
         {"train-diffusion --out " + path("mistake3").string() + " latents.dir=" + path("latents").string() +
-             " denoiser=tiny denoiser.hid_blocks=100000", "denoiser.hid_blocks", 2},
+             " denoiser=tiny denoiser.hid_blocks=100000",
+         "denoiser.hid_blocks", 2},
         {"simulate euler_multi_quadrants --snapshots 1000000000 --out " + path("mistake4").string(), "--snapshots", 2},
         {"train-ae --out '' dataset=euler_small", "--out", 2},
         {"simulate euler_multi_quadrants --out ''", "--out", 2},
-        {"emulate --run " + path("dm").string() + " --members 1000000000 --out " + path("m.h5").string(),
-         "--members", 2},
+        {"emulate --run " + path("dm").string() + " --members 1000000000 --out " + path("m.h5").string(), "--members",
+         2},
     };
     for (const Case& c : cases) {
         const Result r = run(c.args);
@@ -221,19 +229,26 @@ TEST_F(Reliability, UserMistakesHugeCountsAndCacheStrides) {
     // lola's OpenMP threads spin only briefly unless told otherwise (ctest sets OMP_WAIT_POLICY; here it is unset)
     const Result spin = lola::test::run_command("env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT " + kLola +
                                                 " -v --threads 1 simulate euler_multi_quadrants --preset tiny "
-                                                "--no-progress --snapshots 3 --out " + path("sim0").string());
+                                                "--no-progress --snapshots 3 --out " +
+                                                path("sim0").string());
     EXPECT_TRUE(has(spin.out, "GOMP_SPINCOUNT=1000")) << spin.out;
     // a huge epoch off a terminal still shows progress within seconds (a line every train.log_seconds)
-    const Result long_epoch = lola::test::run_command(
-        "timeout 20 " + kLola + " train-ae --out " + path("long").string() + " --threads 1 dataset=euler_small "
-        "dataset.root=" + path("data").string() + " ae=dcae_tiny train.steps_per_epoch=1000000000 train.log_seconds=1 "
-        "loader.batch_size=4");
+    const Result long_epoch =
+        lola::test::run_command("timeout 20 " + kLola + " train-ae --out " + path("long").string() +
+                                " --threads 1 dataset=euler_small "
+                                "dataset.root=" +
+                                path("data").string() +
+                                " ae=dcae_tiny train.steps_per_epoch=1000000000 train.log_seconds=1 "
+                                "loader.batch_size=4");
     EXPECT_TRUE(has(long_epoch.out, "ETA")) << long_epoch.out;
     EXPECT_TRUE(has(long_epoch.out, "step ")) << long_epoch.out;
     // the global --threads reaches simulate and --version
     EXPECT_TRUE(has(run("--threads 1 --version").out, "threads: 1"));
     EXPECT_TRUE(has(run("--threads 1 simulate euler_multi_quadrants --preset tiny --no-progress --gammas 1.4 "
-                        "--boundaries periodic --snapshots 3 --out " + path("sim1").string()).out, "1 threads"));
+                        "--boundaries periodic --snapshots 3 --out " +
+                        path("sim1").string())
+                        .out,
+                    "1 threads"));
 
     // --trajectories far above the test split: every test trajectory once, no billion draws kept in memory
     const Result eval = run("--threads 1 eval --run " + path("sm").string() + " --out " + path("eval").string() +

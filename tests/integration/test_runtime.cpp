@@ -45,8 +45,9 @@ protected:
         tmp_ = new test::TempDir();
         const std::string data = path("data").string();
         ASSERT_EQ(run("simulate euler_multi_quadrants --preset tiny --no-progress --gammas 1.4 --out " + data).code, 0);
-        const std::string tiny = " train.epochs=1 train.steps_per_epoch=2 train.valid_batches=1 loader.batch_size=4 "
-                                 "loader.valid_batch_size=4 --threads 1";
+        const std::string tiny =
+            " train.epochs=1 train.steps_per_epoch=2 train.valid_batches=1 loader.batch_size=4 "
+            "loader.valid_batch_size=4 --threads 1";
         Result ae = run("train-ae --out " + path("runs/ae").string() + " dataset=euler_small dataset.root=" + data +
                         " ae=dcae_tiny" + tiny);
         ASSERT_EQ(ae.code, 0) << ae.out;
@@ -55,8 +56,8 @@ protected:
         ASSERT_EQ(cache.code, 0) << cache.out;
         for (const std::string kind : {"diffusion", "surrogate"}) {
             const std::string group = kind == "diffusion" ? "denoiser" : "surrogate";
-            Result r = run("train-" + kind + " --out " + path("runs/" + kind).string() + " latents.dir=" +
-                           path("latents").string() + " " + group + "=tiny emulator.stride=4" + tiny);
+            Result r = run("train-" + kind + " --out " + path("runs/" + kind).string() +
+                           " latents.dir=" + path("latents").string() + " " + group + "=tiny emulator.stride=4" + tiny);
             ASSERT_EQ(r.code, 0) << r.out;
         }
     }
@@ -75,8 +76,10 @@ test::TempDir* Runtime::tmp_ = nullptr;
 TEST_F(Runtime, DiffusionForecastMatchesEmulateMovesExportsAndKeepsTheGlobalGenerator) {
     const int64_t K = 2, n = 6, seed = 3;
     const fs::path pred = path("pred.h5");
-    Result em = run("--threads 1 emulate --run " + path("runs/diffusion").string() + " --trajectories 0 --context 1 "
-                    "--members " + std::to_string(K) + " --seed " + std::to_string(seed) + " --out " + pred.string());
+    Result em = run("--threads 1 emulate --run " + path("runs/diffusion").string() +
+                    " --trajectories 0 --context 1 "
+                    "--members " +
+                    std::to_string(K) + " --seed " + std::to_string(seed) + " --out " + pred.string());
     ASSERT_EQ(em.code, 0) << em.out;
 
     runtime::Emulator model = runtime::Emulator::load(path("runs/diffusion"));
@@ -86,8 +89,8 @@ TEST_F(Runtime, DiffusionForecastMatchesEmulateMovesExportsAndKeepsTheGlobalGene
     EXPECT_EQ(card.time_stride, 4);
     EXPECT_EQ(card.max_context, 4);
     EXPECT_EQ(card.spatial_shape, (std::vector<int64_t>{32, 32}));
-    EXPECT_EQ(card.label_names, (std::vector<std::string>{"gamma", "bc_x_lower", "bc_x_upper", "bc_y_lower",
-                                                          "bc_y_upper"}));
+    EXPECT_EQ(card.label_names,
+              (std::vector<std::string>{"gamma", "bc_x_lower", "bc_x_upper", "bc_y_lower", "bc_y_upper"}));
     EXPECT_EQ(card.fields, (std::vector<std::string>{"energy", "density", "pressure", "momentum_x", "momentum_y"}));
     EXPECT_GT(card.compression, 1.0);
 
@@ -163,30 +166,33 @@ TEST_F(Runtime, DiffusionForecastMatchesEmulateMovesExportsAndKeepsTheGlobalGene
     // bad inputs are errors naming what is wrong
     EXPECT_THROW(model.forecast(context.narrow(0, 0, 4), label, n, o, runtime::make_generator(torch::kCPU, 0)), Error);
     EXPECT_THROW(model.forecast(context, label.narrow(0, 0, 4), n, o, runtime::make_generator(torch::kCPU, 0)), Error);
-    EXPECT_THROW(model.forecast(read_states(source(), 0, 0, 5, 4), label, n, o,
-                                runtime::make_generator(torch::kCPU, 0)), Error); // 5 > max_context
+    EXPECT_THROW(
+        model.forecast(read_states(source(), 0, 0, 5, 4), label, n, o, runtime::make_generator(torch::kCPU, 0)),
+        Error); // 5 > max_context
 }
 
 TEST_F(Runtime, SolverForecastMatchesEmulateAndEncodesBothWays) {
     const fs::path pred = path("pred_sm.h5");
-    Result em = run("--threads 1 emulate --run " + path("runs/surrogate").string() + " --trajectories 0 --context 2 "
-                    "--out " + pred.string());
+    Result em = run("--threads 1 emulate --run " + path("runs/surrogate").string() +
+                    " --trajectories 0 --context 2 "
+                    "--out " +
+                    pred.string());
     ASSERT_EQ(em.code, 0) << em.out;
     const runtime::Emulator model = runtime::Emulator::load(path("runs/surrogate"));
     EXPECT_EQ(model.card().kind, "surrogate");
     const torch::Tensor context = read_states(source(), 0, 0, 2, 4);
     runtime::ForecastOptions o;
     o.members = 5; // ignored: the solver is deterministic
-    const torch::Tensor y =
-        model.forecast(context, model.label_from(io::read_schema(source())), 7, o, runtime::make_generator(torch::kCPU, 0));
+    const torch::Tensor y = model.forecast(context, model.label_from(io::read_schema(source())), 7, o,
+                                           runtime::make_generator(torch::kCPU, 0));
     ASSERT_EQ(y.size(0), 1);
     EXPECT_TRUE(test::close_up_to_reordering(y[0], read_states(pred, 0, 2, 7, 1), 9 * 32, 12));
     // encode then decode = the autoencoder's reconstruction, which `lola emulate` writes beside the prediction
     const torch::Tensor frames = read_states(source(), 0, 0, 26, 4);
     const torch::Tensor z = model.encode(frames);
     EXPECT_EQ(z.size(0), model.card().latent_shape[0]);
-    EXPECT_TRUE(test::close_up_to_reordering(model.decode(z), read_states(path("pred_sm_reconstruction.h5"), 0, 0, 26, 1),
-                                             9 * 32, 12));
+    EXPECT_TRUE(test::close_up_to_reordering(model.decode(z),
+                                             read_states(path("pred_sm_reconstruction.h5"), 0, 0, 26, 1), 9 * 32, 12));
 }
 
 } // namespace

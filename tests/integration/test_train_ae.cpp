@@ -66,8 +66,8 @@ TEST(TrainAe, TrainsResumesExactlyAndRejectsBadInput) {
     Result bad_key = run("train-ae --out " + (tmp / "bad").string() + " " + common + " optim.lerning_rate=1");
     EXPECT_EQ(bad_key.code, 2) << bad_key.out;
     EXPECT_NE(bad_key.out.find("did you mean 'optim.learning_rate'"), std::string::npos) << bad_key.out;
-    Result no_data = run("train-ae --out " + (tmp / "bad").string() + " dataset=euler_small dataset.root=" +
-                         (tmp / "nowhere").string() + " ae=dcae_tiny");
+    Result no_data = run("train-ae --out " + (tmp / "bad").string() +
+                         " dataset=euler_small dataset.root=" + (tmp / "nowhere").string() + " ae=dcae_tiny");
     EXPECT_EQ(no_data.code, 1) << no_data.out;
     EXPECT_NE(no_data.out.find("lola simulate"), std::string::npos) << no_data.out;
     Result no_resume = run("train-ae --resume --out " + (tmp / "nothing").string());
@@ -80,7 +80,10 @@ TEST(TrainAe, NeverReplacesARunByAccidentAndLocksItsFolder) {
     lola::test::TempDir tmp;
     const std::string data = (tmp / "data").string();
     ASSERT_EQ(run("simulate euler_multi_quadrants --preset tiny --no-progress --gammas 1.4 "
-                  "--out " + data).code, 0);
+                  "--out " +
+                  data)
+                  .code,
+              0);
     const std::string common = "--threads 1 dataset=euler_small dataset.root=" + data +
                                " ae=dcae_tiny train.epochs=2 train.steps_per_epoch=2 train.valid_batches=1 "
                                "loader.batch_size=4 loader.valid_batch_size=4";
@@ -116,8 +119,11 @@ TEST(TrainAe, NeverReplacesARunByAccidentAndLocksItsFolder) {
     Result second = run("train-ae --overwrite --out " + busy.string() + " " + common);
     EXPECT_EQ(second.code, 1) << second.out;
     EXPECT_NE(second.out.find("in use by another lola process (pid " + pid), std::string::npos) << second.out;
-    EXPECT_EQ(lola::test::run_command("kill -9 " + pid + "; while kill -0 " + pid + " 2>/dev/null; do sleep 0.05; "
-                                      "done").code, 0);
+    EXPECT_EQ(lola::test::run_command("kill -9 " + pid + "; while kill -0 " + pid +
+                                      " 2>/dev/null; do sleep 0.05; "
+                                      "done")
+                  .code,
+              0);
     // what the killed process could have left: a temporary of a checkpoint being written
     const fs::path leftover = busy / (".checkpoint.pt.tmp." + lola::core::host_tag() + "." + pid + ".4");
     std::ofstream(leftover) << "partial";

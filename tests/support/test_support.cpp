@@ -26,8 +26,7 @@ TempDir::~TempDir() {
     fs::remove_all(path_, ec);
 }
 
-io::WellSchema euler_like_schema(int64_t n_traj, int64_t n_steps, int64_t nx, int64_t ny, bool periodic,
-                                 double gamma) {
+io::WellSchema euler_like_schema(int64_t n_traj, int64_t n_steps, int64_t nx, int64_t ny, bool periodic, double gamma) {
     io::WellSchema s;
     s.dataset_name = periodic ? "euler_multi_quadrants_periodicBC" : "euler_multi_quadrants_openBC";
     s.spatial_dims = {"x", "y"};

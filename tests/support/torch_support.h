@@ -38,16 +38,16 @@ inline double rel_err(const torch::Tensor& a, const torch::Tensor& b) {
 /// Unit roundoff of a floating-point dtype.
 inline double unit_roundoff(torch::ScalarType dtype) {
     switch (dtype) {
-    case torch::kFloat64:
-        return DBL_EPSILON / 2;
-    case torch::kFloat32:
-        return FLT_EPSILON / 2;
-    case torch::kBFloat16:
-        return 1.0 / 256;
-    case torch::kFloat16:
-        return 1.0 / 2048;
-    default:
-        return 0.0;
+        case torch::kFloat64:
+            return DBL_EPSILON / 2;
+        case torch::kFloat32:
+            return FLT_EPSILON / 2;
+        case torch::kBFloat16:
+            return 1.0 / 256;
+        case torch::kFloat16:
+            return 1.0 / 2048;
+        default:
+            return 0.0;
     }
 }
 
@@ -73,8 +73,9 @@ inline ::testing::AssertionResult close_up_to_reordering(const torch::Tensor& a,
     if (diff <= tol * scale) {
         return ::testing::AssertionSuccess();
     }
-    return ::testing::AssertionFailure() << "max |a - b| = " << diff << " exceeds " << tol << " x max |b| = "
-                                         << tol * scale << " (" << n_terms << " terms, depth " << depth << ")";
+    return ::testing::AssertionFailure() << "max |a - b| = " << diff << " exceeds " << tol
+                                         << " x max |b| = " << tol * scale << " (" << n_terms << " terms, depth "
+                                         << depth << ")";
 }
 
 } // namespace lola::test

@@ -53,9 +53,11 @@ void cache_split(AeRun& run, const std::string& weights_hash, const CacheLatents
     int64_t n_traj = 0, offset = 0;
     for (size_t f = 0; f < files.size(); ++f) {
         const io::WellSchema& s = ds.schema(static_cast<int64_t>(f));
-        LOLA_CHECK(s.n_steps() == n_steps && s.resolution == first.resolution, "'{}' has {} steps of {} cells but "
-                   "'{}' has {} of {}: one cache needs one trajectory shape", files[f].string(), s.n_steps(),
-                   fmt::join(s.resolution, "x"), files[0].string(), n_steps, fmt::join(first.resolution, "x"));
+        LOLA_CHECK(s.n_steps() == n_steps && s.resolution == first.resolution,
+                   "'{}' has {} steps of {} cells but "
+                   "'{}' has {} of {}: one cache needs one trajectory shape",
+                   files[f].string(), s.n_steps(), fmt::join(s.resolution, "x"), files[0].string(), n_steps,
+                   fmt::join(first.resolution, "x"));
         file_offset.push_back(offset);
         offset += s.n_trajectories * s.n_steps();
         n_traj += s.n_trajectories;
@@ -112,7 +114,7 @@ void cache_split(AeRun& run, const std::string& weights_hash, const CacheLatents
     io::LatentCacheWriter writer(path, info);
 
     const auto start = std::chrono::steady_clock::now();
-    const int64_t log_every = (info.n_rows + 9) / 10; // about ten progress lines per split
+    const int64_t log_every = (info.n_rows + 9) / 10;     // about ten progress lines per split
     std::vector<int64_t> chunk_shape = ds.sample_shape(); // (C, 1, spatial...)
     torch::NoGradGuard no_grad;
     for (int64_t copy = 0; copy < repeat; ++copy) {
@@ -146,7 +148,7 @@ void cache_split(AeRun& run, const std::string& weights_hash, const CacheLatents
                         writer.write_label(row, label.data_ptr<float>());
                     }
                     torch::Tensor x = pre.forward(chunk.state.transpose(0, 1), 1).to(device); // (n, C, spatial...)
-                    torch::Tensor z = run.model->encode(x).to(torch::kCPU).contiguous(); // saturated, no noise
+                    torch::Tensor z = run.model->encode(x).to(torch::kCPU).contiguous();      // saturated, no noise
                     writer.write_states(row, t0, n, z.data_ptr<float>());
                 }
                 if ((row + 1) % log_every == 0 || row + 1 == info.n_rows) {
@@ -186,8 +188,9 @@ void run_cache_latents(const CacheLatentsArgs& a) {
 } // namespace
 
 void register_cache_latents(CLI::App& app) {
-    auto* cmd = app.add_subcommand("cache-latents", "encode every split of an autoencoder run's dataset into latent "
-                                                    "caches DIR/{train,valid,test}.h5");
+    auto* cmd = app.add_subcommand("cache-latents",
+                                   "encode every split of an autoencoder run's dataset into latent "
+                                   "caches DIR/{train,valid,test}.h5");
     auto a = std::make_shared<CacheLatentsArgs>();
     cmd->add_option("--ae", a->ae, "autoencoder run folder (from 'lola train-ae')")->required();
     cmd->add_option("--out", a->out, "output folder for <split>.h5")->required()->check(non_empty());

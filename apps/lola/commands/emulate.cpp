@@ -38,8 +38,8 @@ struct EmulateArgs {
 
 /// Write (N, C, L, spatial...) physical states as a Well file with `schema`'s fields and the given times.
 void write_well(const fs::path& path, io::WellSchema schema, const std::vector<double>& time,
-                const std::vector<torch::Tensor>& trajectories, const std::vector<std::pair<std::string, std::string>>&
-                attributes) {
+                const std::vector<torch::Tensor>& trajectories,
+                const std::vector<std::pair<std::string, std::string>>& attributes) {
     schema.time = time;
     schema.n_trajectories = static_cast<int64_t>(trajectories.size());
     io::WellWriter w(path, schema, attributes);
@@ -102,11 +102,14 @@ void run_emulate(const EmulateArgs& a) {
     }
     const io::WellSchema& schema = set.schema(0);
     const std::vector<std::pair<std::string, std::string>> attrs{
-        {"lola_emulator", fs::absolute(a.run).string()}, {"lola_model", model.description()},
+        {"lola_emulator", fs::absolute(a.run).string()},
+        {"lola_model", model.description()},
         {"lola_source", fs::absolute(file).string()},
         {"lola_source_trajectories", fmt::format("{}", fmt::join(which, ","))},
-        {"lola_context", std::to_string(a.context)}, {"lola_time_stride", std::to_string(stride)},
-        {"lola_seeds", fmt::format("{}", fmt::join(seeds, ","))}, {"ensemble_size", std::to_string(K)}};
+        {"lola_context", std::to_string(a.context)},
+        {"lola_time_stride", std::to_string(stride)},
+        {"lola_seeds", fmt::format("{}", fmt::join(seeds, ","))},
+        {"ensemble_size", std::to_string(K)}};
     const fs::path out(a.out);
     const fs::path out_dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
     fs::create_directories(out_dir);
@@ -126,8 +129,9 @@ void run_emulate(const EmulateArgs& a) {
 } // namespace
 
 void register_emulate(CLI::App& app) {
-    auto* cmd = app.add_subcommand("emulate", "emulate trajectories of a Well file with a trained emulator; writes "
-                                              "Well-format HDF5 (plus the autoencoder reconstruction)");
+    auto* cmd = app.add_subcommand("emulate",
+                                   "emulate trajectories of a Well file with a trained emulator; writes "
+                                   "Well-format HDF5 (plus the autoencoder reconstruction)");
     auto a = std::make_shared<EmulateArgs>();
     cmd->add_option("--run", a->run, "emulator run folder or model file (.lola, from lola export)")->required();
     cmd->add_option("--ae", a->ae, "the autoencoder run of a run folder, if it moved (default: the recorded one)");
@@ -135,8 +139,7 @@ void register_emulate(CLI::App& app) {
         ->required()
         ->check(non_empty());
     cmd->add_option("--file", a->file, "source Well file (default: the first test file of the run's dataset)");
-    cmd->add_option("--trajectories", a->trajectories, "trajectory indices in the file (default: all)")
-        ->delimiter(',');
+    cmd->add_option("--trajectories", a->trajectories, "trajectory indices in the file (default: all)")->delimiter(',');
     cmd->add_option("--context", a->context, "known initial states c")->capture_default_str();
     cmd->add_option("--start", a->start, "first forecast snapshot (the context ends there)")->capture_default_str();
     cmd->add_option("--members", a->members, "ensemble members (diffusion)")->capture_default_str();

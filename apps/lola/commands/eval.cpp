@@ -7,9 +7,9 @@
 
 #include <torch/utils.h>
 
-#include <filesystem>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -89,8 +89,9 @@ void run_eval(const EvalArgs& a) {
     for (size_t m = 1; m < models.size(); ++m) {
         LOLA_CHECK_USAGE(models[m]->card().dataset == dataset.name && models[m]->card().time_stride == stride,
                          "--run {} models {} at stride {} but --run {} models {} at stride {}: evaluate runs of one "
-                         "dataset and stride together", a.runs[m], models[m]->card().dataset,
-                         models[m]->card().time_stride, a.runs[0], dataset.name, stride);
+                         "dataset and stride together",
+                         a.runs[m], models[m]->card().dataset, models[m]->card().time_stride, a.runs[0], dataset.name,
+                         stride);
     }
     for (int64_t c : a.contexts) {
         for (const auto& m : models) {
@@ -103,9 +104,11 @@ void run_eval(const EvalArgs& a) {
     const std::vector<int64_t> indices = emulation::eval_trajectory_indices(test.size(), a.trajectories, 0);
     const fs::path out(a.out);
     const core::FolderLock lock = core::claim_folder(out, "evaluation folder");
-    LOLA_LOG_INFO("eval: {} model(s) on {} ({} of {} {} trajectories, starts [{}], contexts [{}], {} members, stride "
-                  "{}) -> {}", models.size(), dataset.name, indices.size(), test.size(), a.split,
-                  fmt::join(a.starts, ", "), fmt::join(a.contexts, ", "), a.members, stride, out.string());
+    LOLA_LOG_INFO(
+        "eval: {} model(s) on {} ({} of {} {} trajectories, starts [{}], contexts [{}], {} members, stride "
+        "{}) -> {}",
+        models.size(), dataset.name, indices.size(), test.size(), a.split, fmt::join(a.starts, ", "),
+        fmt::join(a.contexts, ", "), a.members, stride, out.string());
     // The autoencoder baseline and the relative metrics use the first latent model's autoencoder.
     int64_t ae_model = -1;
     for (size_t m = 0; m < models.size(); ++m) {
@@ -192,17 +195,19 @@ void run_eval(const EvalArgs& a) {
     if (a.figures) {
         write_eval_figures(out / "figures", table, *showcase, dataset.fields, a.members);
     }
-    std::string report = fmt::format("# lola eval\n\nDataset {}, split {}, {} trajectories, starts [{}], contexts [{}], "
-                                     "{} members, stride {}.\n\nModels:\n\n",
-                                     dataset.name, a.split, indices.size(), fmt::join(a.starts, ", "),
-                                     fmt::join(a.contexts, ", "), a.members, stride);
+    std::string report = fmt::format(
+        "# lola eval\n\nDataset {}, split {}, {} trajectories, starts [{}], contexts [{}], "
+        "{} members, stride {}.\n\nModels:\n\n",
+        dataset.name, a.split, indices.size(), fmt::join(a.starts, ", "), fmt::join(a.contexts, ", "), a.members,
+        stride);
     for (size_t m = 0; m < models.size(); ++m) {
         report += fmt::format("- `{}`: {} from `{}`\n", names[m], models[m]->description(), a.runs[m]);
     }
     report += "\n## Summary (mean over fields, frames in the horizon bin, trajectories and contexts)\n\n";
     report += summary.markdown(3);
     if (a.baselines) {
-        report += "\n## Against persistence (VRMSE of the model / VRMSE of repeating the last known state)\n\n| model |";
+        report +=
+            "\n## Against persistence (VRMSE of the model / VRMSE of repeating the last known state)\n\n| model |";
         for (const auto& b : bins) {
             report += " " + b.label + " |";
         }
@@ -229,9 +234,10 @@ void run_eval(const EvalArgs& a) {
     }
     report += "\n## Speed\n\n" + speed_md + "\n";
     if (a.figures) {
-        report += "## Figures\n\nSee `figures/`: `vrmse.png` (VRMSE against lead time), `spread_skill.png`, "
-                  "`psrmse_high.png`, `<model>_panels.png` (truth, reconstruction, members, error), `<model>_rollout/`"
-                  " (animation frames).\n";
+        report +=
+            "## Figures\n\nSee `figures/`: `vrmse.png` (VRMSE against lead time), `spread_skill.png`, "
+            "`psrmse_high.png`, `<model>_panels.png` (truth, reconstruction, members, error), `<model>_rollout/`"
+            " (animation frames).\n";
     }
     core::write_file_atomic(out / "report.md", report);
     std::fputs(summary.markdown(3).c_str(), stdout);
@@ -241,8 +247,9 @@ void run_eval(const EvalArgs& a) {
 } // namespace
 
 void register_eval(CLI::App& app) {
-    auto* cmd = app.add_subcommand("eval", "evaluate emulator runs on the test split (paper protocol): stats.csv, "
-                                           "summary tables, speed, figures");
+    auto* cmd = app.add_subcommand("eval",
+                                   "evaluate emulator runs on the test split (paper protocol): stats.csv, "
+                                   "summary tables, speed, figures");
     auto a = std::make_shared<EvalArgs>();
     cmd->add_option("--run", a->runs, "emulator run folder or model file (repeatable)")->required();
     cmd->add_option("--out", a->out, "output folder")->required()->check(non_empty());
@@ -251,19 +258,23 @@ void register_eval(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--contexts", a->contexts, "context lengths c")->delimiter(',')->capture_default_str();
     cmd->add_option("--starts", a->starts, "rollout starts, in snapshots (Euler 0, RB 32, TGC 4)")
-        ->delimiter(',')->capture_default_str();
+        ->delimiter(',')
+        ->capture_default_str();
     cmd->add_option("--members", a->members, "ensemble members of diffusion models (K)")->capture_default_str();
     cmd->add_option("--sampler", a->sampler, "override the runs' sampler (ddpm, ddim, ab, eab, pc)");
     cmd->add_option("--steps", a->steps, "override the runs' sampling steps");
     cmd->add_option("--device", a->device, "cpu or cuda")->capture_default_str();
     cmd->add_option("--seed", a->seed, "seed of the per-rollout seeds")->capture_default_str();
-    cmd->add_option("--bins", a->bins, "horizon bins: auto (from the dataset), euler, rayleigh_benard, "
-                                       "rayleigh_benard_v4, gravity_cooling")->capture_default_str();
+    cmd->add_option("--bins", a->bins,
+                    "horizon bins: auto (from the dataset), euler, rayleigh_benard, "
+                    "rayleigh_benard_v4, gravity_cooling")
+        ->capture_default_str();
     cmd->add_flag("!--no-baselines", a->baselines, "skip the persistence and autoencoder baselines");
     cmd->add_flag("!--no-figures", a->figures, "skip the figures");
     cmd->add_flag("--best", a->best, "use the best-validation weights (state_best.pt) instead of the last");
-    cmd->add_option("--data-root", a->data_root, "where the dataset folders are, if not where the model was trained "
-                                                 "(dataset.root)");
+    cmd->add_option("--data-root", a->data_root,
+                    "where the dataset folders are, if not where the model was trained "
+                    "(dataset.root)");
     cmd->callback([a] { run_eval(*a); });
 }
 

@@ -2,15 +2,15 @@
 // units (paper.md 10: sqrt(<(u - v)^2> / (Var(u) + 1e-6)) per state and field, unbiased spatial variance).
 #include <CLI/CLI.hpp>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 
-#include "common.h"
 #include "commands/commands.h"
+#include "common.h"
 #include "lola/core/error.h"
 #include "lola/core/fs.h"
 #include "lola/core/log.h"
@@ -43,8 +43,10 @@ torch::Tensor vrmse(const torch::Tensor& u, const torch::Tensor& v) {
 }
 
 void run_eval_ae(const EvalAeArgs& a) {
-    LOLA_CHECK_USAGE(a.split == "train" || a.split == "valid" || a.split == "test", "unknown split '{}' (valid: "
-                     "train, valid, test)", a.split);
+    LOLA_CHECK_USAGE(a.split == "train" || a.split == "valid" || a.split == "test",
+                     "unknown split '{}' (valid: "
+                     "train, valid, test)",
+                     a.split);
     LOLA_CHECK_USAGE(a.batch >= 1, "--batch must be >= 1, got {}", a.batch);
     LOLA_CHECK_USAGE(a.max_states >= 0, "--max-states must be >= 0, got {}", a.max_states);
     const torch::Device device = parse_device(a.device);

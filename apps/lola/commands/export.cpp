@@ -29,8 +29,10 @@ struct ExportArgs {
 
 void run_export(const ExportArgs& a) {
     const fs::path out(a.out);
-    LOLA_CHECK_USAGE(a.overwrite || !fs::exists(out), "'{}' already exists: pass --overwrite to replace it, or choose "
-                     "another --out", out.string());
+    LOLA_CHECK_USAGE(a.overwrite || !fs::exists(out),
+                     "'{}' already exists: pass --overwrite to replace it, or choose "
+                     "another --out",
+                     out.string());
     runtime::LoadOptions lo;
     lo.autoencoder = a.ae;
     lo.best = a.best;
@@ -49,8 +51,9 @@ void run_export(const ExportArgs& a) {
 } // namespace
 
 void register_export(CLI::App& app) {
-    auto* cmd = app.add_subcommand("export", "write a trained emulator (with its autoencoder, statistics and "
-                                             "configuration) as one .lola model file");
+    auto* cmd = app.add_subcommand("export",
+                                   "write a trained emulator (with its autoencoder, statistics and "
+                                   "configuration) as one .lola model file");
     auto a = std::make_shared<ExportArgs>();
     cmd->add_option("run", a->run, "emulator run folder (lola train-diffusion / train-surrogate)")->required();
     cmd->add_option("--out", a->out, "model file to write, e.g. model.lola")->required()->check(non_empty());

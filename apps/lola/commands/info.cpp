@@ -7,13 +7,13 @@
 
 #include "commands/commands.h"
 #include "common.h"
-#include "lola/nn/layers.h"
 #include "lola/autoencoder/autoencoder.h"
 #include "lola/core/error.h"
-#include "lola/data/dataset.h"
 #include "lola/core/fs.h"
+#include "lola/data/dataset.h"
 #include "lola/io/well.h"
 #include "lola/io/well_dataset.h"
+#include "lola/nn/layers.h"
 #include "lola/runtime/emulator.h"
 
 namespace lola::app {
@@ -31,7 +31,8 @@ void print_well_file(const fs::path& path) {
     out += fmt::format("grid_type:      {}\n", s.grid_type);
     std::vector<std::string> dims;
     for (int k = 0; k < s.n_spatial_dims(); ++k) {
-        dims.push_back(fmt::format("{} ({})", s.spatial_dims[static_cast<size_t>(k)], s.resolution[static_cast<size_t>(k)]));
+        dims.push_back(
+            fmt::format("{} ({})", s.spatial_dims[static_cast<size_t>(k)], s.resolution[static_cast<size_t>(k)]));
     }
     out += fmt::format("spatial dims:   {} = {}\n", s.n_spatial_dims(), fmt::join(dims, ", "));
     out += fmt::format("trajectories:   {}\n", s.n_trajectories);
@@ -41,9 +42,11 @@ void print_well_file(const fs::path& path) {
     for (const auto& sc : s.scalars) {
         scalars.push_back(fmt::format("{} = {:g}", sc.name, sc.value));
     }
-    out += fmt::format("scalars:        {}\n", scalars.empty() ? "(none)" : fmt::format("{}", fmt::join(scalars, ", ")));
+    out +=
+        fmt::format("scalars:        {}\n", scalars.empty() ? "(none)" : fmt::format("{}", fmt::join(scalars, ", ")));
     for (const auto& bc : s.boundary_conditions) {
-        out += fmt::format("boundary:       {} = {} on [{}]\n", bc.name, io::bc_type_name(bc.type), fmt::join(bc.dims, ", "));
+        out += fmt::format("boundary:       {} = {} on [{}]\n", bc.name, io::bc_type_name(bc.type),
+                           fmt::join(bc.dims, ", "));
     }
     std::vector<std::string> codes;
     for (const auto& row : s.bc_codes()) {
@@ -164,7 +167,8 @@ void print_config(const fs::path& file, const ConfigArgs& args) {
         out += fmt::format("# {} config '{}', resolved over the built-in defaults\n", group, file.string());
         out += cfg.dump() + "\n";
         if (group == "denoiser" || group == "surrogate") {
-            out += emulator_parameter_line(cfg, group == "denoiser" ? EmulatorKind::diffusion : EmulatorKind::surrogate);
+            out +=
+                emulator_parameter_line(cfg, group == "denoiser" ? EmulatorKind::diffusion : EmulatorKind::surrogate);
         }
         if (group == "ae") {
             // The dataset fixes the input channels.
@@ -192,7 +196,8 @@ void print_config(const fs::path& file, const ConfigArgs& args) {
 } // namespace
 
 void register_info(CLI::App& app) {
-    auto* cmd = app.add_subcommand("info", "summarise a Well HDF5 file, a dataset folder, a run folder, a model file (.lola) or a config");
+    auto* cmd = app.add_subcommand(
+        "info", "summarise a Well HDF5 file, a dataset folder, a run folder, a model file (.lola) or a config");
     auto path = std::make_shared<std::string>();
     auto args = std::make_shared<ConfigArgs>();
     cmd->add_option("path", *path, "file or folder to describe")->required();

@@ -39,8 +39,10 @@ int64_t parse_count(const std::string& text, const std::string& file, const char
     } catch (const std::exception&) {
         used = 0;
     }
-    LOLA_CHECK(used > 0 && used == text.size(), "'{}': root attribute {} holds '{}', which is not an integer (corrupt "
-               "file? rewrite it with 'lola emulate')", file, attr, text);
+    LOLA_CHECK(used > 0 && used == text.size(),
+               "'{}': root attribute {} holds '{}', which is not an integer (corrupt "
+               "file? rewrite it with 'lola emulate')",
+               file, attr, text);
     return v;
 }
 
@@ -63,11 +65,12 @@ void run_score(const ScoreArgs& a) {
     int64_t K = a.members;
     if (K <= 0) {
         const io::h5::File f = io::h5::File::open(a.pred);
-        K = f.has_attr("ensemble_size") ? parse_count(f.read_attr_string("ensemble_size"), a.pred, "ensemble_size")
-                                        : 1;
+        K = f.has_attr("ensemble_size") ? parse_count(f.read_attr_string("ensemble_size"), a.pred, "ensemble_size") : 1;
     }
-    LOLA_CHECK_USAGE(K >= 1 && ps.n_trajectories % K == 0, "'{}' holds {} trajectories, not a multiple of the "
-                     "ensemble size {} (set --members)", a.pred, ps.n_trajectories, K);
+    LOLA_CHECK_USAGE(K >= 1 && ps.n_trajectories % K == 0,
+                     "'{}' holds {} trajectories, not a multiple of the "
+                     "ensemble size {} (set --members)",
+                     a.pred, ps.n_trajectories, K);
     const int64_t groups = ps.n_trajectories / K;
     std::vector<int64_t> which = a.trajectories;
     if (which.empty()) {
@@ -85,20 +88,26 @@ void run_score(const ScoreArgs& a) {
             }
         }
     }
-    LOLA_CHECK_USAGE(static_cast<int64_t>(which.size()) == groups, "--trajectories lists {} truth trajectories but "
-                     "'{}' holds {} groups of {} members", which.size(), a.pred, groups, K);
+    LOLA_CHECK_USAGE(static_cast<int64_t>(which.size()) == groups,
+                     "--trajectories lists {} truth trajectories but "
+                     "'{}' holds {} groups of {} members",
+                     which.size(), a.pred, groups, K);
     // Match every predicted snapshot to a truth snapshot by time.
     const double dt = ts.n_steps() > 1 ? ts.time[1] - ts.time[0] : 1.0;
     std::vector<int64_t> at;
     for (double t : ps.time) {
         const auto it = std::min_element(ts.time.begin(), ts.time.end(),
                                          [t](double x, double y) { return std::abs(x - t) < std::abs(y - t); });
-        LOLA_CHECK_USAGE(std::abs(*it - t) <= 1e-6 * std::max(1.0, std::abs(t)) + 1e-3 * std::abs(dt), "'{}': snapshot "
-                         "time {} has no match in '{}'", a.pred, t, a.truth);
+        LOLA_CHECK_USAGE(std::abs(*it - t) <= 1e-6 * std::max(1.0, std::abs(t)) + 1e-3 * std::abs(dt),
+                         "'{}': snapshot "
+                         "time {} has no match in '{}'",
+                         a.pred, t, a.truth);
         at.push_back(it - ts.time.begin());
     }
-    LOLA_CHECK_USAGE(a.context >= 1 && a.context < static_cast<int64_t>(at.size()), "--context {} must leave frames "
-                     "to score in the {} predicted snapshots", a.context, at.size());
+    LOLA_CHECK_USAGE(a.context >= 1 && a.context < static_cast<int64_t>(at.size()),
+                     "--context {} must leave frames "
+                     "to score in the {} predicted snapshots",
+                     a.context, at.size());
     const int64_t stride = at.size() > 1 ? at[1] - at[0] : 1;
     const torch::Tensor index = torch::tensor(at, torch::kInt64);
     const std::string name = a.name.empty() ? fs::path(a.pred).stem().string() : a.name;
@@ -133,19 +142,25 @@ void run_score(const ScoreArgs& a) {
 } // namespace
 
 void register_score(CLI::App& app) {
-    auto* cmd = app.add_subcommand("score", "score a Well-format prediction (ensemble allowed) against a Well-format "
-                                            "truth: stats.csv and the horizon-binned summary");
+    auto* cmd = app.add_subcommand("score",
+                                   "score a Well-format prediction (ensemble allowed) against a Well-format "
+                                   "truth: stats.csv and the horizon-binned summary");
     auto a = std::make_shared<ScoreArgs>();
     cmd->add_option("truth", a->truth, "truth Well file")->required()->check(CLI::ExistingFile);
     cmd->add_option("pred", a->pred, "predicted Well file (K consecutive trajectories per truth trajectory)")
-        ->required()->check(CLI::ExistingFile);
+        ->required()
+        ->check(CLI::ExistingFile);
     cmd->add_option("--out", a->out, "output folder")->required();
     cmd->add_option("--members", a->members, "ensemble size K (default: the file's ensemble_size attribute, else 1)");
     cmd->add_option("--context", a->context, "predicted snapshots that were given as context")->capture_default_str();
-    cmd->add_option("--trajectories", a->trajectories, "truth trajectory of each predicted group (default: the file's "
-                                                       "lola_source_trajectories, else 0, 1, ...)")->delimiter(',');
-    cmd->add_option("--bins", a->bins, "horizon bins: auto (from the dataset name), euler, rayleigh_benard, "
-                                       "gravity_cooling")->capture_default_str();
+    cmd->add_option("--trajectories", a->trajectories,
+                    "truth trajectory of each predicted group (default: the file's "
+                    "lola_source_trajectories, else 0, 1, ...)")
+        ->delimiter(',');
+    cmd->add_option("--bins", a->bins,
+                    "horizon bins: auto (from the dataset name), euler, rayleigh_benard, "
+                    "gravity_cooling")
+        ->capture_default_str();
     cmd->add_option("--name", a->name, "model name in the tables (default: the prediction's file name)");
     cmd->callback([a] { run_score(*a); });
 }

@@ -87,8 +87,9 @@ void run_stats(const StatsArgs& a) {
 } // namespace
 
 void register_stats(CLI::App& app) {
-    auto* cmd = app.add_subcommand("stats", "normalisation statistics of the train split (the_well's stats.yaml and "
-                                            "the reference's per-channel mean/std)");
+    auto* cmd = app.add_subcommand("stats",
+                                   "normalisation statistics of the train split (the_well's stats.yaml and "
+                                   "the reference's per-channel mean/std)");
     auto a = std::make_shared<StatsArgs>();
     cmd->add_option("dirs", a->dirs, "Well dataset folders (with data/train); statistics pool over all of them")
         ->required()

@@ -23,9 +23,13 @@ namespace {
 class AeTask : public train::Task {
 public:
     AeTask(autoencoder::AutoEncoder model, autoencoder::AeLossOptions loss, std::unique_ptr<data::BatchStream> train,
-           std::shared_ptr<const data::WindowDataset> valid, data::LoaderOptions valid_opts, torch::Device device) :
-        model_(std::move(model)), loss_(std::move(loss)), train_(std::move(train)), valid_(std::move(valid)),
-        valid_opts_(std::move(valid_opts)), device_(device) {}
+           std::shared_ptr<const data::WindowDataset> valid, data::LoaderOptions valid_opts, torch::Device device)
+        : model_(std::move(model)),
+          loss_(std::move(loss)),
+          train_(std::move(train)),
+          valid_(std::move(valid)),
+          valid_opts_(std::move(valid_opts)),
+          device_(device) {}
 
     torch::nn::Module& module() override { return *model_; }
 
@@ -93,9 +97,10 @@ void run_train_ae(const TrainRunArgs& a) {
     auto valid_ds = std::make_shared<data::WindowDataset>(data::preset_split_files(dataset, "valid"), 1, 1);
     const auto shape = train_ds->sample_shape();
     for (size_t k = 2; k < shape.size(); ++k) {
-        LOLA_CHECK_USAGE(shape[k] % ae.downsampling() == 0, "the states are {} but ae '{}' downsamples by {}: every "
-                         "spatial size must be a multiple of it", fmt::join(shape.begin() + 2, shape.end(), "x"),
-                         ae.name, ae.downsampling());
+        LOLA_CHECK_USAGE(shape[k] % ae.downsampling() == 0,
+                         "the states are {} but ae '{}' downsamples by {}: every "
+                         "spatial size must be a multiple of it",
+                         fmt::join(shape.begin() + 2, shape.end(), "x"), ae.name, ae.downsampling());
     }
 
     cfg.set("ae.pixel_channels", YAML::Node(ae.pixel_channels));
@@ -107,12 +112,14 @@ void run_train_ae(const TrainRunArgs& a) {
     torch::manual_seed(cfg.get<uint64_t>("seed"));
     autoencoder::AutoEncoder model(ae);
     model->to(device);
-    AeTask task(model, loss, std::make_unique<data::BatchStream>(train_ds, loader_options(cfg, dataset, true)), valid_ds,
-                loader_options(cfg, dataset, false), device);
+    AeTask task(model, loss, std::make_unique<data::BatchStream>(train_ds, loader_options(cfg, dataset, true)),
+                valid_ds, loader_options(cfg, dataset, false), device);
     train::Trainer trainer(dir, task, optim, topts);
     train::TrainSummary s = trainer.run(a.resume);
-    LOLA_LOG_INFO("train-ae: {} steps in {:.1f} s, last train loss {:.4e}, valid loss {:.4e} (best {:.4e}), {} "
-                  "skipped", s.steps, s.seconds, s.last_train_loss, s.last_valid_loss, s.best_valid_loss, s.skipped);
+    LOLA_LOG_INFO(
+        "train-ae: {} steps in {:.1f} s, last train loss {:.4e}, valid loss {:.4e} (best {:.4e}), {} "
+        "skipped",
+        s.steps, s.seconds, s.last_train_loss, s.last_valid_loss, s.best_valid_loss, s.skipped);
 }
 
 } // namespace

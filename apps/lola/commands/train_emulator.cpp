@@ -39,8 +39,10 @@ public:
 class LatentSource : public WindowSource {
 public:
     LatentSource(std::shared_ptr<const data::LatentWindows> train, std::shared_ptr<const data::LatentWindows> valid,
-                 int64_t batch, int64_t valid_batch, uint64_t seed) :
-        train_(std::move(train), batch, seed), valid_(valid, valid_batch, seed + 1), valid_windows_(std::move(valid)) {}
+                 int64_t batch, int64_t valid_batch, uint64_t seed)
+        : train_(std::move(train), batch, seed),
+          valid_(valid, valid_batch, seed + 1),
+          valid_windows_(std::move(valid)) {}
     data::WindowBatch next_train() override { return train_.next(); }
     /// Validation batch `index` of every epoch: slices of one fixed permutation of the valid windows.
     data::WindowBatch valid(int64_t index) override {
@@ -59,8 +61,8 @@ private:
 class PixelSource : public WindowSource {
 public:
     PixelSource(std::unique_ptr<data::BatchStream> train, std::shared_ptr<const data::WindowDataset> valid,
-                data::LoaderOptions valid_opts) :
-        train_(std::move(train)), valid_(std::move(valid)), valid_opts_(std::move(valid_opts)) {}
+                data::LoaderOptions valid_opts)
+        : train_(std::move(train)), valid_(std::move(valid)), valid_opts_(std::move(valid_opts)) {}
     data::WindowBatch next_train() override {
         data::Batch b = train_->next();
         return {b.state, b.label};
@@ -90,8 +92,8 @@ private:
 /// The training task of both emulators: random context masks (paper.md 4.6) and the model's loss.
 class EmulatorTask : public train::Task {
 public:
-    EmulatorTask(EmulatorRun& run, std::unique_ptr<WindowSource> source, torch::Device device, uint64_t seed) :
-        run_(run), source_(std::move(source)), device_(device), seed_(seed) {}
+    EmulatorTask(EmulatorRun& run, std::unique_ptr<WindowSource> source, torch::Device device, uint64_t seed)
+        : run_(run), source_(std::move(source)), device_(device), seed_(seed) {}
 
     torch::nn::Module& module() override { return run_.module(); }
     torch::Tensor train_loss() override {
@@ -161,8 +163,10 @@ void run_train_emulator(EmulatorKind kind, const TrainRunArgs& a) {
         std::string ae = cfg.get<std::string>("latents.ae");
         if (ae.empty()) {
             const fs::path train_path = dir / "train.h5";
-            LOLA_CHECK_USAGE(fs::exists(train_path), "latents.dir={}: '{}' does not exist (run `lola cache-latents` "
-                             "first)", latents, train_path.string());
+            LOLA_CHECK_USAGE(fs::exists(train_path),
+                             "latents.dir={}: '{}' does not exist (run `lola cache-latents` "
+                             "first)",
+                             latents, train_path.string());
             ae = io::read_latent_cache_info(train_path).provenance.ae_run;
             cfg.apply_override("latents.ae=" + ae);
         }
@@ -175,7 +179,8 @@ void run_train_emulator(EmulatorKind kind, const TrainRunArgs& a) {
         const auto& lat = train_w->info().latent_shape;
         run.shape = {"latent", lat[0], train_w->info().label_dim, static_cast<int64_t>(lat.size())};
         const int64_t cache_stride = train_w->info().provenance.stride;
-        LOLA_CHECK_USAGE(valid_w->info().provenance.stride == cache_stride, "latents.dir={}: the train cache holds "
+        LOLA_CHECK_USAGE(valid_w->info().provenance.stride == cache_stride,
+                         "latents.dir={}: the train cache holds "
                          "every {}th snapshot but the valid cache every {}th: re-run lola cache-latents for both",
                          latents, cache_stride, valid_w->info().provenance.stride);
         time_stride = run.emulator.stride * cache_stride;
@@ -189,28 +194,32 @@ void run_train_emulator(EmulatorKind kind, const TrainRunArgs& a) {
         try { // the label's names come from the data; a cache without its data keeps generic names
             label_names = runtime::label_names(io::read_schema(data::preset_split_files(ae_run.dataset, "train")[0]));
         } catch (const Error& e) {
-            LOLA_LOG_WARN("the label's names are unknown (the dataset of {} is not reachable: {}); the run records "
-                          "none", ae, e.what());
+            LOLA_LOG_WARN(
+                "the label's names are unknown (the dataset of {} is not reachable: {}); the run records "
+                "none",
+                ae, e.what());
         }
-        LOLA_CHECK_USAGE(valid_w->size() >= valid_batch, "the valid cache has {} windows, fewer than "
-                         "loader.valid_batch_size={}", valid_w->size(), valid_batch);
+        LOLA_CHECK_USAGE(valid_w->size() >= valid_batch,
+                         "the valid cache has {} windows, fewer than "
+                         "loader.valid_batch_size={}",
+                         valid_w->size(), valid_batch);
         source = std::make_unique<LatentSource>(train_w, valid_w, batch, valid_batch, seed);
         data_desc = fmt::format("latent cache {} ({} train / {} valid windows of [{}])", latents, train_w->size(),
                                 valid_w->size(), fmt::join(train_w->window_shape(), ", "));
     } else {
         data::DatasetOptions dataset = data::DatasetOptions::from_config(cfg);
-        auto train_ds = std::make_shared<data::WindowDataset>(data::preset_split_files(dataset, "train"),
-                                                              run.emulator.window, run.emulator.stride,
-                                                              dataset.log_scalars);
-        auto valid_ds = std::make_shared<data::WindowDataset>(data::preset_split_files(dataset, "valid"),
-                                                              run.emulator.window, run.emulator.stride,
-                                                              dataset.log_scalars);
+        auto train_ds = std::make_shared<data::WindowDataset>(
+            data::preset_split_files(dataset, "train"), run.emulator.window, run.emulator.stride, dataset.log_scalars);
+        auto valid_ds = std::make_shared<data::WindowDataset>(
+            data::preset_split_files(dataset, "valid"), run.emulator.window, run.emulator.stride, dataset.log_scalars);
         const auto shape = train_ds->sample_shape(); // (C, n, spatial...)
         std::vector<std::unique_ptr<io::WellReader>> readers;
         const int64_t label_dim = data::make_label(train_ds->get(0, readers)).numel();
         const auto expected = cfg.get<int64_t>("dataset.label_dim");
-        LOLA_CHECK_USAGE(expected == 0 || expected == label_dim, "dataset.label_dim={} but the files of {} give labels "
-                         "of {} entries: fix the preset", expected, dataset.name, label_dim);
+        LOLA_CHECK_USAGE(expected == 0 || expected == label_dim,
+                         "dataset.label_dim={} but the files of {} give labels "
+                         "of {} entries: fix the preset",
+                         expected, dataset.name, label_dim);
         run.shape = {"pixel", shape[0], label_dim, static_cast<int64_t>(shape.size()) - 1};
         spatial_shape.assign(shape.begin() + 2, shape.end());
         label_names = runtime::label_names(train_ds->schema(0));
@@ -224,9 +233,9 @@ void run_train_emulator(EmulatorKind kind, const TrainRunArgs& a) {
         EmulatorRun probe = run; // exact parameter count on the meta device: no memory
         nn::ParameterDeviceGuard meta(torch::kMeta);
         build_model(probe);
-        check_training_memory(nn::count_parameters(probe.module()), device.is_cpu(),
-                              fmt::format("{0}.hid_channels, {0}.hid_blocks or {0}.attention_heads",
-                                          backbone_group(kind)));
+        check_training_memory(
+            nn::count_parameters(probe.module()), device.is_cpu(),
+            fmt::format("{0}.hid_channels, {0}.hid_blocks or {0}.attention_heads", backbone_group(kind)));
     }
     cfg.set("model.space", YAML::Node(run.shape.space));
     cfg.set("model.channels", YAML::Node(run.shape.channels));

@@ -28,21 +28,21 @@ using nn::count_parameters;
 
 /// The `ae` config group (configs/ae/*.yaml). The defaults are the paper's `dcae_f32c64_large` (HEAD, no attention).
 struct AutoEncoderOptions {
-    std::string name = "dcae_f32c64_large";   ///< preset name
-    std::string arch = "dcae";                ///< architecture; only "dcae"
-    int64_t pixel_channels = 0;               ///< input fields C_pixel; 0 = unset, filled from the dataset
-    int64_t lat_channels = 64;                ///< latent channels C_lat
+    std::string name = "dcae_f32c64_large"; ///< preset name
+    std::string arch = "dcae";              ///< architecture; only "dcae"
+    int64_t pixel_channels = 0;             ///< input fields C_pixel; 0 = unset, filled from the dataset
+    int64_t lat_channels = 64;              ///< latent channels C_lat
     std::vector<int64_t> hid_channels{64, 128, 256, 512, 768, 1024}; ///< channels per level h_0 ... h_{K-1}
     std::vector<int64_t> hid_blocks{3, 3, 3, 3, 3, 3};               ///< residual blocks per level
-    int64_t kernel_size = 3;                  ///< odd kernel of every convolution (1 in attention-block FFNs)
-    int64_t spatial = 2;                      ///< spatial dimensions N: 2 or 3
-    std::string saturation = "softclip2";     ///< softclip2 | softclip | tanh | arcsinh | rms | none
-    double dropout = 0.05;                    ///< dropout inside the residual blocks
-    bool identity_init = true;                ///< near-identity init of the down/up and latent convolutions
-    std::vector<int64_t> attention_heads;     ///< per level, 0 = none; empty = no attention anywhere
-    std::string norm = "layer";               ///< normalisation in the blocks; only "layer" (channel LayerNorm)
-    bool periodic = false;                    ///< circular padding; the paper's AEs use zeros for all datasets
-    double latent_noise = 0.01;               ///< sigma of the noise added by decode(z, noisy = true)
+    int64_t kernel_size = 3;              ///< odd kernel of every convolution (1 in attention-block FFNs)
+    int64_t spatial = 2;                  ///< spatial dimensions N: 2 or 3
+    std::string saturation = "softclip2"; ///< softclip2 | softclip | tanh | arcsinh | rms | none
+    double dropout = 0.05;                ///< dropout inside the residual blocks
+    bool identity_init = true;            ///< near-identity init of the down/up and latent convolutions
+    std::vector<int64_t> attention_heads; ///< per level, 0 = none; empty = no attention anywhere
+    std::string norm = "layer";           ///< normalisation in the blocks; only "layer" (channel LayerNorm)
+    bool periodic = false;                ///< circular padding; the paper's AEs use zeros for all datasets
+    double latent_noise = 0.01;           ///< sigma of the noise added by decode(z, noisy = true)
 
     /// The YAML form used as config defaults (and the schema of the group).
     static YAML::Node defaults();

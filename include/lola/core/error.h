@@ -35,27 +35,27 @@ namespace detail {
 } // namespace lola
 
 /// Validate user-controllable input; the message names the value and, where possible, the fix.
-#define LOLA_CHECK(cond, ...)                                                                                          \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            ::lola::detail::fail(__FILE__, __LINE__, ::fmt::format(__VA_ARGS__));                                      \
-        }                                                                                                              \
+#define LOLA_CHECK(cond, ...)                                                     \
+    do {                                                                          \
+        if (!(cond)) {                                                            \
+            ::lola::detail::fail(__FILE__, __LINE__, ::fmt::format(__VA_ARGS__)); \
+        }                                                                         \
     } while (0)
 
 /// Same as LOLA_CHECK but a usage error (exit code 2): config keys, overrides, option values.
-#define LOLA_CHECK_USAGE(cond, ...)                                                                                    \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            ::lola::detail::fail_usage(__FILE__, __LINE__, ::fmt::format(__VA_ARGS__));                                \
-        }                                                                                                              \
+#define LOLA_CHECK_USAGE(cond, ...)                                                     \
+    do {                                                                                \
+        if (!(cond)) {                                                                  \
+            ::lola::detail::fail_usage(__FILE__, __LINE__, ::fmt::format(__VA_ARGS__)); \
+        }                                                                               \
     } while (0)
 
 /// Internal invariant; stays on in release builds.
-#define LOLA_ASSERT(cond)                                                                                              \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            ::lola::detail::fail(__FILE__, __LINE__, "internal error: assertion '" #cond "' failed");                  \
-        }                                                                                                              \
+#define LOLA_ASSERT(cond)                                                                             \
+    do {                                                                                              \
+        if (!(cond)) {                                                                                \
+            ::lola::detail::fail(__FILE__, __LINE__, "internal error: assertion '" #cond "' failed"); \
+        }                                                                                             \
     } while (0)
 
 #define LOLA_THROW(...) ::lola::detail::fail(__FILE__, __LINE__, ::fmt::format(__VA_ARGS__))

@@ -25,11 +25,11 @@ bool stderr_is_tty();
 
 } // namespace lola
 
-#define LOLA_LOG_AT(level, ...)                                                                                        \
-    do {                                                                                                               \
-        if (static_cast<int>(level) <= static_cast<int>(::lola::log_level())) {                                        \
-            ::lola::log_message(level, ::fmt::format(__VA_ARGS__));                                                    \
-        }                                                                                                              \
+#define LOLA_LOG_AT(level, ...)                                                 \
+    do {                                                                        \
+        if (static_cast<int>(level) <= static_cast<int>(::lola::log_level())) { \
+            ::lola::log_message(level, ::fmt::format(__VA_ARGS__));             \
+        }                                                                       \
     } while (0)
 
 #define LOLA_LOG_ERROR(...) LOLA_LOG_AT(::lola::LogLevel::Error, __VA_ARGS__)

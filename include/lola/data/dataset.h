@@ -22,14 +22,14 @@ namespace lola::data {
 
 /// The `dataset` config group (configs/dataset/*.yaml).
 struct DatasetOptions {
-    std::string name;                      ///< preset name, e.g. euler_all
-    std::string root = "data";             ///< folder holding one Well dataset folder per entry of `physics`
-    std::vector<std::string> physics;      ///< Well dataset names, e.g. euler_multi_quadrants_openBC
-    std::vector<std::string> fields;       ///< expected channel names, in order (checked against the files)
-    std::vector<std::string> transform;    ///< per channel: none | log1p | log
-    std::vector<double> mean, std;         ///< standardisation constants per channel (after the transform)
-    std::vector<std::string> augment;      ///< random_axis_flip, random_axis_permute, random_axis_roll
-    std::vector<std::string> log_scalars;  ///< constant scalars replaced by their natural log in the label
+    std::string name;                     ///< preset name, e.g. euler_all
+    std::string root = "data";            ///< folder holding one Well dataset folder per entry of `physics`
+    std::vector<std::string> physics;     ///< Well dataset names, e.g. euler_multi_quadrants_openBC
+    std::vector<std::string> fields;      ///< expected channel names, in order (checked against the files)
+    std::vector<std::string> transform;   ///< per channel: none | log1p | log
+    std::vector<double> mean, std;        ///< standardisation constants per channel (after the transform)
+    std::vector<std::string> augment;     ///< random_axis_flip, random_axis_permute, random_axis_roll
+    std::vector<std::string> log_scalars; ///< constant scalars replaced by their natural log in the label
 
     /// The YAML form used as config defaults (and the schema of the group).
     static YAML::Node defaults();

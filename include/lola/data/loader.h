@@ -25,8 +25,8 @@ namespace lola::data {
 
 struct LoaderOptions {
     int64_t batch_size = 8;
-    int workers = 2;         ///< reader threads
-    int prefetch = 4;        ///< batches read ahead of the consumer
+    int workers = 2;  ///< reader threads
+    int prefetch = 4; ///< batches read ahead of the consumer
     bool shuffle = true;
     bool drop_last = false;
     uint64_t seed = 0;

@@ -17,8 +17,8 @@ namespace lola::data {
 
 /// One trajectory of a split, in physical units.
 struct Trajectory {
-    torch::Tensor states;   ///< (C, T, spatial...) float32
-    torch::Tensor label;    ///< (label_dim) float32, physical (no log applied)
+    torch::Tensor states; ///< (C, T, spatial...) float32
+    torch::Tensor label;  ///< (label_dim) float32, physical (no log applied)
     std::filesystem::path file;
     int64_t trajectory = 0; ///< index within its file
     std::vector<double> time;

@@ -17,9 +17,9 @@ namespace lola::diffusion {
 /// prediction), otherwise the last c (backward prediction). For n = 5 and the defaults, P(c) = {0.383, 0.371, 0.184,
 /// 0.061} for c = 1..4.
 struct MaskOptions {
-    double lambda = 1.0;  ///< Poisson rate, > 0
-    double rho = 0.66;    ///< probability of a forward mask, in [0, 1]
-    int64_t atleast = 1;  ///< minimum number of known frames, 0 <= atleast < n
+    double lambda = 1.0; ///< Poisson rate, > 0
+    double rho = 0.66;   ///< probability of a forward mask, in [0, 1]
+    int64_t atleast = 1; ///< minimum number of known frames, 0 <= atleast < n
 
     /// Check the values against the window length n; errors are lola::UsageError naming the field.
     void validate(int64_t n) const;
@@ -47,7 +47,8 @@ struct TimePrior {
 
 /// (batch) times in [0, 1] from `prior`, with the dtype and device of `options` (default float32 on the CPU).
 /// Randomness as for sample_context_mask.
-torch::Tensor sample_time(int64_t batch, const TimePrior& prior = {}, std::optional<at::Generator> generator = std::nullopt,
+torch::Tensor sample_time(int64_t batch, const TimePrior& prior = {},
+                          std::optional<at::Generator> generator = std::nullopt,
                           const torch::TensorOptions& options = {});
 
 /// The loss for given times and noise, deterministic (the building block of denoiser_loss):

@@ -155,12 +155,12 @@ private:
 
 /// Options of make_sampler beyond the step count (each sampler reads its own).
 struct SamplerOptions {
-    double start = 1.0;       ///< first time of the grid
-    double stop = 0.0;        ///< last time of the grid
-    double eta = 0.0;         ///< ddim
-    int64_t order = 3;        ///< ab, eab
-    int64_t corrections = 1;  ///< pc: Langevin steps per step
-    double tau = 0.1;         ///< pc: Langevin step size in units of sigma_s^2
+    double start = 1.0;      ///< first time of the grid
+    double stop = 0.0;       ///< last time of the grid
+    double eta = 0.0;        ///< ddim
+    int64_t order = 3;       ///< ab, eab
+    int64_t corrections = 1; ///< pc: Langevin steps per step
+    double tau = 0.1;        ///< pc: Langevin step size in units of sigma_s^2
 };
 
 /// The valid sampler names: ddpm, ddim, ab, eab, pc.

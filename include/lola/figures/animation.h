@@ -12,10 +12,10 @@ namespace lola::figures {
 
 /// What write_animation produced.
 struct AnimationOutput {
-    std::filesystem::path frame_dir;                ///< folder holding frame_0000.png, frame_0001.png, ...
-    std::vector<std::filesystem::path> frames;      ///< the frames written, in order
-    std::optional<std::filesystem::path> video;     ///< the MP4, when ffmpeg ran and succeeded
-    std::string note;                               ///< one line: what was written and why no video (if none)
+    std::filesystem::path frame_dir;            ///< folder holding frame_0000.png, frame_0001.png, ...
+    std::vector<std::filesystem::path> frames;  ///< the frames written, in order
+    std::optional<std::filesystem::path> video; ///< the MP4, when ffmpeg ran and succeeded
+    std::string note;                           ///< one line: what was written and why no video (if none)
 };
 
 /// Write `frames` as PNGs frame_0000.png ... (4 digits, more if needed) and, if an `ffmpeg` executable is on
@@ -27,7 +27,6 @@ struct AnimationOutput {
 /// padded with white at the right and bottom in the video). ffmpeg is run without a shell (posix_spawn)
 /// and its output goes to a temporary name renamed on success; its failure is reported in `note`, not thrown.
 /// Throws lola::Error for no frames, fps <= 0, or an unusable path.
-AnimationOutput write_animation(const std::filesystem::path& target, const std::vector<PanelGrid>& frames,
-                                double fps);
+AnimationOutput write_animation(const std::filesystem::path& target, const std::vector<PanelGrid>& frames, double fps);
 
 } // namespace lola::figures

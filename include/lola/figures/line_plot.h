@@ -33,9 +33,9 @@ struct LinePlot {
 /// Where write_line_plot put things.
 struct LinePlotLayout {
     int width = 0, height = 0;
-    Rect plot;                  ///< the axes box
-    Range x_range, y_range;     ///< data ranges of the box edges (log axis: in data units, not log10)
-    std::vector<Rgb> colors;    ///< colour of each series
+    Rect plot;               ///< the axes box
+    Range x_range, y_range;  ///< data ranges of the box edges (log axis: in data units, not log10)
+    std::vector<Rgb> colors; ///< colour of each series
 };
 
 /// The colour write_line_plot gives series number `i`.

@@ -19,10 +19,10 @@ struct Range {
 
 /// One panel: a field, its colormap and an optional title drawn above it.
 struct Panel {
-    std::string title;                             ///< drawn above the panel ("" = none)
-    Field2D field;                                 ///< the values
+    std::string title; ///< drawn above the panel ("" = none)
+    Field2D field;     ///< the values
     ColormapKind colormap = ColormapKind::sequential;
-    std::optional<Range> range;                    ///< fixed range (e.g. shared over animation frames); else data
+    std::optional<Range> range; ///< fixed range (e.g. shared over animation frames); else data
 };
 
 /// How panels share a value range.
@@ -48,7 +48,7 @@ struct Rect {
 
 /// Where write_panels put things (for callers that annotate, and for tests).
 struct PanelsLayout {
-    int width = 0, height = 0;            ///< figure size in pixels (SVG: user units)
+    int width = 0, height = 0;             ///< figure size in pixels (SVG: user units)
     std::vector<std::vector<Rect>> panels; ///< panels[r][c]: the field's image (width = scale * field.width)
     /// per_row: colorbars[r][g], one per colormap used in row r (sequential before diverging);
     /// per_panel: colorbars[r][c]. The bar's top pixel row is the range's hi, the bottom row its lo.

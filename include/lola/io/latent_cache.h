@@ -35,10 +35,10 @@ struct LatentCacheProvenance {
 
 /// Shapes and provenance of a cache file.
 struct LatentCacheInfo {
-    int64_t n_rows = 0;                 ///< N = n_trajectories * repeat
-    int64_t n_trajectories = 0;         ///< source trajectories of the split
-    int64_t n_states = 0;               ///< L
-    std::vector<int64_t> latent_shape;  ///< (C_lat, h, w[, d])
+    int64_t n_rows = 0;                ///< N = n_trajectories * repeat
+    int64_t n_trajectories = 0;        ///< source trajectories of the split
+    int64_t n_states = 0;              ///< L
+    std::vector<int64_t> latent_shape; ///< (C_lat, h, w[, d])
     int64_t label_dim = 0;
     LatentCacheProvenance provenance;
 

@@ -20,8 +20,8 @@ std::vector<std::filesystem::path> split_files(const std::filesystem::path& data
 
 /// the_well's stats.yaml: for each *core* field, per-component values (1 for t0, D for t1, D*D for t2, row-major).
 struct WellStats {
-    std::vector<std::string> fields;                 ///< core field names, in file order
-    std::vector<int> order;                          ///< tensor order of each field
+    std::vector<std::string> fields; ///< core field names, in file order
+    std::vector<int> order;          ///< tensor order of each field
     int n_spatial_dims = 0;
     std::map<std::string, std::vector<std::vector<double>>> values; ///< key (mean, std, ...) -> per field
 };

@@ -79,10 +79,11 @@ inline const std::string kRelativePrefix = "rel_";
 
 /// Options of evaluate().
 struct EvaluateOptions {
-    int64_t spatial_dims = -1;   ///< N; -1 = u.dim() - 2
-    bool deterministic = false;  ///< a neural solver or AE: spread_skill is set to 0, as the paper plots it
-    int64_t chunk_elements = int64_t{1} << 23; ///< K x rows x prod(S) elements per chunk; the peak memory is about 8 float64
-                                               ///< copies of a chunk; >= 1 (a chunk holds at least one row)
+    int64_t spatial_dims = -1;  ///< N; -1 = u.dim() - 2
+    bool deterministic = false; ///< a neural solver or AE: spread_skill is set to 0, as the paper plots it
+    int64_t chunk_elements =
+        int64_t{1} << 23; ///< K x rows x prod(S) elements per chunk; the peak memory is about 8 float64
+                          ///< copies of a chunk; >= 1 (a chunk holds at least one row)
 };
 
 /// All metric_names() of the ensemble v against u at once, sharing the FFTs; the leading rows are processed in chunks

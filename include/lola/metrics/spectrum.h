@@ -39,7 +39,7 @@ struct SpectrumBinning {
     torch::Tensor index;        ///< (prod S) int64: the bin (0..B) of each point of the row-major flattened grid
     torch::Tensor counts;       ///< (B + 1) float64: grid points per bin; counts[0] = 1 (DC alone)
     std::array<double, kNumBands> band_edge{}; ///< band_edges(k1) with k1 = edges[1]
-    torch::Tensor bands;        ///< (4, B) float64 0/1: membership of each kept bin in low, mid, high, sub
+    torch::Tensor bands; ///< (4, B) float64 0/1: membership of each kept bin in low, mid, high, sub
 
     /// The number of kept bins in each band (low, mid, high, sub).
     std::array<int64_t, kNumBands> band_bins() const;

@@ -50,31 +50,31 @@ std::vector<HorizonBin> horizon_bins(const std::vector<int64_t>& thresholds, int
 
 /// One row of stats.csv: one field of one frame of one rollout.
 struct StatsRow {
-    std::string model;      ///< the model (run) name
-    int64_t trajectory = 0; ///< the test trajectory index
-    int64_t start = 0;      ///< the rollout's start (simulation step)
-    int64_t context = 1;    ///< the context length c
-    std::string field;      ///< the physical field name
-    int64_t frame = 0;      ///< the strided frame index t
-    int64_t lead_time = 0;  ///< (t - c + 1) * stride
+    std::string model;          ///< the model (run) name
+    int64_t trajectory = 0;     ///< the test trajectory index
+    int64_t start = 0;          ///< the rollout's start (simulation step)
+    int64_t context = 1;        ///< the context length c
+    std::string field;          ///< the physical field name
+    int64_t frame = 0;          ///< the strided frame index t
+    int64_t lead_time = 0;      ///< (t - c + 1) * stride
     std::vector<double> values; ///< one per StatsTable::metrics()
 };
 
 /// Summary options: which rows enter (empty lists mean all).
 struct SummaryOptions {
-    std::vector<HorizonBin> bins;  ///< the horizon bins (required)
-    std::vector<int64_t> starts;   ///< keep only these starts (the paper's tables use RB 32, TGC 4)
-    std::vector<int64_t> contexts; ///< keep only these context lengths (the main tables use 1, 2, 3 = all)
+    std::vector<HorizonBin> bins;     ///< the horizon bins (required)
+    std::vector<int64_t> starts;      ///< keep only these starts (the paper's tables use RB 32, TGC 4)
+    std::vector<int64_t> contexts;    ///< keep only these context lengths (the main tables use 1, 2, 3 = all)
     std::vector<std::string> metrics; ///< the metrics to summarise, in this order; empty = all of the table's
 };
 
 /// Means per model, metric and horizon bin.
 struct Summary {
-    std::vector<std::string> models;  ///< in the order of their first row
+    std::vector<std::string> models; ///< in the order of their first row
     std::vector<std::string> metrics;
     std::vector<HorizonBin> bins;
-    std::vector<double> means;        ///< [(model * metrics + metric) * bins + bin]; NaN where no row falls
-    std::vector<int64_t> counts;      ///< [model * bins + bin]: the rows averaged
+    std::vector<double> means;   ///< [(model * metrics + metric) * bins + bin]; NaN where no row falls
+    std::vector<int64_t> counts; ///< [model * bins + bin]: the rows averaged
 
     /// The mean of `metric` for `model` in the bin labelled `bin`; errors name the unknown key.
     double at(const std::string& model, const std::string& metric, const std::string& bin) const;

@@ -39,10 +39,12 @@ public:
 
 protected:
     Backbone(int64_t in_channels, int64_t out_channels, int64_t cond_channels, int64_t spatial_axes,
-             int64_t mod_features) :
-        in_channels_(in_channels),
-        out_channels_(out_channels), cond_channels_(cond_channels), spatial_axes_(spatial_axes),
-        mod_features_(mod_features) {}
+             int64_t mod_features)
+        : in_channels_(in_channels),
+          out_channels_(out_channels),
+          cond_channels_(cond_channels),
+          spatial_axes_(spatial_axes),
+          mod_features_(mod_features) {}
 
     /// Shape checks shared by the implementations (errors name the expected and the actual shapes).
     void check_inputs(const torch::Tensor& x, const torch::Tensor& emb, const torch::Tensor& cond) const;
@@ -52,25 +54,25 @@ protected:
 
 /// The backbone config group. The defaults are the paper's `vit_large` (paper.md 4.5).
 struct BackboneOptions {
-    std::string name = "vit_large";      ///< preset name
-    std::string arch = "vit";            ///< vit | unet
+    std::string name = "vit_large"; ///< preset name
+    std::string arch = "vit";       ///< vit | unet
     // ---- ViT (paper.md 4.5, 5) ----
-    int64_t hid_channels = 1024;         ///< ViT token width D
-    int64_t hid_blocks = 16;             ///< ViT blocks
-    int64_t attention_heads = 8;         ///< ViT heads (D / heads must be even); also the U-Net attention heads
-    int64_t ffn_factor = 4;              ///< FFN hidden width = ffn_factor * D (ViT) or * C (U-Net)
-    double dropout = 0.05;               ///< dropout inside the FFNs (training mode only)
-    bool qk_norm = true;                 ///< ViT: RMSNorm of q and k over the head dimension before RoPE
-    bool rope = true;                    ///< ViT: learned N-D rotary position embedding in every block
-    std::vector<int64_t> patch_size{1};  ///< ViT patch per axis incl. time (one entry = the same on every axis)
-    bool checkpointing = false;          ///< activation checkpointing; a no-op in LibTorch (no checkpoint API)
+    int64_t hid_channels = 1024;        ///< ViT token width D
+    int64_t hid_blocks = 16;            ///< ViT blocks
+    int64_t attention_heads = 8;        ///< ViT heads (D / heads must be even); also the U-Net attention heads
+    int64_t ffn_factor = 4;             ///< FFN hidden width = ffn_factor * D (ViT) or * C (U-Net)
+    double dropout = 0.05;              ///< dropout inside the FFNs (training mode only)
+    bool qk_norm = true;                ///< ViT: RMSNorm of q and k over the head dimension before RoPE
+    bool rope = true;                   ///< ViT: learned N-D rotary position embedding in every block
+    std::vector<int64_t> patch_size{1}; ///< ViT patch per axis incl. time (one entry = the same on every axis)
+    bool checkpointing = false;         ///< activation checkpointing; a no-op in LibTorch (no checkpoint API)
     // ---- U-Net (paper.md 6.1) ----
     std::vector<int64_t> unet_channels{64, 128, 256, 512, 768, 1024}; ///< channels per level
     std::vector<int64_t> unet_blocks{3, 3, 3, 3, 3, 3};               ///< blocks per level
-    std::vector<int64_t> unet_stride{1, 2, 2};       ///< down-sampling per axis incl. time (one entry = every axis)
-    std::vector<int64_t> unet_attention_levels{5};   ///< levels whose blocks have self-attention
-    int64_t kernel_size = 3;                         ///< odd convolution kernel of the U-Net
-    bool periodic = true;                            ///< circular padding of the U-Net convolutions
+    std::vector<int64_t> unet_stride{1, 2, 2};     ///< down-sampling per axis incl. time (one entry = every axis)
+    std::vector<int64_t> unet_attention_levels{5}; ///< levels whose blocks have self-attention
+    int64_t kernel_size = 3;                       ///< odd convolution kernel of the U-Net
+    bool periodic = true;                          ///< circular padding of the U-Net convolutions
 
     /// The YAML form used as config defaults (the schema of the group).
     static YAML::Node defaults();

@@ -49,8 +49,8 @@ void near_identity_(const torch::Tensor& weight);
 // ==== convolution ====================================================================================================
 
 struct ConvOptions {
-    ConvOptions(int64_t in_channels, int64_t out_channels, int64_t spatial = 2) :
-        in_channels_(in_channels), out_channels_(out_channels), spatial_(spatial) {}
+    ConvOptions(int64_t in_channels, int64_t out_channels, int64_t spatial = 2)
+        : in_channels_(in_channels), out_channels_(out_channels), spatial_(spatial) {}
 
     /// Input channels.
     TORCH_ARG(int64_t, in_channels);
@@ -73,8 +73,8 @@ struct ConvOptions {
 class ConvImpl : public torch::nn::Cloneable<ConvImpl> {
 public:
     explicit ConvImpl(const ConvOptions& options);
-    ConvImpl(int64_t in_channels, int64_t out_channels, int64_t spatial = 2) :
-        ConvImpl(ConvOptions(in_channels, out_channels, spatial)) {}
+    ConvImpl(int64_t in_channels, int64_t out_channels, int64_t spatial = 2)
+        : ConvImpl(ConvOptions(in_channels, out_channels, spatial)) {}
 
     void reset() override;
     void pretty_print(std::ostream& stream) const override;

@@ -78,10 +78,10 @@ public:
     BackboneOptions options;
     std::vector<int64_t> stride;
     Conv conv_in{nullptr};
-    torch::nn::ModuleList down{nullptr};       ///< K - 1 StridedConvs (level i at index i - 1)
-    torch::nn::ModuleList descent{nullptr};    ///< per level a ModuleList of UNetBlocks
-    torch::nn::ModuleList merge{nullptr};      ///< K - 1 Convs (level i at index i, i < K - 1)
-    torch::nn::ModuleList ascent{nullptr};     ///< per level a ModuleList of UNetBlocks
+    torch::nn::ModuleList down{nullptr};    ///< K - 1 StridedConvs (level i at index i - 1)
+    torch::nn::ModuleList descent{nullptr}; ///< per level a ModuleList of UNetBlocks
+    torch::nn::ModuleList merge{nullptr};   ///< K - 1 Convs (level i at index i, i < K - 1)
+    torch::nn::ModuleList ascent{nullptr};  ///< per level a ModuleList of UNetBlocks
     Conv conv_out{nullptr};
 };
 

@@ -44,8 +44,8 @@ struct ModelCard {
     std::vector<int64_t> latent_shape;    ///< (C_lat, h, w[, d]) of latent models; empty for pixel models
     double compression = 1.0;             ///< values per state / values per latent state (1 for pixel models)
     int64_t emulator_parameters = 0;
-    int64_t autoencoder_parameters = 0;   ///< 0 for pixel models
-    std::string sampler;                  ///< diffusion: default sampler and steps of forecasts
+    int64_t autoencoder_parameters = 0; ///< 0 for pixel models
+    std::string sampler;                ///< diffusion: default sampler and steps of forecasts
     int64_t sampler_steps = 0;
     int64_t format_version = kModelFormatVersion;
 
@@ -61,13 +61,13 @@ struct LoadOptions {
 };
 
 struct ForecastOptions {
-    int64_t members = 1;      ///< ensemble members (diffusion); the neural solver gives 1
-    std::string sampler;      ///< diffusion sampler (ddpm, ddim, ab, eab, pc); empty: the card's
-    int64_t steps = 0;        ///< sampler steps; 0: the card's
-    double eta = -1;          ///< DDIM's eta; < 0: the model's
+    int64_t members = 1;          ///< ensemble members (diffusion); the neural solver gives 1
+    std::string sampler;          ///< diffusion sampler (ddpm, ddim, ab, eab, pc); empty: the card's
+    int64_t steps = 0;            ///< sampler steps; 0: the card's
+    double eta = -1;              ///< DDIM's eta; < 0: the model's
     bool include_context = false; ///< also return the model's view of the context states, first (see forecast())
-    int64_t decode_chunk = 16; ///< states decoded at once (memory only; 0: all)
-    double* seconds = nullptr; ///< when set, receives the wall time of the rollout and the decoding
+    int64_t decode_chunk = 16;    ///< states decoded at once (memory only; 0: all)
+    double* seconds = nullptr;    ///< when set, receives the wall time of the rollout and the decoding
 };
 
 class Emulator {

@@ -69,25 +69,25 @@ YAML::Node train_emulator_defaults(EmulatorKind kind);
 
 /// The emulator part of a run's config: window, stride, masks, and (diffusion) schedule and sampler.
 struct EmulatorOptions {
-    int64_t window = 5;               ///< states per window (n + 1)
-    int64_t stride = 4;               ///< Delta, in states of the latent cache (or snapshots of the dataset)
-    diffusion::MaskOptions mask;      ///< random context masks of training (paper.md 4.6)
+    int64_t window = 5;          ///< states per window (n + 1)
+    int64_t stride = 4;          ///< Delta, in states of the latent cache (or snapshots of the dataset)
+    diffusion::MaskOptions mask; ///< random context masks of training (paper.md 4.6)
     std::string schedule = "log_logit";
     double sigma_min = 1e-3, sigma_max = 1e3;
     diffusion::TimePrior time_prior;
-    std::string sampler = "ab";       ///< sampling at evaluation (paper.md 7.1)
+    std::string sampler = "ab"; ///< sampling at evaluation (paper.md 7.1)
     int64_t steps = 16;
-    double eta = 0.0;                 ///< DDIM's eta
+    double eta = 0.0; ///< DDIM's eta
 
     static EmulatorOptions from_config(const core::Config& cfg);
 };
 
 /// The shape a run's model was built for (the `model` group of its config.yaml).
 struct ModelShape {
-    std::string space;          ///< latent | pixel
-    int64_t channels = 0;       ///< channels per state (latent or pixel)
+    std::string space;    ///< latent | pixel
+    int64_t channels = 0; ///< channels per state (latent or pixel)
     int64_t label_dim = 0;
-    int64_t spatial_axes = 0;   ///< spatial rank + 1
+    int64_t spatial_axes = 0; ///< spatial rank + 1
 };
 
 /// A trained (or training) emulator: one of the two models is set.

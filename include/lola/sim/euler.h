@@ -84,13 +84,13 @@ struct Primitive2D {
 /// the pressure and energy spreads, so the ranges above are a compromise. As in the official data, mean_delta of the
 /// conserved fields is ~1e-18 and mean_delta(pressure) is positive (+3e-4; official +4.1e-4).
 struct QuadrantSamplerOptions {
-    double rho_min = 0.45;              ///< density range, log-uniform; 0 < rho_min <= rho_max
+    double rho_min = 0.45; ///< density range, log-uniform; 0 < rho_min <= rho_max
     double rho_max = 1.6;
-    double p_min = 0.07;                ///< pressure range, log-uniform; 0 < p_min <= p_max
+    double p_min = 0.07; ///< pressure range, log-uniform; 0 < p_min <= p_max
     double p_max = 3.5;
-    double velocity_max = 0.75;         ///< u, v uniform in [-velocity_max, velocity_max]; >= 0
-    double p_four_quadrants = 0.6;      ///< probability of a 2 x 2 layout; otherwise K, L in {2, 3}; in [0, 1]
-    double split_jitter = 0.5;          ///< w above, in [0, 0.5]
+    double velocity_max = 0.75;    ///< u, v uniform in [-velocity_max, velocity_max]; >= 0
+    double p_four_quadrants = 0.6; ///< probability of a 2 x 2 layout; otherwise K, L in {2, 3}; in [0, 1]
+    double split_jitter = 0.5;     ///< w above, in [0, 0.5]
 
     /// Throws lola::UsageError naming the bad field.
     void validate() const;
@@ -98,10 +98,10 @@ struct QuadrantSamplerOptions {
 
 /// A piecewise-constant initial condition on a K x L block layout.
 struct QuadrantIC {
-    std::string name;                   ///< "random" or "lax_liu_<n>"
-    std::vector<double> x_splits;       ///< K - 1 increasing positions in (0, 1)
-    std::vector<double> y_splits;       ///< L - 1 increasing positions in (0, 1)
-    std::vector<Primitive2D> states;    ///< K * L states, block (a, b) at index a * L + b (a along x, b along y)
+    std::string name;                ///< "random" or "lax_liu_<n>"
+    std::vector<double> x_splits;    ///< K - 1 increasing positions in (0, 1)
+    std::vector<double> y_splits;    ///< L - 1 increasing positions in (0, 1)
+    std::vector<Primitive2D> states; ///< K * L states, block (a, b) at index a * L + b (a along x, b along y)
 
     /// The state at point (x, y): block a counts the x-splits strictly below x (likewise b for y).
     Primitive2D at(double x, double y) const;
@@ -139,13 +139,13 @@ struct EulerOptions {
     void validate() const;
 };
 
-std::string to_string(EulerOptions::Boundary boundary);   ///< "open" / "periodic"
-std::string to_string(EulerOptions::Limiter limiter);     ///< "mc" / "minmod"
-std::string to_string(EulerOptions::Scheme scheme);       ///< "rk2" / "hancock"
+std::string to_string(EulerOptions::Boundary boundary); ///< "open" / "periodic"
+std::string to_string(EulerOptions::Limiter limiter);   ///< "mc" / "minmod"
+std::string to_string(EulerOptions::Scheme scheme);     ///< "rk2" / "hancock"
 /// Parses "open" (or "extrap") / "periodic"; throws lola::UsageError listing the valid names.
 EulerOptions::Boundary parse_euler_boundary(const std::string& name);
-EulerOptions::Limiter parse_euler_limiter(const std::string& name);   ///< "mc" / "minmod"
-EulerOptions::Scheme parse_euler_scheme(const std::string& name);     ///< "rk2" / "hancock"
+EulerOptions::Limiter parse_euler_limiter(const std::string& name); ///< "mc" / "minmod"
+EulerOptions::Scheme parse_euler_scheme(const std::string& name);   ///< "rk2" / "hancock"
 
 /// Domain integrals of the conserved variables (sum of cell averages times dx dy).
 struct EulerTotals {
@@ -181,8 +181,7 @@ public:
     /// Cell (i, j) takes state(x_i, y_j). Resets time, counters and boundary outflow.
     void set_primitive(const std::function<Primitive2D(double x, double y)>& state);
     /// Copies conserved arrays, each (nx, ny) row-major. Throws lola::Error on a non-physical cell.
-    void set_conserved(const double* density, const double* momentum_x, const double* momentum_y,
-                       const double* energy);
+    void set_conserved(const double* density, const double* momentum_x, const double* momentum_y, const double* energy);
 
     /// Simulated time since the state was set.
     double time() const;

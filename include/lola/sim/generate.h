@@ -12,22 +12,22 @@
 namespace lola::sim {
 
 struct GenerateOptions {
-    std::string system;              ///< "euler_multi_quadrants" or "rayleigh_benard"
-    std::string preset = "tiny";     ///< tiny (seconds) | small (minutes on 2 cores) | paper (official sizes)
-    std::filesystem::path out;       ///< receives one folder per Well dataset name
+    std::string system;          ///< "euler_multi_quadrants" or "rayleigh_benard"
+    std::string preset = "tiny"; ///< tiny (seconds) | small (minutes on 2 cores) | paper (official sizes)
+    std::filesystem::path out;   ///< receives one folder per Well dataset name
     // Overrides of the preset; empty / 0 keeps the preset's value.
-    std::vector<int64_t> resolution; ///< cells per axis (x then y); multiples of 32
-    int64_t trajectories = 0;        ///< per parameter setting, split 0.8 / 0.1 / 0.1 (at least one each)
-    int64_t snapshots = 0;           ///< snapshots per trajectory (Euler 101 over t in [0, 1.5]; RB 200 every 0.25)
-    std::vector<double> gammas;      ///< Euler: official gamma values
+    std::vector<int64_t> resolution;     ///< cells per axis (x then y); multiples of 32
+    int64_t trajectories = 0;            ///< per parameter setting, split 0.8 / 0.1 / 0.1 (at least one each)
+    int64_t snapshots = 0;               ///< snapshots per trajectory (Euler 101 over t in [0, 1.5]; RB 200 every 0.25)
+    std::vector<double> gammas;          ///< Euler: official gamma values
     std::vector<std::string> boundaries; ///< Euler: "open", "periodic"
-    std::vector<double> rayleigh;    ///< RB
-    std::vector<double> prandtl;     ///< RB
-    std::string scheme = "rk2";     ///< Euler time integrator: rk2 (unsplit SSP-RK2, exact x-y symmetry) | hancock
+    std::vector<double> rayleigh;        ///< RB
+    std::vector<double> prandtl;         ///< RB
+    std::string scheme = "rk2";          ///< Euler time integrator: rk2 (unsplit SSP-RK2, exact x-y symmetry) | hancock
     uint64_t seed = 0;
-    int threads = 0;                 ///< 0: all cores
-    bool overwrite = false;          ///< replace existing dataset folders
-    bool progress = true;            ///< progress line on stderr
+    int threads = 0;        ///< 0: all cores
+    bool overwrite = false; ///< replace existing dataset folders
+    bool progress = true;   ///< progress line on stderr
 };
 
 /// The preset's values with the overrides applied, validated (UsageError naming the option and the fix).

@@ -147,10 +147,7 @@ struct RayleighBenardRunStats {
 /// Simulates one trajectory from initialize(seed) and calls `sink` with snapshots t = 0, dt_out, ...,
 /// (n_snapshots - 1) dt_out (official: 200 snapshots, dt_out = 0.25). Frames are (4, nx, ny) as write_frame().
 /// Throws lola::UsageError for invalid arguments and lola::Error on a numerical failure (seed, time and cell named).
-RayleighBenardRunStats run_trajectory(const RayleighBenardOptions& options,
-                                      uint64_t seed,
-                                      int n_snapshots,
-                                      double dt_out,
-                                      const FrameSink& sink);
+RayleighBenardRunStats run_trajectory(const RayleighBenardOptions& options, uint64_t seed, int n_snapshots,
+                                      double dt_out, const FrameSink& sink);
 
 } // namespace lola::sim

@@ -18,23 +18,23 @@ class Config;
 namespace lola::train {
 
 struct OptimOptions {
-    std::string optimizer = "adamw";    ///< a name in optimizer_names()
+    std::string optimizer = "adamw"; ///< a name in optimizer_names()
     std::vector<double> betas{0.9, 0.99};
     double learning_rate = 1e-4;
     double weight_decay = 0.0;
     double eps = 1e-8;
-    int64_t warmup = 0;                 ///< epochs of linear warm-up
-    std::string scheduler = "cosine";   ///< constant | linear | cosine | exponential
-    double gamma = 0.99;                ///< factor per epoch of the exponential schedule
-    double grad_clip = 1.0;             ///< global L2 norm; <= 0 disables clipping
+    int64_t warmup = 0;               ///< epochs of linear warm-up
+    std::string scheduler = "cosine"; ///< constant | linear | cosine | exponential
+    double gamma = 0.99;              ///< factor per epoch of the exponential schedule
+    double grad_clip = 1.0;           ///< global L2 norm; <= 0 disables clipping
     // psgd (paper.md 9.2; momentum = betas[0]) and soap (9.3; Adam's betas = betas)
-    double precond_lr = 0.1;            ///< psgd: step size of the preconditioner fit
-    int64_t precond_freq = 0;           ///< psgd: 1/min. update probability (0: 64); soap: refresh period (0: 16)
-    double precond_decay = 0.999;       ///< psgd: update probability max(1/precond_freq, precond_decay^k)
-    int64_t max_size = 4096;            ///< psgd: largest dimension with a triangular factor
-    double balance_prob = 0.01;         ///< psgd: probability of rebalancing the factors
-    double shampoo_beta = 0.99;         ///< soap: EMA of the Kronecker factors
-    int64_t max_precond_dim = 4096;     ///< soap: largest preconditioned dimension
+    double precond_lr = 0.1;        ///< psgd: step size of the preconditioner fit
+    int64_t precond_freq = 0;       ///< psgd: 1/min. update probability (0: 64); soap: refresh period (0: 16)
+    double precond_decay = 0.999;   ///< psgd: update probability max(1/precond_freq, precond_decay^k)
+    int64_t max_size = 4096;        ///< psgd: largest dimension with a triangular factor
+    double balance_prob = 0.01;     ///< psgd: probability of rebalancing the factors
+    double shampoo_beta = 0.99;     ///< soap: EMA of the Kronecker factors
+    int64_t max_precond_dim = 4096; ///< soap: largest preconditioned dimension
 
     static YAML::Node defaults();
     static OptimOptions from_config(const core::Config& cfg, const std::string& key = "optim");

@@ -15,17 +15,17 @@ namespace lola::train {
 
 /// Hyper-parameters of PSGD-Kron; the defaults are the paper's (heavyball 1.4.3 `ForeachCachedDelayedPSGDKron`).
 struct PsgdOptions : public torch::optim::OptimizerCloneableOptions<PsgdOptions> {
-    PsgdOptions(double lr = 1e-5); // NOLINT(google-explicit-constructor): torch's serializer needs Options(0)
-    TORCH_ARG(double, lr) = 1e-5;                ///< learning rate (paper: 1e-5 x cosine factor)
-    TORCH_ARG(double, beta) = 0.9;               ///< momentum (debiased EMA)
-    TORCH_ARG(double, weight_decay) = 0.0;       ///< decoupled: p <- p (1 - lr wd)
-    TORCH_ARG(double, precond_lr) = 0.1;         ///< step size of the preconditioner fit
-    TORCH_ARG(double, min_prob) = 1.0 / 64;      ///< floor of the update probability (1 / precond_freq)
-    TORCH_ARG(double, precond_decay) = 0.999;    ///< update probability max(min_prob, precond_decay^k)
-    TORCH_ARG(int64_t, max_size) = 4096;         ///< largest dimension with a triangular factor
-    TORCH_ARG(double, balance_prob) = 0.01;      ///< rebalance the factors when the update draw r < balance_prob
-    TORCH_ARG(double, init_scale) = 1.0;         ///< initial factors: init_scale^(1/ndim) I
-    TORCH_ARG(bool, trust_region) = true;        ///< clip the update with trust_region_clip()
+    PsgdOptions(double lr = 1e-5);          // NOLINT(google-explicit-constructor): torch's serializer needs Options(0)
+    TORCH_ARG(double, lr) = 1e-5;           ///< learning rate (paper: 1e-5 x cosine factor)
+    TORCH_ARG(double, beta) = 0.9;          ///< momentum (debiased EMA)
+    TORCH_ARG(double, weight_decay) = 0.0;  ///< decoupled: p <- p (1 - lr wd)
+    TORCH_ARG(double, precond_lr) = 0.1;    ///< step size of the preconditioner fit
+    TORCH_ARG(double, min_prob) = 1.0 / 64; ///< floor of the update probability (1 / precond_freq)
+    TORCH_ARG(double, precond_decay) = 0.999; ///< update probability max(min_prob, precond_decay^k)
+    TORCH_ARG(int64_t, max_size) = 4096;      ///< largest dimension with a triangular factor
+    TORCH_ARG(double, balance_prob) = 0.01;   ///< rebalance the factors when the update draw r < balance_prob
+    TORCH_ARG(double, init_scale) = 1.0;      ///< initial factors: init_scale^(1/ndim) I
+    TORCH_ARG(bool, trust_region) = true;     ///< clip the update with trust_region_clip()
 
 public:
     void serialize(torch::serialize::InputArchive& archive) override;
@@ -36,7 +36,7 @@ public:
 
 /// State of one parameter tensor: calls k, momentum, factors Q_i and their cache P_i = Q_i^T Q_i (q_i^2 if diagonal).
 struct PsgdParamState : public torch::optim::OptimizerCloneableParamState<PsgdParamState> {
-    TORCH_ARG(int64_t, step) = 0;         ///< calls with a gradient (k, from 1)
+    TORCH_ARG(int64_t, step) = 0; ///< calls with a gradient (k, from 1)
     TORCH_ARG(torch::Tensor, momentum);
 
 public:

@@ -14,14 +14,14 @@ namespace lola::train {
 
 /// Hyper-parameters of SOAP; the defaults are the reference's (lola/soap.py).
 struct SoapOptions : public torch::optim::OptimizerCloneableOptions<SoapOptions> {
-    SoapOptions(double lr = 3e-3); // NOLINT(google-explicit-constructor): torch's serializer needs Options(0)
-    TORCH_ARG(double, lr) = 3e-3;              ///< learning rate
-    TORCH_ARG(double, beta1) = 0.9;            ///< Adam's first moment
-    TORCH_ARG(double, beta2) = 0.99;           ///< Adam's second moment
-    TORCH_ARG(double, eps) = 1e-8;             ///< update m / sqrt(v + eps^2) (bias-corrected moments)
-    TORCH_ARG(double, weight_decay) = 0.0;     ///< decoupled, after the step: p <- p (1 - lr wd)
-    TORCH_ARG(double, shampoo_beta) = 0.99;    ///< EMA of the factors (debiased)
-    TORCH_ARG(int64_t, precond_freq) = 16;     ///< eigenbasis refresh period (steps)
+    SoapOptions(double lr = 3e-3);          // NOLINT(google-explicit-constructor): torch's serializer needs Options(0)
+    TORCH_ARG(double, lr) = 3e-3;           ///< learning rate
+    TORCH_ARG(double, beta1) = 0.9;         ///< Adam's first moment
+    TORCH_ARG(double, beta2) = 0.99;        ///< Adam's second moment
+    TORCH_ARG(double, eps) = 1e-8;          ///< update m / sqrt(v + eps^2) (bias-corrected moments)
+    TORCH_ARG(double, weight_decay) = 0.0;  ///< decoupled, after the step: p <- p (1 - lr wd)
+    TORCH_ARG(double, shampoo_beta) = 0.99; ///< EMA of the factors (debiased)
+    TORCH_ARG(int64_t, precond_freq) = 16;  ///< eigenbasis refresh period (steps)
     TORCH_ARG(int64_t, max_precond_dim) = 4096; ///< larger dimensions (and size 1, and 1-D tensors) are not rotated
 
 public:

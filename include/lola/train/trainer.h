@@ -40,11 +40,11 @@ struct TrainerOptions {
     int64_t epochs = 1;
     int64_t steps_per_epoch = 16;
     int64_t valid_batches = 4;
-    int64_t log_every = 0;       ///< steps between console lines; 0: once per epoch
-    double log_seconds = 10;     ///< off a terminal, a console line at least this often (seconds; 0: never)
-    bool bf16 = false;           ///< bf16 autocast of the forward passes (on the module's device: CUDA or CPU)
-    bool progress = true;        ///< console lines (stderr)
-    int64_t stop_after = 0;      ///< stop after this many epochs in this invocation (0: run to the end); resume later
+    int64_t log_every = 0;   ///< steps between console lines; 0: once per epoch
+    double log_seconds = 10; ///< off a terminal, a console line at least this often (seconds; 0: never)
+    bool bf16 = false;       ///< bf16 autocast of the forward passes (on the module's device: CUDA or CPU)
+    bool progress = true;    ///< console lines (stderr)
+    int64_t stop_after = 0;  ///< stop after this many epochs in this invocation (0: run to the end); resume later
 
     static YAML::Node defaults();
     static TrainerOptions from_config(const core::Config& cfg, const std::string& key = "train");

@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "support/torch_support.h"
 #include "lola/autoencoder/autoencoder.h"
 #include "lola/autoencoder/loss.h"
 #include "lola/core/config.h"
 #include "lola/core/error.h"
+#include "support/torch_support.h"
 
 namespace {
 
@@ -25,7 +25,6 @@ using autoencoder::AutoEncoderOptions;
 
 using AutoEncoderTest = test::SeededTest;
 using test::rel_err;
-
 
 /// A config whose schema is the `ae` and `loss` groups.
 core::Config make_config() {
@@ -177,12 +176,12 @@ TEST_F(AutoEncoderTest, ParameterCounts_MetaEqualsRealAndFormula) {
     int64_t expected = 0;
     auto conv = [](int64_t in, int64_t out, int64_t k2) { return k2 * in * out + out; };
     const auto& h = o.hid_channels;
-    expected += conv(5, h[0], 9) + conv(h[0], 5, 9) + conv(h.back(), o.lat_channels, 9) +
-                conv(o.lat_channels, h.back(), 9);
+    expected +=
+        conv(5, h[0], 9) + conv(h[0], 5, 9) + conv(h.back(), o.lat_channels, 9) + conv(o.lat_channels, h.back(), 9);
     for (size_t i = 0; i < h.size(); ++i) {
         const int64_t c = h[i];
-        const int64_t block = o.heads_at(static_cast<int64_t>(i)) > 0 ? 4 * c * c + 4 * c + 2 * conv(c, c, 1)
-                                                                      : 2 * conv(c, c, 9);
+        const int64_t block =
+            o.heads_at(static_cast<int64_t>(i)) > 0 ? 4 * c * c + 4 * c + 2 * conv(c, c, 1) : 2 * conv(c, c, 9);
         expected += 2 * o.hid_blocks[i] * block;
         if (i > 0) {
             expected += conv(4 * h[i - 1], c, 9) + conv(c, 4 * h[i - 1], 9);
@@ -239,7 +238,7 @@ TEST_F(AutoEncoderTest, Shapes_Matrix2DAnd3D) {
 }
 
 TEST_F(AutoEncoderTest, Shapes_RejectsWrongInputs) {
-    AutoEncoder ae(preset("dcae_tiny", 5)); // r = 4
+    AutoEncoder ae(preset("dcae_tiny", 5));                           // r = 4
     EXPECT_THROW(ae->encode(torch::randn({1, 5, 30, 32})), Error);    // not a multiple of r
     EXPECT_THROW(ae->encode(torch::randn({1, 4, 32, 32})), Error);    // channels
     EXPECT_THROW(ae->encode(torch::randn({1, 5, 32, 32, 4})), Error); // dimensions
@@ -418,8 +417,7 @@ TEST_F(AutoEncoderTest, Losses_HandValues) {
     // sample 1 = (0, 0, 2, 2) with error (0.5, 0.5, 0.5, 0.5): mse 0.25, unbiased var 4/3
     torch::Tensor t = torch::tensor({1.0, 2.0, 3.0, 4.0, 0.0, 0.0, 2.0, 2.0}, torch::kDouble).view({2, 1, 2, 2});
     torch::Tensor e = torch::tensor({1.0, 0.0, 0.0, -1.0, 0.5, 0.5, 0.5, 0.5}, torch::kDouble).view({2, 1, 2, 2});
-    const double expected =
-        0.5 * (std::sqrt(0.5 / (5.0 / 3.0 + 1e-2)) + std::sqrt(0.25 / (4.0 / 3.0 + 1e-2)));
+    const double expected = 0.5 * (std::sqrt(0.5 / (5.0 / 3.0 + 1e-2)) + std::sqrt(0.25 / (4.0 / 3.0 + 1e-2)));
     EXPECT_NEAR(autoencoder::loss_vrmse(t, t + e).item<double>(), expected, 1e-12);
     // the biased variance would give a different value
     const double biased = 0.5 * (std::sqrt(0.5 / (1.25 + 1e-2)) + std::sqrt(0.25 / (1.0 + 1e-2)));

@@ -72,19 +72,19 @@ TEST(Fs, StaleTemporariesOfDeadProcessesAreRemoved) {
     TempFolder tmp;
     const fs::path& d = tmp.path();
     const std::string host = core::host_tag(), dead = std::to_string(dead_pid()), me = std::to_string(::getpid());
-    touch(d / (".state.pt.tmp." + host + "." + dead + ".3"));  // dead writer: removed
-    touch(d / (".train.h5.tmp." + dead + ".0"));                 // the older name form, dead: removed
+    touch(d / (".state.pt.tmp." + host + "." + dead + ".3")); // dead writer: removed
+    touch(d / (".train.h5.tmp." + dead + ".0"));              // the older name form, dead: removed
     fs::create_directories(d / (".euler.partial." + host + "." + dead) / "data");
-    fs::create_directories(d / (".euler.partial." + dead));      // older form: removed
-    touch(d / (".state.pt.tmp." + host + "." + me + ".1"));      // this process: kept
-    touch(d / (".state.pt.tmp.otherhost." + dead + ".1"));       // another machine's: kept (its pid means nothing here)
-    touch(d / "state.pt");                                        // not a temporary: kept
-    touch(d / (".notes.tmp.txt"));                                // not our pattern: kept
+    fs::create_directories(d / (".euler.partial." + dead)); // older form: removed
+    touch(d / (".state.pt.tmp." + host + "." + me + ".1")); // this process: kept
+    touch(d / (".state.pt.tmp.otherhost." + dead + ".1"));  // another machine's: kept (its pid means nothing here)
+    touch(d / "state.pt");                                  // not a temporary: kept
+    touch(d / (".notes.tmp.txt"));                          // not our pattern: kept
     const auto removed = core::remove_stale_temporaries(d);
     EXPECT_EQ(removed.size(), 4u);
-    EXPECT_EQ(names_in(d), (std::set<std::string>{".state.pt.tmp." + host + "." + me + ".1",
-                                                  ".state.pt.tmp.otherhost." + dead + ".1", "state.pt",
-                                                  ".notes.tmp.txt"}));
+    EXPECT_EQ(names_in(d),
+              (std::set<std::string>{".state.pt.tmp." + host + "." + me + ".1",
+                                     ".state.pt.tmp.otherhost." + dead + ".1", "state.pt", ".notes.tmp.txt"}));
     EXPECT_TRUE(core::remove_stale_temporaries(d / "missing").empty());
 }
 
@@ -96,7 +96,7 @@ TEST(Fs, AtomicFileReplacesOnlyOnCommit) {
         core::AtomicFile f(p);
         EXPECT_TRUE(f.write("new", 3));
         EXPECT_EQ(core::read_file(p), "old"); // not yet
-    } // destroyed uncommitted: the old content stays, no temporary is left
+    }                                         // destroyed uncommitted: the old content stays, no temporary is left
     EXPECT_EQ(core::read_file(p), "old");
     EXPECT_EQ(names_in(tmp.path()), (std::set<std::string>{"f.txt"}));
     core::AtomicFile g(p);

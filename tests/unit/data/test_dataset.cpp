@@ -59,7 +59,8 @@ TEST(DatasetOptions, PresetsLoadAndValidate) {
     YAML::Node defaults(YAML::NodeType::Map);
     defaults["dataset"] = DatasetOptions::defaults();
     core::Config cfg(defaults);
-    for (const char* preset : {"euler_all", "rayleigh_benard", "gravity_cooling", "euler_small", "rayleigh_benard_small"}) {
+    for (const char* preset :
+         {"euler_all", "rayleigh_benard", "gravity_cooling", "euler_small", "rayleigh_benard_small"}) {
         core::Config c = cfg; // a deep copy
         c.apply_override(std::string("dataset=") + preset);
         DatasetOptions o = DatasetOptions::from_config(c);
@@ -92,8 +93,8 @@ TEST(ChannelStats, MatchDirectComputationWhenEveryStateIsDrawnOnce) {
     test::TempDir tmp;
     test::write_pattern_file(tmp / "a.hdf5", test::euler_like_schema(1, 1, 4, 4, false));
     // one state only: every draw returns it, so the aggregates are that state's own statistics
-    ChannelStats st = compute_channel_stats({tmp / "a.hdf5"}, {Transform::Log1p, Transform::None, Transform::None,
-                                                              Transform::None, Transform::None}, 5, 0);
+    ChannelStats st = compute_channel_stats(
+        {tmp / "a.hdf5"}, {Transform::Log1p, Transform::None, Transform::None, Transform::None, Transform::None}, 5, 0);
     std::vector<double> v;
     for (int i = 0; i < 4; ++i) {
         for (int j = 0; j < 4; ++j) {

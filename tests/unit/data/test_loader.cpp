@@ -90,8 +90,7 @@ TEST(Loader, ReaderErrorsReachTheConsumer) {
     loader.start_epoch(0);
     EXPECT_THROW(
         {
-            while (loader.next()) {
-            }
+            while (loader.next()) {}
         },
         Error);
 }

@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "support/torch_support.h"
 #include "lola/core/error.h"
 #include "lola/diffusion/denoiser.h"
 #include "lola/diffusion/loss.h"
 #include "lola/diffusion/sampler.h"
 #include "lola/diffusion/schedule.h"
+#include "support/torch_support.h"
 
 namespace {
 
@@ -62,9 +62,9 @@ private:
 torch::Tensor data_mean() { return torch::tensor({1.0, -2.0, 0.5, 0.0}, kF64); }
 
 torch::Tensor data_cov() {
-    torch::Tensor l = torch::tensor({1.0, 0.0, 0.0, 0.0, 0.5, 0.8, 0.0, 0.0, -0.3, 0.4, 0.6, 0.0, 0.2, -0.5, 0.3, 0.5},
-                                    kF64)
-                          .reshape({4, 4});
+    torch::Tensor l =
+        torch::tensor({1.0, 0.0, 0.0, 0.0, 0.5, 0.8, 0.0, 0.0, -0.3, 0.4, 0.6, 0.0, 0.2, -0.5, 0.3, 0.5}, kF64)
+            .reshape({4, 4});
     return at::matmul(l, l.t());
 }
 
@@ -246,7 +246,7 @@ TEST_F(DiffusionTest, LossIsUnweightedMseOnNetworkOutput) {
                         const torch::Tensor& cond) {
         seen_in = x_in;
         seen_cond = cond;
-        torch::Tensor h = at::cat({x_in, cond}, 1).movedim(1, -1);  // (B, n, h, w, 2C)
+        torch::Tensor h = at::cat({x_in, cond}, 1).movedim(1, -1); // (B, n, h, w, 2C)
         seen_out = at::matmul(h, w.t()).movedim(-1, 1) + 0.01 * c_noise.view({-1, 1, 1, 1, 1});
         return seen_out;
     };
@@ -270,7 +270,9 @@ TEST_F(DiffusionTest, LossIsUnweightedMseOnNetworkOutput) {
     EXPECT_TRUE(at::equal(seen_cond, known.to(torch::kDouble)));
 
     // the sampled version is reproducible with a generator, and differs with another seed
-    auto gen = [](uint64_t seed) { return std::optional<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(seed)); };
+    auto gen = [](uint64_t seed) {
+        return std::optional<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(seed));
+    };
     const double l1 = denoiser_loss(net, schedule, x, {}, window, {}, gen(7)).item<double>();
     const double l2 = denoiser_loss(net, schedule, x, {}, window, {}, gen(7)).item<double>();
     const double l3 = denoiser_loss(net, schedule, x, {}, window, {}, gen(8)).item<double>();
@@ -289,8 +291,7 @@ TEST_F(DiffusionTest, ContextMaskFrequencies) {
     // exactly one of forward / backward, and the known frames are one contiguous block at that end
     EXPECT_TRUE((forward ^ backward).all().item<bool>());
     torch::Tensor idx = at::arange(n).unsqueeze(0);
-    torch::Tensor expected =
-        at::where(forward.unsqueeze(1), idx < count.unsqueeze(1), idx >= n - count.unsqueeze(1));
+    torch::Tensor expected = at::where(forward.unsqueeze(1), idx < count.unsqueeze(1), idx >= n - count.unsqueeze(1));
     EXPECT_TRUE(at::equal(mask, expected));
     // P(c) = P(Poisson(1) mod 4 = c - 1)
     const std::vector<double> paper{0.383, 0.371, 0.184, 0.061};
@@ -322,7 +323,7 @@ TEST_F(DiffusionTest, TimePriorMeans) {
         TimePrior prior;
         double mean, var;
     };
-    auto kumaraswamy_moment = [](double a, double b, double r) {  // E[t^r] = b B(1 + r / a, b)
+    auto kumaraswamy_moment = [](double a, double b, double r) { // E[t^r] = b B(1 + r / a, b)
         return b * std::exp(std::lgamma(1 + r / a) + std::lgamma(b) - std::lgamma(1 + r / a + b));
     };
     std::vector<Case> cases;
@@ -387,8 +388,8 @@ TEST_F(DiffusionTest, MultistepCoefficientsAreLagrangeIntegrals) {
         double sum = 0.0;
         for (size_t j = 0; j < nodes.size(); ++j) {
             const double ref = simpson([&](double r) { return lagrange(nodes, j, r); }, from, to);
-            const double ref_e = simpson(
-                [&](double l) { return std::exp(l) * lagrange(lnodes, j, l); }, std::log(from), std::log(to));
+            const double ref_e =
+                simpson([&](double l) { return std::exp(l) * lagrange(lnodes, j, l); }, std::log(from), std::log(to));
             const double scale = std::abs(to - from);
             EXPECT_NEAR(w[j], ref, 1e-9 * scale) << "ab node " << j << " of " << nodes.size() << " from " << from;
             EXPECT_NEAR(we[j], ref_e, 1e-9 * scale) << "eab node " << j << " of " << nodes.size() << " from " << from;
@@ -404,7 +405,7 @@ TEST_F(DiffusionTest, MultistepCoefficientsAreLagrangeIntegrals) {
 struct SamplerCase {
     std::string name;
     int64_t steps;
-    double bias;  ///< allowed discretisation error on the moments, on top of 5 standard errors
+    double bias; ///< allowed discretisation error on the moments, on top of 5 standard errors
 };
 
 TEST_F(DiffusionTest, EverySamplerMatchesGaussianData) {
@@ -413,8 +414,8 @@ TEST_F(DiffusionTest, EverySamplerMatchesGaussianData) {
     const int64_t n = 20000;
     // AB and EAB at the paper's 16 steps; DDIM (order 1) needs 64 and the stochastic DDPM and PC need more steps too.
     // The bias allowances are the discretisation errors measured in OdeSamplersTransportTheMomentsExactly.
-    const std::vector<SamplerCase> cases{{"ab", 16, 0.04}, {"eab", 16, 0.03}, {"ddim", 64, 0.045},
-                                         {"ddpm", 256, 0.02}, {"pc", 64, 0.02}};
+    const std::vector<SamplerCase> cases{
+        {"ab", 16, 0.04}, {"eab", 16, 0.03}, {"ddim", 64, 0.045}, {"ddpm", 256, 0.02}, {"pc", 64, 0.02}};
     for (const SamplerCase& c : cases) {
         auto sampler = make_sampler(c.name, denoiser, c.steps);
         auto gen = std::optional<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(11));
@@ -438,7 +439,7 @@ std::pair<torch::Tensor, torch::Tensor> transported_moments(Sampler& sampler) {
     torch::Tensor x0 = at::cat({torch::zeros({1, 4}, kF64), scale * torch::eye(4, kF64)});
     torch::Tensor out = sampler.sample(x0);
     torch::Tensor c = out[0];
-    torch::Tensor rows = (out.slice(0, 1) - c) / scale;  // row i = M e_i
+    torch::Tensor rows = (out.slice(0, 1) - c) / scale; // row i = M e_i
     return {c, (1 + 1e6) * at::matmul(rows.t(), rows)};
 }
 
@@ -450,8 +451,8 @@ TEST_F(DiffusionTest, OdeSamplersTransportTheMomentsExactly) {
     // of 1.3e-3 from starting at N(0, 1 + 1e6) instead of N(mu, Sigma + 1e6) (paper.md 7.1).
     struct Case {
         const char* name;
-        double tol16;   ///< max |cov err| at 16 steps
-        double ratio;   ///< minimum error reduction from 16 to 32 steps
+        double tol16; ///< max |cov err| at 16 steps
+        double ratio; ///< minimum error reduction from 16 to 32 steps
     };
     for (const Case& c : {Case{"ab", 0.05, 3.0}, Case{"eab", 0.035, 3.0}, Case{"ddim", 0.2, 1.7}}) {
         double err16 = 0.0;
@@ -484,7 +485,9 @@ TEST_F(DiffusionTest, DdimEtaZeroIsDeterministic) {
     EXPECT_FALSE(at::equal(noisy.sample(x0), noisy.sample(x0)));
     // stochastic samplers are reproducible with a generator
     DDPMSampler ddpm(denoiser, 8);
-    auto gen = [](uint64_t seed) { return std::optional<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(seed)); };
+    auto gen = [](uint64_t seed) {
+        return std::optional<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(seed));
+    };
     EXPECT_TRUE(at::equal(ddpm.sample(x0, {}, {}, gen(3)), ddpm.sample(x0, {}, {}, gen(3))));
 }
 
@@ -495,7 +498,7 @@ TEST_F(DiffusionTest, MaskedSamplingKeepsKnownEntries) {
     torch::Tensor window = torch::zeros({b, n}, torch::kBool);
     window.index_put_({torch::indexing::Slice(), 0}, true);
     window.index_put_({torch::indexing::Slice(0, b / 2), 1}, true);
-    torch::Tensor mask = expand_window_mask(window, 4);  // x (B, 1, n, 1)
+    torch::Tensor mask = expand_window_mask(window, 4); // x (B, 1, n, 1)
     torch::Tensor y = torch::randn({b, 1, n, 1}, kF64);
     MaskedDenoiser masked(denoiser, y, mask);
     torch::Tensor known = mask.expand({b, 1, n, 1});

@@ -59,7 +59,8 @@ TEST_F(DenoiserNet, NoiseLevelAndLabelBothModulate) {
     EXPECT_FALSE(torch::allclose(a, net->forward(x, torch::full({2}, 1.0), label * 3, cond)));
     // one unbatched noise level broadcasts like a batched one (sampling passes a 0-d time)
     const torch::Tensor b = net->forward(x, torch::tensor(1.0), label, cond);
-    EXPECT_TRUE(torch::allclose(a, b, 1e-4, 1e-5)) << (a - b).abs().max().item<double>() << " of " << a.abs().max().item<double>();
+    EXPECT_TRUE(torch::allclose(a, b, 1e-4, 1e-5))
+        << (a - b).abs().max().item<double>() << " of " << a.abs().max().item<double>();
 }
 
 TEST_F(DenoiserNet, MaskedSamplingKeepsTheObservedFrame) {
@@ -105,8 +106,8 @@ TEST_F(DenoiserNet, TinyTrainingLowersTheLoss) {
     };
     const double before = eval_loss();
     for (int step = 0; step < 200; ++step) {
-        torch::Tensor loss = diffusion::denoiser_loss(den, batch(), torch::zeros({16, 1}),
-                                                      diffusion::sample_context_mask(16, 5));
+        torch::Tensor loss =
+            diffusion::denoiser_loss(den, batch(), torch::zeros({16, 1}), diffusion::sample_context_mask(16, 5));
         opt.zero_grad();
         loss.backward();
         opt.step();

@@ -105,10 +105,10 @@ void check_rollout(int64_t w, int64_t c, int64_t o, int64_t r, int64_t length, c
             p = oo + (t - kept) % step;
         }
         max_call = std::max(max_call, k);
-        const torch::Tensor expected = (k == 0 && p < c) ? context.narrow(2, t, 1) + 0.25
-                                                          : tag + static_cast<double>(1000 * (k + 1) + p);
-        ASSERT_TRUE(torch::equal(x.narrow(2, t, 1), expected)) << "state " << t << " (call " << k << ", pos " << p
-                                                               << ")";
+        const torch::Tensor expected =
+            (k == 0 && p < c) ? context.narrow(2, t, 1) + 0.25 : tag + static_cast<double>(1000 * (k + 1) + p);
+        ASSERT_TRUE(torch::equal(x.narrow(2, t, 1), expected))
+            << "state " << t << " (call " << k << ", pos " << p << ")";
     }
     ASSERT_EQ(static_cast<int64_t>(calls.size()), max_call + 1);
     EXPECT_EQ(opts.n_windows(length), max_call + 1);
@@ -121,8 +121,7 @@ void check_rollout(int64_t w, int64_t c, int64_t o, int64_t r, int64_t length, c
         ASSERT_EQ(call.known.sizes(), torch::IntArrayRef({w}));
         EXPECT_TRUE(torch::equal(call.known, torch::arange(w) < n_known)) << "call " << k;
         // Known inputs: the context for the first window, else the previous window's last `overlap` kept states.
-        const torch::Tensor expected_known =
-            k == 0 ? context : calls[k - 1].out.narrow(2, kept - oo, oo);
+        const torch::Tensor expected_known = k == 0 ? context : calls[k - 1].out.narrow(2, kept - oo, oo);
         EXPECT_TRUE(torch::equal(call.window.narrow(2, 0, n_known), expected_known)) << "call " << k;
         EXPECT_EQ(call.window.narrow(2, n_known, w - n_known).abs().max().item<double>(), 0.0) << "call " << k;
     }
@@ -207,8 +206,8 @@ TEST(Rollout, InvalidOptionsNameTheOption) {
     const WindowFn identity = [](const torch::Tensor& w, const torch::Tensor&, const torch::Tensor&) { return w; };
     const torch::Tensor ctx = torch::zeros({1, 2, 1, 4, 4});
     EXPECT_THROW(rollout(identity, ctx, {}, 8, {5, 1, 0, 0}), UsageError);
-    EXPECT_THROW(rollout(identity, ctx, {}, 8, {5, 2, -1, 0}), Error);      // context has 1 state, options say 2
-    EXPECT_THROW(rollout(identity, ctx, {}, 0, {}), Error);                 // length
+    EXPECT_THROW(rollout(identity, ctx, {}, 8, {5, 2, -1, 0}), Error);        // context has 1 state, options say 2
+    EXPECT_THROW(rollout(identity, ctx, {}, 0, {}), Error);                   // length
     EXPECT_THROW(rollout(identity, ctx, torch::zeros({3, 5}), 8, {}), Error); // label rows != B
     const WindowFn bad = [](const torch::Tensor& w, const torch::Tensor&, const torch::Tensor&) {
         return w.narrow(2, 0, 4);
@@ -371,12 +370,15 @@ std::string hex(const std::array<uint8_t, 64>& d) {
 
 TEST(Protocol, Sha512AndStringSeeds) {
     // python3 -c "import hashlib; print(hashlib.sha512(b'abc').hexdigest())" (likewise b'' and b'a'*200)
-    EXPECT_EQ(hex(sha512("abc")), "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
-                                  "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
-    EXPECT_EQ(hex(sha512("")), "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
-                               "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e");
-    EXPECT_EQ(hex(sha512(std::string(200, 'a'))), "4b11459c33f52a22ee8236782714c150a3b2c60994e9acee17fe68947a3e6789"
-                                                  "f31e7668394592da7bef827cddca88c4e6f86e4df7ed1ae6cba71f3e98faee9f");
+    EXPECT_EQ(hex(sha512("abc")),
+              "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+              "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
+    EXPECT_EQ(hex(sha512("")),
+              "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
+              "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e");
+    EXPECT_EQ(hex(sha512(std::string(200, 'a'))),
+              "4b11459c33f52a22ee8236782714c150a3b2c60994e9acee17fe68947a3e6789"
+              "f31e7668394592da7bef827cddca88c4e6f86e4df7ed1ae6cba71f3e98faee9f");
     // python3 -c "import random; print(random.Random('0,3,32').getrandbits(32))" (likewise '0,0,0', 'abc', '')
     EXPECT_EQ(run_seed(0, 3, 32), 279524560U);
     EXPECT_EQ(run_seed(0, 0, 0), 3634596889U);
@@ -397,11 +399,11 @@ TEST(Protocol, EvalTrajectoryIndicesMatchPython) {
               (V{0,   2,   16,  20,  21,  38,  47,  48,  50,  51,  52,  56,  60,  62,  64,  65,  79,  80,  84,
                  86,  89,  94,  95,  98,  100, 101, 102, 108, 109, 110, 113, 116, 120, 122, 123, 133, 136, 141,
                  143, 145, 151, 156, 160, 161, 162, 164, 168, 173, 174, 179, 180, 181, 182, 186, 192, 193, 196}));
-    EXPECT_EQ(eval_trajectory_indices(1000),
-              (V{1,   14,  80,  100, 109, 191, 238, 243, 250, 258, 260, 281, 303, 310, 320, 325,
-                 398, 404, 420, 434, 447, 472, 476, 477, 493, 504, 507, 511, 540, 547, 548, 551,
-                 567, 583, 603, 610, 618, 668, 683, 706, 719, 729, 755, 757, 783, 803, 805, 810,
-                 814, 824, 844, 865, 867, 870, 898, 902, 908, 909, 913, 932, 963, 966, 967, 982}));
+    EXPECT_EQ(
+        eval_trajectory_indices(1000),
+        (V{1,   14,  80,  100, 109, 191, 238, 243, 250, 258, 260, 281, 303, 310, 320, 325, 398, 404, 420, 434, 447, 472,
+           476, 477, 493, 504, 507, 511, 540, 547, 548, 551, 567, 583, 603, 610, 618, 668, 683, 706, 719, 729, 755, 757,
+           783, 803, 805, 810, 814, 824, 844, 865, 867, 870, 898, 902, 908, 909, 913, 932, 963, 966, 967, 982}));
     // python3 -c "import random; random.seed(7); print(sorted(set(int(random.random()*100) for _ in range(10))))"
     EXPECT_EQ(eval_trajectory_indices(100, 10, 7), (V{3, 5, 7, 15, 32, 36, 43, 50, 53, 65}));
     EXPECT_TRUE(eval_trajectory_indices(5, 0).empty());

@@ -253,15 +253,15 @@ TEST(Panels, PngPixelsAreTheColormapEnds) {
 TEST(Panels, NanInfAndConstantFields) {
     lola::test::TempDir dir;
     Field2D f = halves(8, 8, -1, 1);
-    f.values[0] = NAN;            // row 0, column 0
+    f.values[0] = NAN;              // row 0, column 0
     f.values[8 * 8 - 1] = INFINITY; // row 7, column 7
     Field2D constant{8, 8, std::vector<float>(64, 2.5f)};
     PanelGrid grid;
     grid.range_mode = RangeMode::per_panel;
-    grid.rows.push_back({{"with NaN", f, ColormapKind::sequential, std::nullopt},
-                         {"constant", constant, ColormapKind::sequential, std::nullopt},
-                         {"zero error", Field2D{8, 8, std::vector<float>(64, 0.0f)}, ColormapKind::diverging,
-                          std::nullopt}});
+    grid.rows.push_back(
+        {{"with NaN", f, ColormapKind::sequential, std::nullopt},
+         {"constant", constant, ColormapKind::sequential, std::nullopt},
+         {"zero error", Field2D{8, 8, std::vector<float>(64, 0.0f)}, ColormapKind::diverging, std::nullopt}});
     fs::path path = dir / "nan.png";
     PanelsLayout layout = write_panels(path, grid);
     Image img(path);
@@ -315,7 +315,8 @@ TEST(Panels, SvgKeepsTextAsText) {
     EXPECT_NE(svg.find("</svg>"), std::string::npos);
     EXPECT_NE(svg.find("Rayleigh &lt;Benard&gt; &amp; co"), std::string::npos);
     EXPECT_EQ(svg.find("<Benard>"), std::string::npos);
-    for (const char* s : {">buoyancy<", ">truth<", ">member 1<", "<image"}) EXPECT_NE(svg.find(s), std::string::npos) << s;
+    for (const char* s : {">buoyancy<", ">truth<", ">member 1<", "<image"})
+        EXPECT_NE(svg.find(s), std::string::npos) << s;
     size_t open = 0, close = 0;
     for (size_t k = svg.find("<text"); k != std::string::npos; k = svg.find("<text", k + 1)) ++open;
     for (size_t k = svg.find("</text>"); k != std::string::npos; k = svg.find("</text>", k + 1)) ++close;
@@ -535,6 +536,5 @@ TEST(Animation, BadInput) {
     EXPECT_NE(error_of([&] { write_animation(dir / "a", {}, 4); }).find("no frames"), std::string::npos);
     EXPECT_NE(error_of([&] { write_animation(dir / "a", three_frames(), 0); }).find("fps"), std::string::npos);
     fs::path missing = dir / "nope" / "a";
-    EXPECT_NE(error_of([&] { write_animation(missing, three_frames(), 4); }).find(missing.string()),
-              std::string::npos);
+    EXPECT_NE(error_of([&] { write_animation(missing, three_frames(), 4); }).find(missing.string()), std::string::npos);
 }

@@ -176,8 +176,7 @@ TEST(LatentCache, NoPartialFileOnException) {
         std::vector<float> state(24, 1.0f);
         w.write_states(0, 0, 1, state.data());
         throw std::runtime_error("encoder failed");
-    } catch (const std::runtime_error&) {
-    }
+    } catch (const std::runtime_error&) {}
     EXPECT_FALSE(fs::exists(path));
     EXPECT_FALSE(has_temp_files(tmp.path()));
 
@@ -207,8 +206,7 @@ TEST(LatentCache, NoPartialFileOnException) {
     try {
         LatentCacheWriter w(path, sample_info());
         throw std::runtime_error("interrupted");
-    } catch (const std::runtime_error&) {
-    }
+    } catch (const std::runtime_error&) {}
     EXPECT_EQ(LatentCacheReader(path).read_label(0)[0], 1.5f);
 }
 

@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "support/torch_support.h"
 #include "lola/core/error.h"
 #include "lola/core/fs.h"
 #include "lola/metrics/metrics.h"
 #include "lola/metrics/spectrum.h"
 #include "lola/metrics/stats.h"
+#include "support/torch_support.h"
 
 namespace {
 
@@ -148,7 +148,7 @@ TEST_F(MetricsTest, SinusoidPutsItsPowerInOneBin) {
         PowerSpectrum s = isotropic_spectrum(x.unsqueeze(0), 2);
         ASSERT_EQ(s.p.sizes(), (std::vector<int64_t>{1, binning.bins}));
         torch::Tensor total = s.p[0] * binning.counts.slice(0, 1); // power per bin
-        const int64_t b = total.argmax().item<int64_t>();           // kept bin b is edges[b] < |k| <= edges[b + 1]
+        const int64_t b = total.argmax().item<int64_t>();          // kept bin b is edges[b] < |k| <= edges[b + 1]
         const double k = static_cast<double>(m) / n;
         EXPECT_LT(binning.edges[b].item<double>(), k);
         EXPECT_GE(binning.edges[b + 1].item<double>(), k);

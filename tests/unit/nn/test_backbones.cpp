@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "support/torch_support.h"
 #include "lola/core/config.h"
 #include "lola/core/error.h"
 #include "lola/nn/backbone.h"
@@ -15,6 +14,7 @@
 #include "lola/nn/layers.h"
 #include "lola/nn/unet.h"
 #include "lola/nn/vit.h"
+#include "support/torch_support.h"
 
 namespace {
 
@@ -85,11 +85,11 @@ TEST_F(BackboneTest, EmbeddingMLP_ShapesAndParameters) {
 
 TEST_F(BackboneTest, ParameterCounts_MatchThePaper) {
     const auto large = preset("denoiser", "vit_large");
-    EXPECT_EQ(emulator_parameters(large, 64, 5, 3, true), 222888256);  // Euler c64
-    EXPECT_EQ(emulator_parameters(large, 64, 6, 3, true), 222888512);  // RB c64
-    EXPECT_EQ(emulator_parameters(large, 64, 9, 4, true), 223946048);  // TGC c64
-    EXPECT_EQ(emulator_parameters(large, 16, 5, 3, true), 222740752);  // Euler c16
-    EXPECT_EQ(emulator_parameters(large, 4, 5, 3, true), 222703876);   // Euler c4
+    EXPECT_EQ(emulator_parameters(large, 64, 5, 3, true), 222888256); // Euler c64
+    EXPECT_EQ(emulator_parameters(large, 64, 6, 3, true), 222888512); // RB c64
+    EXPECT_EQ(emulator_parameters(large, 64, 9, 4, true), 223946048); // TGC c64
+    EXPECT_EQ(emulator_parameters(large, 16, 5, 3, true), 222740752); // Euler c16
+    EXPECT_EQ(emulator_parameters(large, 4, 5, 3, true), 222703876);  // Euler c4
     const auto solver = preset("surrogate", "vit_large");
     EXPECT_EQ(emulator_parameters(solver, 64, 5, 3, false), 222756672); // latent neural solver Euler c64
     EXPECT_EQ(emulator_parameters(solver, 64, 6, 3, false), 222756928); // RB c64 (notebook)

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "support/torch_support.h"
 #include "lola/core/error.h"
 #include "lola/nn/blocks.h"
 #include "lola/nn/layers.h"
 #include "lola/nn/saturation.h"
+#include "support/torch_support.h"
 
 namespace {
 
@@ -19,7 +19,6 @@ using namespace lola;
 
 using NnTest = test::SeededTest;
 using test::rel_err;
-
 
 std::vector<int64_t> spatial_shape(int64_t n, int64_t size) {
     return std::vector<int64_t>(static_cast<size_t>(n), size);

@@ -374,10 +374,10 @@ TEST(EulerTest, FrameLayoutIsChannelFirstWithXFirst) {
             const size_t k = static_cast<size_t>(i) * 6 + j;
             const size_t n = 48;
             EXPECT_NEAR(frame[0 * n + k], (2.0 + y) / 0.4 + 0.5 * rho * (x * x + y * y), 1e-12); // energy
-            EXPECT_NEAR(frame[1 * n + k], rho, 1e-15);                                          // density
-            EXPECT_NEAR(frame[2 * n + k], 2.0 + y, 1e-12);                                      // pressure
-            EXPECT_NEAR(frame[3 * n + k], rho * x, 1e-15);                                      // momentum_x
-            EXPECT_NEAR(frame[4 * n + k], -rho * y, 1e-15);                                     // momentum_y
+            EXPECT_NEAR(frame[1 * n + k], rho, 1e-15);                                           // density
+            EXPECT_NEAR(frame[2 * n + k], 2.0 + y, 1e-12);                                       // pressure
+            EXPECT_NEAR(frame[3 * n + k], rho * x, 1e-15);                                       // momentum_x
+            EXPECT_NEAR(frame[4 * n + k], -rho * y, 1e-15);                                      // momentum_y
         }
     }
 }

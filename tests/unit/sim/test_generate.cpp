@@ -84,7 +84,8 @@ TEST(Generate, EulerTinyDataset) {
             ASSERT_EQ(files.size(), 2u);
             EXPECT_EQ(files[0].filename().string(),
                       std::string("euler_multi_quadrants_") + bc + "_gamma_1.4_Dry_air_20.hdf5");
-            EXPECT_EQ(files[1].filename().string(), std::string("euler_multi_quadrants_") + bc + "_gamma_1.76_Ar_-180.hdf5");
+            EXPECT_EQ(files[1].filename().string(),
+                      std::string("euler_multi_quadrants_") + bc + "_gamma_1.76_Ar_-180.hdf5");
             io::WellSchema s = io::read_schema(files[1]);
             EXPECT_EQ(s.n_trajectories, 1); // 3 trajectories: 1 / 1 / 1
             EXPECT_EQ(s.n_steps(), 101);
@@ -131,7 +132,8 @@ TEST(Generate, SameSeedSameBytesOtherSeedOtherBytes) {
     o.out = tmp / "c";
     o.seed = 1;
     sim::generate(o);
-    const std::string rel = "euler_multi_quadrants_openBC/data/train/euler_multi_quadrants_openBC_gamma_1.4_Dry_air_20.hdf5";
+    const std::string rel =
+        "euler_multi_quadrants_openBC/data/train/euler_multi_quadrants_openBC_gamma_1.4_Dry_air_20.hdf5";
     EXPECT_EQ(bytes(tmp / "a" / rel), bytes(tmp / "b" / rel));
     EXPECT_NE(bytes(tmp / "a" / rel), bytes(tmp / "c" / rel));
 }
@@ -162,7 +164,8 @@ TEST(Generate, BadInputIsAUsageErrorAndLeavesNothing) {
     o.gammas = {1.4};
     o.boundaries = {"open"};
     sim::generate(o);
-    const fs::path file = tmp / "out/euler_multi_quadrants_openBC/data/test/euler_multi_quadrants_openBC_gamma_1.4_Dry_air_20.hdf5";
+    const fs::path file =
+        tmp / "out/euler_multi_quadrants_openBC/data/test/euler_multi_quadrants_openBC_gamma_1.4_Dry_air_20.hdf5";
     const std::string before = bytes(file);
     o.seed = 5;
     EXPECT_THROW(sim::generate(o), UsageError);

@@ -33,16 +33,16 @@ class Solver : public test::SeededTest {};
 } // namespace
 
 TEST_F(Solver, ParameterCountsOfThePaper) {
-    const nn::BackboneOptions large; // defaults = vit_large
-    EXPECT_EQ(count_on_meta(large, 64, 5, 3), 222756672);    // Euler c64 latent solver (paper.md 5)
-    EXPECT_EQ(count_on_meta(large, 64, 6, 3), 222756928);    // RB c64
-    EXPECT_EQ(count_on_meta(large, 64, 9, 4), 223814464);    // TGC c64
-    nn::BackboneOptions pixel;                                // vit_pixel (paper.md 5)
+    const nn::BackboneOptions large;                      // defaults = vit_large
+    EXPECT_EQ(count_on_meta(large, 64, 5, 3), 222756672); // Euler c64 latent solver (paper.md 5)
+    EXPECT_EQ(count_on_meta(large, 64, 6, 3), 222756928); // RB c64
+    EXPECT_EQ(count_on_meta(large, 64, 9, 4), 223814464); // TGC c64
+    nn::BackboneOptions pixel;                            // vit_pixel (paper.md 5)
     pixel.hid_channels = 2048;
     pixel.attention_heads = 16;
     pixel.patch_size = {1, 16, 16};
-    EXPECT_EQ(count_on_meta(pixel, 5, 5, 3), 860810240);     // Euler
-    EXPECT_EQ(count_on_meta(pixel, 4, 6, 3), 859237376);     // RB
+    EXPECT_EQ(count_on_meta(pixel, 5, 5, 3), 860810240); // Euler
+    EXPECT_EQ(count_on_meta(pixel, 4, 6, 3), 859237376); // RB
 }
 
 TEST_F(Solver, UnknownStatesDoNotLeakIntoThePrediction) {

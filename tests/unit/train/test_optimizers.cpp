@@ -46,8 +46,8 @@ TEST(Optimizers, QuadraticConvergesWithinTheBudget) {
     const double tol = 1e-4;
     const int64_t max_steps = 1500;
     const std::vector<double> lrs{1e-2, 3e-2, 1e-1, 3e-1};
-    for (const auto& [name, make] : std::vector<std::pair<std::string, Factory>>{
-             {"adam", make_adam}, {"psgd", make_psgd}, {"soap", make_soap}}) {
+    for (const auto& [name, make] :
+         std::vector<std::pair<std::string, Factory>>{{"adam", make_adam}, {"psgd", make_psgd}, {"soap", make_soap}}) {
         double lr = 0;
         std::printf("%s\n", name.c_str());
         const int64_t steps = q.best_steps(make, lrs, tol, max_steps, &lr);
@@ -87,7 +87,8 @@ TEST(Soap, BasisColumnsAreEigenvectorsOfTheFactorsAfterARefresh) {
     Soap opt({w}, SoapOptions(1e-3).precond_freq(4));
     // a first random gradient, then a fixed one with well separated singular values
     const torch::Tensor g0 = torch::randn({n, n});
-    const torch::Tensor g = random_orthogonal(n).mm(torch::diag(torch::logspace(1.0, -1.0, n))).mm(random_orthogonal(n));
+    const torch::Tensor g =
+        random_orthogonal(n).mm(torch::diag(torch::logspace(1.0, -1.0, n))).mm(random_orthogonal(n));
     w.mutable_grad() = g0.clone();
     opt.step();
     auto& st = static_cast<SoapParamState&>(*opt.state().at(w.unsafeGetTensorImpl()));
@@ -328,8 +329,8 @@ TEST(Psgd, UpdateDrawIsPythonsRandom) {
     EXPECT_EQ(python_random(1), 0.13436424411240122);
     EXPECT_EQ(python_random(4294967301ULL), 0.15727238718789782); // two 32-bit key words
     EXPECT_EQ(python_random(1099511640121ULL), 0.31036222241287226);
-    EXPECT_EQ(psgd_update_draw(1), 0.9507081095060421);  // seed 0x172381 ^ 1
-    EXPECT_EQ(psgd_update_draw(2), 0.3973804045932374);  // seed 0x172381 ^ 2
+    EXPECT_EQ(psgd_update_draw(1), 0.9507081095060421); // seed 0x172381 ^ 1
+    EXPECT_EQ(psgd_update_draw(2), 0.3973804045932374); // seed 0x172381 ^ 2
     EXPECT_EQ(psgd_update_draw(1000), 0.6753420580675747);
     EXPECT_DOUBLE_EQ(psgd_update_probability(1, 1.0 / 64, 0.999), 0.999);
     EXPECT_DOUBLE_EQ(psgd_update_probability(100000, 1.0 / 64, 0.999), 1.0 / 64);
@@ -345,8 +346,8 @@ TEST(Psgd, TrustRegionClipMatchesItsFormula) {
         const double want = std::clamp(1.5 * (0.9 * std::tanh(x) + 0.1 * sign * std::log1p(std::abs(x))), -2.0, 2.0);
         EXPECT_NEAR(got[static_cast<int64_t>(i)].item<double>(), want, 1e-15) << xs[i];
     }
-    EXPECT_EQ(got[0].item<double>(), -2.0);                          // saturates
-    EXPECT_NEAR(got[4].item<double>() / -1e-4, 1.0, 1e-4);           // slope 0.9 + 0.1 = 1 at 0
+    EXPECT_EQ(got[0].item<double>(), -2.0);                // saturates
+    EXPECT_NEAR(got[4].item<double>() / -1e-4, 1.0, 1e-4); // slope 0.9 + 0.1 = 1 at 0
 }
 
 TEST(Psgd, FactorChoicePerDimensionAndIdentityCacheAtStepOne) {
