@@ -1,4 +1,4 @@
-// Optimizer step time on CPU, one thread, for AdamW, PSGD-Kron and SOAP (paper.md 9.1-9.3) on representative
+// Optimizer step time on CPU, one thread, for AdamW, PSGD-Kron and SOAP (docs/method.md 9.1-9.3) on representative
 // autoencoder shapes: a 3x3 conv kernel 256x256x3x3 and a 1024x1024 linear weight. The `s/Mparam` counter is the step
 // time per million parameters. PSGD is measured twice: `psgd_fit` fits the preconditioner every step (its first
 // steps, where the probability 0.999^k is near 1) and `psgd_steady` with probability 1/64 (after ~4000 steps).

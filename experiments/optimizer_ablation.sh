@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Paper Table 4 at small scale (paper.md 3.7): the small Euler autoencoder (dcae_small on `lola simulate --preset
+# Paper Table 4 at small scale (docs/method.md 3.7): the small Euler autoencoder (dcae_small on `lola simulate --preset
 # small` data) trained with the same budget by {Adam without identity init, Adam with, PSGD with, SOAP with}.
 # Writes runs/optimizer_ablation/<run>/ (metrics.jsonl, ...) and runs/optimizer_ablation/table.md with the validation
 # loss after 10% and 100% of the budget and the wall time of each run. One thread each, run one after the other.

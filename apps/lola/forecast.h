@@ -1,6 +1,6 @@
-// An emulator as `lola emulate` and `lola eval` use it (paper.md 8): the runtime's forecast of a trajectory's frames
-// after its first `context` frames, with the per-rollout seed of the protocol, plus the autoencoder's reconstruction
-// of the true frames that the evaluation compares against.
+// An emulator as `lola emulate` and `lola eval` use it (docs/method.md 8): the runtime's forecast of a trajectory's
+// frames after its first `context` frames, with the per-rollout seed of the protocol, plus the autoencoder's
+// reconstruction of the true frames that the evaluation compares against.
 #pragma once
 
 #include <torch/types.h>

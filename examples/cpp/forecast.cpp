@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
 
         runtime::ForecastOptions options;
         options.members = members; // ensemble members; the card's sampler and steps
-        // the seed `lola emulate --seed 0` gives this trajectory (paper.md 8), in a generator of our own
+        // the seed `lola emulate --seed 0` gives this trajectory (docs/method.md 8), in a generator of our own
         const uint64_t seed = lola::emulation::run_seed(0, trajectory, 0);
         at::Generator generator = runtime::make_generator(emulator.device(), seed);
         const torch::Tensor forecast = emulator.forecast(x, label, n_states, options, generator); // (K, C, n, x, y)

@@ -91,7 +91,7 @@ int lola_well_size(const char* path, int64_t* n_trajectories, int64_t* n_snapsho
 /* The label of a Well file's trajectories for this model (its constant scalars and boundary codes, card order). */
 int lola_well_label(const lola_emulator* emulator, const char* path, float* label, int64_t label_len);
 /* The seed `lola emulate` and `lola eval` give the forecast of trajectory `trajectory` from snapshot `start` when run
- * with --seed `seed` (paper.md 8): pass it as lola_forecast_options.seed to reproduce their numbers. */
+ * with --seed `seed` (docs/method.md 8): pass it as lola_forecast_options.seed to reproduce their numbers. */
 uint64_t lola_protocol_seed(int64_t seed, int64_t trajectory, int64_t start);
 
 #ifdef __cplusplus

@@ -1,4 +1,4 @@
-// Schedules (paper.md 4.1) and denoisers (paper.md 4.2, 4.3).
+// Schedules (docs/method.md 4.1) and denoisers (docs/method.md 4.2, 4.3).
 #include "lola/diffusion/denoiser.h"
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// The diffusion training objective (paper.md 4.6) and the random helpers shared with the samplers.
+// The diffusion training objective (docs/method.md 4.6) and the random helpers shared with the samplers.
 #include "lola/diffusion/loss.h"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// Samplers (paper.md 7.1, 6.2).
+// Samplers (docs/method.md 7.1, 6.2).
 #include "lola/diffusion/sampler.h"
 
 #include <algorithm>

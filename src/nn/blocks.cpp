@@ -55,7 +55,7 @@ void ResBlockImpl::reset() {
     LOLA_CHECK(options.ffn_factor() >= 1, "ResBlock: ffn_factor must be >= 1, got {}", options.ffn_factor());
     LOLA_CHECK(options.dropout() >= 0.0 && options.dropout() < 1.0, "ResBlock: dropout must be in [0, 1), got {}",
                options.dropout());
-    const int64_t kernel = heads > 0 ? 1 : options.kernel_size(); // 1x1 FFN in attention blocks (paper.md 3.2)
+    const int64_t kernel = heads > 0 ? 1 : options.kernel_size(); // 1x1 FFN in attention blocks (docs/method.md 3.2)
     norm = register_module("norm", ChannelLayerNorm());
     if (heads > 0) {
         attn = register_module("attn", MultiheadSelfAttention(c, heads));

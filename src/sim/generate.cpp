@@ -35,7 +35,7 @@ namespace {
 const char* kEuler = "euler_multi_quadrants";
 const char* kRayleighBenard = "rayleigh_benard";
 
-// Gas labels of the official file names, one per gamma (well.md 1.1).
+// Gas labels of the official file names, one per gamma (docs/data-format.md 1.1).
 std::string euler_gas(double gamma) {
     static const std::vector<std::pair<double, const char*>> gases{{1.13, "C3H8_16"},
                                                                    {1.22, "C2H6_15"},

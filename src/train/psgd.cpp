@@ -122,7 +122,7 @@ torch::Tensor spectral_lower_bound(const torch::Tensor& a, const torch::Tensor& 
 
 constexpr double kTiny = 1.1754943508222875e-38; // smallest normal float
 
-/// One fit of the factors on `v` (the momentum); paper.md 9.2 step 4.
+/// One fit of the factors on `v` (the momentum); docs/method.md 9.2 step 4.
 void update_factors(std::vector<torch::Tensor>& q, const torch::Tensor& v_in, double precond_lr) {
     const int64_t n = v_in.dim();
     const double eps = std::sqrt(static_cast<double>(std::numeric_limits<float>::epsilon()));

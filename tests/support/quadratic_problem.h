@@ -1,5 +1,5 @@
-// An ill-conditioned quadratic for optimizer tests and benchmarks (paper.md 9.2, 9.3): how many steps Adam, PSGD-Kron
-// and SOAP need to lower it by a factor. Header-only; used by tests/unit/train/test_optimizers.cpp and
+// An ill-conditioned quadratic for optimizer tests and benchmarks (docs/method.md 9.2, 9.3): how many steps Adam,
+// PSGD-Kron and SOAP need to lower it by a factor. Header-only; used by tests/unit/train/test_optimizers.cpp and
 // bench/bench_optimizers.cpp.
 #pragma once
 

@@ -1,5 +1,5 @@
 // lola cache-latents: encode every trajectory of each split with a trained autoencoder into a latent cache
-// (paper.md 2.4-2.5, 3.8), one HDF5 file per split with its provenance (include/lola/io/latent_cache.h).
+// (docs/method.md 2.4-2.5, 3.8), one HDF5 file per split with its provenance (include/lola/io/latent_cache.h).
 #include <CLI/CLI.hpp>
 
 #include <torch/torch.h>
@@ -65,7 +65,7 @@ void cache_split(AeRun& run, const std::string& weights_hash, const CacheLatents
     const int64_t n_states = (n_steps - 1) / a.stride + 1; // t = 0, stride, 2 stride, ...
 
     // Train: `repeat` copies with distinct random augmentations. Valid: one copy, still randomly augmented, as the
-    // reference caches it (paper.md 2.4 and 3.8). Test: one copy, never augmented (evaluation sees the data as is).
+    // reference caches it (docs/method.md 2.4, 3.8). Test: one copy, never augmented (evaluation sees the data as is).
     const int64_t repeat = split == "train" ? a.repeat : 1;
     std::vector<data::Augmentation> augs;
     std::vector<std::string> aug_names;

@@ -1,8 +1,8 @@
-// lola eval: the paper's evaluation protocol (paper.md 8 and 10) for one or more trained emulators on the test split:
-// test trajectories, starts, contexts c, K ensemble members, the sampler and its steps; against the truth and against
-// the autoencoder's reconstruction; with the persistence and autoencoder baselines. Writes stats.csv (one row per
-// model, trajectory, start, context, field and frame), the horizon-binned summary (summary.md, summary.json), the speed
-// (speed.md, ms per state including decoding), figures, and report.md tying them together.
+// lola eval: the paper's evaluation protocol (docs/method.md 8 and 10) for one or more trained emulators on the test
+// split: test trajectories, starts, contexts c, K ensemble members, the sampler and its steps; against the truth and
+// against the autoencoder's reconstruction; with the persistence and autoencoder baselines. Writes stats.csv (one row
+// per model, trajectory, start, context, field and frame), the horizon-binned summary (summary.md, summary.json), the
+// speed (speed.md, ms per state including decoding), figures, and report.md tying them together.
 #include <CLI/CLI.hpp>
 
 #include <torch/utils.h>
@@ -182,7 +182,7 @@ void run_eval(const EvalArgs& a) {
     const metrics::Summary summary = table.summarize(so);
     summary.write(out / "summary");
 
-    // Speed per state = per ensemble member and frame (paper.md 10 "Speed": not the reference's divisor).
+    // Speed per state = per ensemble member and frame (docs/method.md 10 "Speed": not the reference's divisor).
     std::string speed_md = "| model | ms per state (rollout + decoding) | states |\n|---|---:|---:|\n";
     nlohmann::json speed_json = nlohmann::json::object();
     for (const auto& name : names) {

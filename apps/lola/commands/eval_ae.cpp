@@ -1,5 +1,5 @@
 // lola eval-ae: reconstruction VRMSE per field of a trained autoencoder on a split, in physical and in normalised
-// units (paper.md 10: sqrt(<(u - v)^2> / (Var(u) + 1e-6)) per state and field, unbiased spatial variance).
+// units (docs/method.md 10: sqrt(<(u - v)^2> / (Var(u) + 1e-6)) per state and field, unbiased spatial variance).
 #include <CLI/CLI.hpp>
 
 #include <torch/torch.h>

@@ -1,7 +1,7 @@
-// lola score TRUTH.h5 PRED.h5: the paper's metrics (paper.md 10) for any pair of Well-format files, so that emulators
-// lola did not train can be scored the same way. The prediction may hold an ensemble: K consecutive trajectories per
-// truth trajectory (root attribute `ensemble_size`, as `lola emulate` writes, or --members). Its snapshots are matched
-// to the truth's by time; lead times count truth snapshots after the last context frame.
+// lola score TRUTH.h5 PRED.h5: the paper's metrics (docs/method.md 10) for any pair of Well-format files, so that
+// emulators lola did not train can be scored the same way. The prediction may hold an ensemble: K consecutive
+// trajectories per truth trajectory (root attribute `ensemble_size`, as `lola emulate` writes, or --members). Its
+// snapshots are matched to the truth's by time; lead times count truth snapshots after the last context frame.
 #include <CLI/CLI.hpp>
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// lola train-ae: train an autoencoder on single states of a dataset preset (paper.md 3.6-3.7).
+// lola train-ae: train an autoencoder on single states of a dataset preset (docs/method.md 3.6-3.7).
 #include <CLI/CLI.hpp>
 
 #include <ATen/Context.h>

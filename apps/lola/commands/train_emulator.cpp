@@ -1,6 +1,6 @@
-// lola train-diffusion and lola train-surrogate: train the latent diffusion model (paper.md 4) or the deterministic
-// neural solver (paper.md 5) on windows of a latent cache, or on windows of the dataset itself for pixel-space models,
-// with the shared training engine (checkpoints, exact resume, metrics.jsonl, progress).
+// lola train-diffusion and lola train-surrogate: train the latent diffusion model (docs/method.md 4) or the
+// deterministic neural solver (docs/method.md 5) on windows of a latent cache, or on windows of the dataset itself for
+// pixel-space models, with the shared training engine (checkpoints, exact resume, metrics.jsonl, progress).
 #include <CLI/CLI.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -89,7 +89,7 @@ private:
     std::unique_ptr<data::Loader> loader_;
 };
 
-/// The training task of both emulators: random context masks (paper.md 4.6) and the model's loss.
+/// The training task of both emulators: random context masks (docs/method.md 4.6) and the model's loss.
 class EmulatorTask : public train::Task {
 public:
     EmulatorTask(EmulatorRun& run, std::unique_ptr<WindowSource> source, torch::Device device, uint64_t seed)

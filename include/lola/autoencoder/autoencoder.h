@@ -1,4 +1,4 @@
-// The DC-AE style convolutional autoencoder (paper.md 3.1-3.5): encoder, decoder, saturation and latent noise.
+// The DC-AE style convolutional autoencoder (docs/method.md 3.1-3.5): encoder, decoder, saturation and latent noise.
 #pragma once
 
 #include <yaml-cpp/yaml.h>

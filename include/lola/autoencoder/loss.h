@@ -1,4 +1,4 @@
-// Autoencoder training losses (paper.md 3.6), combined linearly with weights from the config.
+// Autoencoder training losses (docs/method.md 3.6), combined linearly with weights from the config.
 #pragma once
 
 #include <yaml-cpp/yaml.h>

@@ -1,5 +1,5 @@
-// CPython's `random` module streams, bit for bit: the reference draws its evaluation trajectories (paper.md 8) and
-// PSGD's preconditioner-update decisions (paper.md 9.2) from them.
+// CPython's `random` module streams, bit for bit: the reference draws its evaluation trajectories (docs/method.md 8)
+// and PSGD's preconditioner-update decisions (docs/method.md 9.2) from them.
 #pragma once
 
 #include <array>

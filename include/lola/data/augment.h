@@ -1,4 +1,4 @@
-// Augmentations with the_well 1.0.0 semantics (paper.md 2.4), applied consistently to every state of a sample,
+// Augmentations with the_well 1.0.0 semantics (docs/method.md 2.4), applied consistently to every state of a sample,
 // every field (with vector/tensor component sign flips and permutations) and the boundary codes.
 #pragma once
 

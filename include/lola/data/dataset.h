@@ -1,4 +1,4 @@
-// Dataset presets and windowed samples over Well files (paper.md 2.2-2.5, well.md 1.6).
+// Dataset presets and windowed samples over Well files (docs/method.md 2.2-2.5, docs/data-format.md 1.6).
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -49,7 +49,7 @@ struct Sample {
     int64_t file = 0, trajectory = 0, t0 = 0;
 };
 
-/// The conditioning vector: cat(scalars, flatten(bc)) as float32 (paper.md 2.2).
+/// The conditioning vector: cat(scalars, flatten(bc)) as float32 (docs/method.md 2.2).
 torch::Tensor make_label(const Sample& sample);
 
 /// Windows of `n_states` states, `stride` snapshots apart, at every valid offset of every trajectory of every file.

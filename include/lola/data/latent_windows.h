@@ -1,6 +1,6 @@
-// Windows of cached latent states for the latent emulators (paper.md 2.5): `n` states `stride` cached states apart,
-// starting at every offset j = 0 .. L - 1 - (n - 1) stride of every row of a latent cache, in the layout the emulators
-// take, (B, C_lat, n, h, w[, d]), with each row's label.
+// Windows of cached latent states for the latent emulators (docs/method.md 2.5): `n` states `stride` cached states
+// apart, starting at every offset j = 0 .. L - 1 - (n - 1) stride of every row of a latent cache, in the layout the
+// emulators take, (B, C_lat, n, h, w[, d]), with each row's label.
 //
 // Small caches are read into memory once; a cache larger than `max_memory_bytes` is read window by window from the
 // HDF5 file. Both give identical batches.

@@ -1,4 +1,4 @@
-// Normalisation statistics the way the reference's get_stats does it (paper.md 2.3): random single states of the
+// Normalisation statistics the way the reference's get_stats does it (docs/method.md 2.3): random single states of the
 // train split, transformed (not standardised), per-state per-channel summaries aggregated over states.
 #pragma once
 

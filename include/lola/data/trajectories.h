@@ -1,4 +1,4 @@
-// Whole trajectories of Well files, for evaluation and emulation (paper.md 8): states in physical units with the
+// Whole trajectories of Well files, for evaluation and emulation (docs/method.md 8): states in physical units with the
 // trajectory's label (constant scalars as stored, then boundary codes: data::make_label's order without log_scalars).
 #pragma once
 

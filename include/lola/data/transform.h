@@ -1,4 +1,4 @@
-// Per-channel field transforms and standardisation (paper.md 2.3), with exact inverses.
+// Per-channel field transforms and standardisation (docs/method.md 2.3), with exact inverses.
 #pragma once
 
 #include <torch/types.h>

@@ -1,6 +1,6 @@
-// Denoisers of the diffusion model: the abstract interface, EDM preconditioning (paper.md 4.2) and the masked wrapper
-// that conditions on known frames (paper.md 4.3, 7.1). The network itself is abstract (a NetworkFn); this module does
-// not depend on lola::nn.
+// Denoisers of the diffusion model: the abstract interface, EDM preconditioning (docs/method.md 4.2) and the masked
+// wrapper that conditions on known frames (docs/method.md 4.3, 7.1). The network itself is abstract (a NetworkFn); this
+// module does not depend on lola::nn.
 #pragma once
 
 #include <torch/types.h>
@@ -36,11 +36,11 @@ public:
 
 /// The backbone F(x_in, c_noise, label, cond) -> output of the shape of x_in. c_noise has the shape of t (0-d or (B));
 /// label is passed as given (undefined, (label_dim) or (B, label_dim)): a backbone must broadcast an unbatched
-/// embedding over the batch itself (paper.md 4.4).
+/// embedding over the batch itself (docs/method.md 4.4).
 using NetworkFn = std::function<torch::Tensor(const torch::Tensor& x_in, const torch::Tensor& c_noise,
                                               const torch::Tensor& label, const torch::Tensor& cond)>;
 
-/// The EDM preconditioning coefficients of paper.md 4.2 (data variance 1), elementwise in alpha and sigma.
+/// The EDM preconditioning coefficients of docs/method.md 4.2 (data variance 1), elementwise in alpha and sigma.
 struct Preconditioning {
     torch::Tensor c_in;    ///< 1 / sqrt(alpha^2 + sigma^2)
     torch::Tensor c_out;   ///< sigma / sqrt(alpha^2 + sigma^2)
@@ -56,7 +56,7 @@ Preconditioning preconditioning(const torch::Tensor& alpha, const torch::Tensor&
 /// A (B) tensor must have B == x.size(0) (or 1).
 torch::Tensor broadcast_time(const torch::Tensor& t, const torch::Tensor& x);
 
-/// The EDM-preconditioned denoiser ("ElucidatedDenoiser", paper.md 4.2):
+/// The EDM-preconditioned denoiser ("ElucidatedDenoiser", docs/method.md 4.2):
 /// mean = c_skip x_t + c_out F(c_in x_t, c_noise, label, cond), var = sigma^2 / (alpha^2 + sigma^2).
 class PreconditionedDenoiser : public Denoiser {
 public:
@@ -82,15 +82,15 @@ private:
 torch::Tensor expand_window_mask(const torch::Tensor& window_mask, int64_t x_dim);
 
 /// The mask as 0/1 channels in the dtype of x with the full shape of x (B, C, n, spatial...), contiguous: the `cond`
-/// a backbone receives (concatenated to its input, so the backbone has 2C input channels; paper.md 4.3).
+/// a backbone receives (concatenated to its input, so the backbone has 2C input channels; docs/method.md 4.3).
 /// `mask` must broadcast to x (e.g. (B, 1, n, 1, 1) from expand_window_mask).
 torch::Tensor mask_channels(const torch::Tensor& mask, const torch::Tensor& x);
 
-/// Conditioning on known entries (paper.md 4.3 and 7.1, azula's MaskedDenoiser). At each call the known entries of x_t
-/// are overwritten with sqrt(alpha_t^2 + sigma_t^2) y before the inner denoiser runs (after c_in scaling the network
-/// sees the clean y there, as in training); the returned mean is exactly y on known entries (var 0 there) and the
-/// inner mean elsewhere. When `cond` is undefined the inner denoiser receives mask_channels(mask, x_t); a defined cond
-/// is passed through unchanged.
+/// Conditioning on known entries (docs/method.md 4.3 and 7.1, azula's MaskedDenoiser). At each call the known entries
+/// of x_t are overwritten with sqrt(alpha_t^2 + sigma_t^2) y before the inner denoiser runs (after c_in scaling the
+/// network sees the clean y there, as in training); the returned mean is exactly y on known entries (var 0 there) and
+/// the inner mean elsewhere. When `cond` is undefined the inner denoiser receives mask_channels(mask, x_t); a defined
+/// cond is passed through unchanged.
 ///
 /// The inner denoiser is held by reference and must outlive this wrapper.
 class MaskedDenoiser : public Denoiser {

@@ -1,4 +1,4 @@
-// The diffusion training objective (paper.md 4.6): random context masks, time priors and the denoiser loss.
+// The diffusion training objective (docs/method.md 4.6): random context masks, time priors and the denoiser loss.
 #pragma once
 
 #include <torch/types.h>
@@ -12,7 +12,7 @@
 
 namespace lola::diffusion {
 
-/// The random context mask of training (paper.md 4.6, reference HEAD): c = (Poisson(lambda) mod (n - atleast)) +
+/// The random context mask of training (docs/method.md 4.6, reference HEAD): c = (Poisson(lambda) mod (n - atleast)) +
 /// atleast known frames, c in {atleast, ..., n - 1}; with probability rho the first c frames are known (forward
 /// prediction), otherwise the last c (backward prediction). For n = 5 and the defaults, P(c) = {0.383, 0.371, 0.184,
 /// 0.061} for c = 1..4.

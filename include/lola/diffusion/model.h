@@ -1,5 +1,5 @@
-// The latent (or pixel) diffusion network of paper.md 4.4-4.5 (Figure 2): the emulator backbone modulated by the sum
-// of the noise-level embedding (sinusoidal encoding of c_noise -> MLP) and the label embedding, with the mask as
+// The latent (or pixel) diffusion network of docs/method.md 4.4-4.5 (Figure 2): the emulator backbone modulated by the
+// sum of the noise-level embedding (sinusoidal encoding of c_noise -> MLP) and the label embedding, with the mask as
 // condition channels. It is the F of the PreconditionedDenoiser (denoiser.h) through network_fn().
 #pragma once
 

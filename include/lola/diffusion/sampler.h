@@ -1,5 +1,5 @@
-// Samplers of the diffusion model (paper.md 7.1, 6.2): a base class that runs the time grid, and one override of step()
-// per algorithm (DDPM, DDIM, Adams-Bashforth, exponential Adams-Bashforth, predictor-corrector).
+// Samplers of the diffusion model (docs/method.md 7.1, 6.2): a base class that runs the time grid, and one override of
+// step() per algorithm (DDPM, DDIM, Adams-Bashforth, exponential Adams-Bashforth, predictor-corrector).
 //
 // Notation: alpha_t, sigma_t from the denoiser's schedule, rho_t = sigma_t / alpha_t, x-hat = denoiser mean at (x_t, t),
 // z = (x_t - alpha_t x-hat) / sigma_t (the noise estimate). The probability-flow ODE in y = x / alpha reads
@@ -92,7 +92,7 @@ private:
 
 /// The weights w_j = integral from `from` to `to` of the Lagrange basis polynomial L_j on `nodes` (distinct), found
 /// by solving the Vandermonde system sum_j nodes_j^p w_j = (to^(p+1) - from^(p+1)) / (p + 1), p = 0 .. m - 1, in
-/// float64 (paper.md 7.1).
+/// float64 (docs/method.md 7.1).
 std::vector<double> ab_coefficients(const std::vector<double>& nodes, double from, double to);
 
 /// The weights w_j = integral over rho from `from` to `to` of L_j(log rho), L_j the Lagrange basis on the
@@ -101,8 +101,8 @@ std::vector<double> ab_coefficients(const std::vector<double>& nodes, double fro
 /// h = log(to / from), computed by I_0 = expm1(h), I_p = e^h h^p - p I_(p-1).
 std::vector<double> eab_coefficients(const std::vector<double>& nodes, double from, double to);
 
-/// Adams-Bashforth on the probability-flow ODE dy/drho = z (azula's ABSampler, the paper's default, paper.md 7.1):
-/// keeps the last min(order, k + 1) values z_j at rho_j and steps
+/// Adams-Bashforth on the probability-flow ODE dy/drho = z (azula's ABSampler, the paper's default,
+/// docs/method.md 7.1): keeps the last min(order, k + 1) values z_j at rho_j and steps
 /// x_s = (alpha_s / alpha_t) x_t + alpha_s sum_j w_j z_j with w = ab_coefficients(rho_j, rho_t, rho_s).
 class ABSampler : public Sampler {
 public:

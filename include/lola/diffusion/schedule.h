@@ -1,4 +1,4 @@
-// Noise schedules of the diffusion model (paper.md 4.1): x_t = alpha_t x + sigma_t eps for t in [0, 1].
+// Noise schedules of the diffusion model (docs/method.md 4.1): x_t = alpha_t x + sigma_t eps for t in [0, 1].
 #pragma once
 
 #include <torch/types.h>

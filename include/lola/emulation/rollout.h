@@ -1,5 +1,5 @@
-// Autoregressive rollout over overlapping windows (paper.md 1 "Rollout", 7.1 ensemble, 8 step 4), per-state
-// encoding/decoding of trajectories in chunks, the persistence baseline and the per-state timing of paper.md 10.
+// Autoregressive rollout over overlapping windows (docs/method.md 1 "Rollout", 7.1 ensemble, 8 step 4), per-state
+// encoding/decoding of trajectories in chunks, the persistence baseline and the per-state timing of docs/method.md 10.
 // Models are abstract here: the rollout sees one window-completion function, the codecs one per-state function.
 #pragma once
 
@@ -24,10 +24,10 @@ using StateFn = std::function<torch::Tensor(const torch::Tensor& states)>;
 
 /// How windows are stitched into a trajectory. Per window, positions 0 .. window - 1:
 ///   * the first window has its first `context` positions known (the observed states); all its positions
-///     0 .. window - crop - 1 are kept, the first `context` of them being the re-generated context (paper.md 1 step 1);
+///     0 .. window - crop - 1 are kept, the first `context` being the re-generated context (docs/method.md 1 step 1);
 ///   * every next window has its first `overlap` positions known, filled with the last `overlap` kept states of the
 ///     previous window, and contributes its positions overlap .. window - crop - 1, i.e. window - crop - overlap new
-///     states (paper.md 1 step 2);
+///     states (docs/method.md 1 step 2);
 ///   * `crop` = trailing positions of every window that are generated but discarded (0 in the paper);
 ///   * windows are added until there are `length` states; the excess of the last window is cut off (step 3).
 /// With the paper's window = 5, context = overlap = c, crop = 0, each window after the first adds 5 - c states.
@@ -62,7 +62,7 @@ torch::Tensor rollout(const WindowFn& f, const torch::Tensor& context_states, co
                       const std::function<void(int64_t done, int64_t total)>& on_window = {});
 
 /// Repeats every row of `x` (B, ...) K times along dim 0: (B·K, ...), rows b·K .. b·K + K - 1 are copies of row b
-/// (the K ensemble members of trajectory b, paper.md 7.1). An undefined `x` (no label) is returned undefined.
+/// (the K ensemble members of trajectory b, docs/method.md 7.1). An undefined `x` (no label) is returned undefined.
 torch::Tensor repeat_members(const torch::Tensor& x, int64_t members);
 
 /// Applies a per-state function to every state of trajectories (B, C, L, *S) -> (B, C', L, *S'), `chunk` states at a
@@ -71,7 +71,7 @@ torch::Tensor repeat_members(const torch::Tensor& x, int64_t members);
 torch::Tensor map_states(const StateFn& fn, const torch::Tensor& x, int64_t chunk, const std::string& what = "fn");
 
 /// Decodes latent trajectories z (B, C_lat, L, *s) with a per-state decoder (M, C_lat, *s) -> (M, C, *S), `chunk`
-/// states per call (0 = all at once; chunks only save memory, paper.md 8 step 4), no grad. Returns (B, C, L, *S).
+/// states per call (0 = all at once; chunks only save memory, docs/method.md 8 step 4), no grad. Returns (B, C, L, *S).
 /// Latent noise, if any, is the decoder's business (the paper decodes without it).
 torch::Tensor decode_chunks(const StateFn& decoder, const torch::Tensor& z, int64_t chunk);
 
@@ -84,8 +84,8 @@ torch::Tensor encode_states(const StateFn& encoder, const torch::Tensor& x, int6
 torch::Tensor persistence(const torch::Tensor& context_states, int64_t length);
 
 /// Wall time of a rollout (with decoding) and the number of states it produced.
-/// The divisor is states = ensemble members K × frames L (time per state per member, paper.md 10 "Speed"), not the
-/// reference code's K × physical fields.
+/// The divisor is states = ensemble members K × frames L (time per state per member, docs/method.md 10 "Speed"), not
+/// the reference code's K × physical fields.
 struct RolloutTiming {
     double seconds = 0.0; ///< wall time
     int64_t states = 0;   ///< K · L

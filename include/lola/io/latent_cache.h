@@ -1,4 +1,4 @@
-// The latent cache (paper.md 2.5, 3.8): one HDF5 file per split holding the encoded trajectories of a dataset.
+// The latent cache (docs/method.md 2.5, 3.8): one HDF5 file per split holding the encoded trajectories of a dataset.
 //
 // Layout of `<dir>/<split>.h5`:
 //   /state  float32 (N, L, C_lat, h, w[, d])   N = N_traj * repeat rows, L states each, chunked one state at a time

@@ -1,4 +1,4 @@
-// The Well's HDF5 trajectory files (shared/spec/well.md section 1): schema, reader and streaming writer.
+// The Well's HDF5 trajectory files (docs/data-format.md): schema, reader and streaming writer.
 //
 // In memory, lola is channel-first: a window of n states is (C, n, N_1, ..., N_D) float32, channels in
 // `field_names` order with vector/tensor components expanded (momentum_x, momentum_y, ...).

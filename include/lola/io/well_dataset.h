@@ -1,4 +1,4 @@
-// The Well's dataset folder (shared/spec/well.md 1.1 and 1.5):
+// The Well's dataset folder (docs/data-format.md 1.1 and 1.5):
 //   <dir>/data/{train,valid,test}/*.hdf5, <dir>/stats.yaml, <dir>/<dataset_name>.yaml
 #pragma once
 

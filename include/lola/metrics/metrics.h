@@ -1,4 +1,4 @@
-// Per-frame evaluation metrics of ensemble forecasts (paper.md 10), as pure tensor functions.
+// Per-frame evaluation metrics of ensemble forecasts (docs/method.md 10), as pure tensor functions.
 //
 // Conventions. The truth u has shape (C, L, *S) (fields, frames, N spatial dims); an ensemble v has shape
 // (K, C, L, *S); a point prediction is K = 1 and may also be passed with the shape of u. More generally u may have any

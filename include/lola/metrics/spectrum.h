@@ -1,4 +1,4 @@
-// Isotropic power spectra and spectral band errors (paper.md 10).
+// Isotropic power spectra and spectral band errors (docs/method.md 10).
 //
 // A field x with spatial shape S = (S_1, ..., S_N) is transformed with the orthonormal N-D FFT, P = |F|^2 is binned
 // radially by |k| = sqrt(sum_d fftfreq(S_d)^2) (cycles per pixel) into B = floor(sqrt(N) * min(S) / 2) bins with edges

@@ -1,4 +1,4 @@
-// Lead times, horizon bins and the per-frame stats table with its summaries (paper.md 1, 8 and 10).
+// Lead times, horizon bins and the per-frame stats table with its summaries (docs/method.md 1, 8 and 10).
 //
 // A rollout's strided frame t with context length c has lead time tau = (t - c + 1) * stride: the last context frame
 // has tau = 0. stats.csv holds one row per model, trajectory, start, context, field and frame. Summaries average
@@ -16,7 +16,7 @@
 
 namespace lola::metrics {
 
-/// The lead time (t - c + 1) * stride of strided frame t with context length c (paper.md 1).
+/// The lead time (t - c + 1) * stride of strided frame t with context length c (docs/method.md 1).
 int64_t lead_time(int64_t t, int64_t context, int64_t stride);
 
 /// The open upper end of the last horizon bin.
@@ -33,7 +33,7 @@ struct HorizonBin {
     bool contains(int64_t tau) const { return tau >= lo && tau < hi; }
 };
 
-/// The paper's horizon bins of a dataset family (paper.md 1):
+/// The paper's horizon bins of a dataset family (docs/method.md 1):
 ///   "euler"              1:20 (tau < 20), 21:60 (20 <= tau < 60), 61:100 (tau >= 60)
 ///   "rayleigh_benard"    1:20, 21:60, 61:160 (paper v1, stride 4)
 ///   "rayleigh_benard_v4" 1:20, 21:60, 61:180 (paper v4, stride 1)

@@ -1,4 +1,4 @@
-// The emulator backbone interface (paper.md 4.5, 5, 6.1): the network F of the denoiser and of the neural solver,
+// The emulator backbone interface (docs/method.md 4.5, 5, 6.1): the network F of the denoiser and of the neural solver,
 // its options (the `denoiser` / `surrogate` config groups, configs/{denoiser,surrogate}/*.yaml) and a factory.
 #pragma once
 
@@ -52,11 +52,11 @@ protected:
     int64_t in_channels_, out_channels_, cond_channels_, spatial_axes_, mod_features_;
 };
 
-/// The backbone config group. The defaults are the paper's `vit_large` (paper.md 4.5).
+/// The backbone config group. The defaults are the paper's `vit_large` (docs/method.md 4.5).
 struct BackboneOptions {
     std::string name = "vit_large"; ///< preset name
     std::string arch = "vit";       ///< vit | unet
-    // ---- ViT (paper.md 4.5, 5) ----
+    // ---- ViT (docs/method.md 4.5, 5) ----
     int64_t hid_channels = 1024;        ///< ViT token width D
     int64_t hid_blocks = 16;            ///< ViT blocks
     int64_t attention_heads = 8;        ///< ViT heads (D / heads must be even); also the U-Net attention heads
@@ -66,7 +66,7 @@ struct BackboneOptions {
     bool rope = true;                   ///< ViT: learned N-D rotary position embedding in every block
     std::vector<int64_t> patch_size{1}; ///< ViT patch per axis incl. time (one entry = the same on every axis)
     bool checkpointing = false;         ///< activation checkpointing; a no-op in LibTorch (no checkpoint API)
-    // ---- U-Net (paper.md 6.1) ----
+    // ---- U-Net (docs/method.md 6.1) ----
     std::vector<int64_t> unet_channels{64, 128, 256, 512, 768, 1024}; ///< channels per level
     std::vector<int64_t> unet_blocks{3, 3, 3, 3, 3, 3};               ///< blocks per level
     std::vector<int64_t> unet_stride{1, 2, 2};     ///< down-sampling per axis incl. time (one entry = every axis)

@@ -1,4 +1,4 @@
-// Multi-head self-attention over spatial positions and the autoencoder's residual block (paper.md 3.2).
+// Multi-head self-attention over spatial positions and the autoencoder's residual block (docs/method.md 3.2).
 #pragma once
 
 #include <torch/arg.h>
@@ -46,7 +46,7 @@ struct ResBlockOptions {
     TORCH_ARG(int64_t, channels);
     /// Spatial dimensions: 2 or 3.
     TORCH_ARG(int64_t, spatial);
-    /// Kernel size of the two FFN convolutions; forced to 1 in attention blocks (paper.md 3.2).
+    /// Kernel size of the two FFN convolutions; forced to 1 in attention blocks (docs/method.md 3.2).
     TORCH_ARG(int64_t, kernel_size) = 3;
     /// Heads of the self-attention; 0 = no attention.
     TORCH_ARG(int64_t, attention_heads) = 0;

@@ -1,4 +1,4 @@
-// Basic layers of lola's networks (paper.md 3.1): N-D convolution with zero or circular padding and the near-identity
+// Basic layers (docs/method.md 3.1): N-D convolution with zero or circular padding and the near-identity
 // initialisation, channel LayerNorm with unbiased variance, a linear layer, and space-to-depth / depth-to-space.
 #pragma once
 
@@ -42,8 +42,8 @@ int64_t count_parameters(const torch::nn::Module& module);
 /// 1/sqrt(fan_in)) (kaiming_uniform with a = sqrt(5)), and the same range for the bias (if defined).
 void default_init_(const torch::Tensor& weight, const torch::Tensor& bias, int64_t fan_in);
 
-/// Near-identity initialisation of a convolution weight (O, I, k...) in place (paper.md 3.1): weight *= 0.01, then
-/// weight[o, o mod I, centre of the kernel] += 1 for every output channel o. The kernel sizes must be odd.
+/// Near-identity initialisation of a convolution weight (O, I, k...) in place (docs/method.md 3.1): weight *= 0.01,
+/// then weight[o, o mod I, centre of the kernel] += 1 for every output channel o. The kernel sizes must be odd.
 void near_identity_(const torch::Tensor& weight);
 
 // ==== convolution ====================================================================================================
@@ -107,8 +107,8 @@ TORCH_MODULE(Linear);
 // ==== normalisation ==================================================================================================
 
 /// LayerNorm over the channel axis (dim 1) only, at each spatial position: (x - mean_C) / sqrt(var_C + eps), with the
-/// UNBIASED (N - 1) variance over the C channels, as the reference's torch.var_mean default (paper.md 3.1, 15.14).
-/// No affine parameters. Needs C >= 2.
+/// UNBIASED (N - 1) variance over the C channels, as the reference's torch.var_mean default
+/// (docs/method.md 3.1, 15.14). No affine parameters. Needs C >= 2.
 torch::Tensor channel_layer_norm(const torch::Tensor& x, double eps = 1e-5);
 
 class ChannelLayerNormImpl : public torch::nn::Cloneable<ChannelLayerNormImpl> {
@@ -127,7 +127,7 @@ TORCH_MODULE(ChannelLayerNorm);
 
 /// (B, C, S_1, ..., S_N) -> (B, C f^N, S_1 / f, ..., S_N / f). The pixel at (s_1 f + d_1, ..., s_N f + d_N) of
 /// channel c goes to channel c f^N + offset, offset = sum_k d_k f^(N - k): for f = 2, d1*2 + d2 in 2-D and
-/// d1*4 + d2*2 + d3 in 3-D (paper.md 3.1; pixel_unshuffle in 2-D). Every S_k must be divisible by f.
+/// d1*4 + d2*2 + d3 in 3-D (docs/method.md 3.1; pixel_unshuffle in 2-D). Every S_k must be divisible by f.
 torch::Tensor space_to_depth(const torch::Tensor& x, int64_t factor = 2);
 
 /// The exact inverse of space_to_depth: (B, C f^N, S_1, ..., S_N) -> (B, C, S_1 f, ..., S_N f).

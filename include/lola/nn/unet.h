@@ -1,4 +1,4 @@
-// The modulated U-Net backbone ("unet_deep"; paper.md 6.1), an alternative to the ViT.
+// The modulated U-Net backbone ("unet_deep"; docs/method.md 6.1), an alternative to the ViT.
 #pragma once
 
 #include <torch/nn/cloneable.h>
@@ -36,7 +36,7 @@ public:
 };
 TORCH_MODULE(StridedConv);
 
-/// UNetBlock (paper.md 6.1) on x (B, C, S...):
+/// UNetBlock (docs/method.md 6.1) on x (B, C, S...):
 ///   (a, b, c) = split3(mod_out(SiLU(mod_in(emb))))   [mod_features > 0; else the learned `modulation` (3C)]
 ///   h = (1 + a) ChannelLayerNorm(x) + b;  h = h + attn(h) (with attention);
 ///   h = conv2(dropout(SiLU(conv1(h))))  (kernel 1 with attention, no 0.01 scaling);  out = (x + c h)/sqrt(1 + c^2).
@@ -61,10 +61,10 @@ public:
 };
 TORCH_MODULE(UNetBlock);
 
-/// The U-Net (paper.md 6.1). Input cat(x, `spatial` coordinate channels linspace(-1, 1) per axis, cond) -> `conv_in`
-/// -> h_0. Descent: level 0 blocks; level i > 0: `down`[i-1] (StridedConv h_{i-1} -> h_i, identity init) + blocks;
-/// every level's output goes on the skip stack. Ascent (deepest first): pop; for i < K-1 crop x to the skip, concat
-/// (x, skip) and `merge`[i] (Conv h_{i+1} + h_i -> h_i, identity init); blocks; nearest upsampling by the stride
+/// The U-Net (docs/method.md 6.1). Input cat(x, `spatial` coordinate channels linspace(-1, 1) per axis, cond) ->
+/// `conv_in` -> h_0. Descent: level 0 blocks; level i > 0: `down`[i-1] (StridedConv h_{i-1} -> h_i, identity init) +
+/// blocks; every level's output goes on the skip stack. Ascent (deepest first): pop; for i < K-1 crop x to the skip,
+/// concat (x, skip) and `merge`[i] (Conv h_{i+1} + h_i -> h_i, identity init); blocks; nearest upsampling by the stride
 /// (i > 0) or `conv_out` (h_0 -> C_out, i = 0). Supports 2 or 3 axes (LibTorch has no 4-D convolution).
 /// opts.checkpointing is accepted but does nothing (no LibTorch checkpoint API).
 class UNet : public Backbone {

@@ -1,4 +1,4 @@
-// The spatio-temporal vision transformer backbone ("vit_large", "vit_small", "vit_pixel"; paper.md 4.5 and 5).
+// The spatio-temporal vision transformer backbone ("vit_large", "vit_small", "vit_pixel"; docs/method.md 4.5 and 5).
 #pragma once
 
 #include <torch/nn/cloneable.h>
@@ -20,7 +20,7 @@ namespace lola::nn {
 
 /// Patchify (channel-last tokens): x (B, C, S_1, ..., S_n) with patch p (n entries, S_k divisible by p_k) ->
 /// (B, T, C * prod(p)) with T = prod(S_k / p_k) tokens in row-major order of the patch grid. Within a token the
-/// features are channel-major: index = c * prod(p) + (row-major offset inside the patch) (paper.md 4.5 step 2).
+/// features are channel-major: index = c * prod(p) + (row-major offset inside the patch) (docs/method.md 4.5 step 2).
 torch::Tensor patchify(const torch::Tensor& x, const std::vector<int64_t>& patch);
 
 /// The inverse of patchify: tokens (B, T, C * prod(p)) with T = prod(grid) -> (B, C, grid_1 p_1, ..., grid_n p_n).
@@ -35,10 +35,10 @@ torch::Tensor rms_norm(const torch::Tensor& x, double eps = 1e-5);
 
 // ==== rotary position embedding ======================================================================================
 
-/// Learned N-dimensional RoPE (paper.md 4.5.2). Parameter `theta` (spatial, D/2) initialised as amplitude * direction
-/// with amplitude_k = 100^(-U(0,1)) per frequency and direction a standard Gaussian normalised to unit L2 norm along
-/// the spatial axis. For a token at p the angles are phi = p^T theta (D/2), split into H groups of D/(2H); in head h
-/// the adjacent pairs (x_{2i}, x_{2i+1}) are rotated by phi[h D/(2H) + i].
+/// Learned N-dimensional RoPE (docs/method.md 4.5.2). Parameter `theta` (spatial, D/2) initialised as amplitude *
+/// direction with amplitude_k = 100^(-U(0,1)) per frequency and direction a standard Gaussian normalised to unit L2
+/// norm along the spatial axis. For a token at p the angles are phi = p^T theta (D/2), split into H groups of D/(2H);
+/// in head h the adjacent pairs (x_{2i}, x_{2i+1}) are rotated by phi[h D/(2H) + i].
 class RotaryEmbeddingImpl : public torch::nn::Cloneable<RotaryEmbeddingImpl> {
 public:
     /// `features` = D (even), `heads` = H (D/2 divisible by H), `spatial` = coordinate axes.
@@ -56,7 +56,7 @@ TORCH_MODULE(RotaryEmbedding);
 
 // ==== block ==========================================================================================================
 
-/// One ViTBlock (paper.md 4.5.1-4.5.2) on tokens x (B, T, D) with modulation m and persistent skip s (B, T, D):
+/// One ViTBlock (docs/method.md 4.5.1-4.5.2) on tokens x (B, T, D) with modulation m and persistent skip s (B, T, D):
 ///   (a, b, c, d) = split4(mod_out(SiLU(mod_in(m))))    [mod_features > 0; else the learned `modulation` (4D)]
 ///   h = (1 + a) LayerNorm(x) + b                        (over D, no affine, eps 1e-5, biased variance)
 ///   h = h + out(SDPA(rope(qknorm(q)), rope(qknorm(k)), v))   with [q | k | v] = qkv(h), no qkv bias
@@ -90,10 +90,10 @@ TORCH_MODULE(ViTBlock);
 
 // ==== backbone =======================================================================================================
 
-/// The spatio-temporal ViT (paper.md 4.5): cat(x, cond) along channels -> patchify -> `in_proj` Linear(C' prod(p), D)
-/// -> skip = tokens -> tokens += `pos_proj`(concat_k sinusoidal_encoding(coordinate_k, D)) (Linear(spatial D, D))
-/// -> `blocks` -> `out_proj` Linear(D, C_out prod(p)) -> unpatchify. C' = C_in + C_cond; tokens carry the data
-/// channels first, then the cond channels. Every S_k must be divisible by its patch size.
+/// The spatio-temporal ViT (docs/method.md 4.5): cat(x, cond) along channels -> patchify -> `in_proj`
+/// Linear(C' prod(p), D) -> skip = tokens -> tokens += `pos_proj`(concat_k sinusoidal_encoding(coordinate_k, D))
+/// (Linear(spatial D, D)) -> `blocks` -> `out_proj` Linear(D, C_out prod(p)) -> unpatchify. C' = C_in + C_cond;
+/// tokens carry the data channels first, then the cond channels. Every S_k must be divisible by its patch size.
 /// opts.checkpointing is accepted but does nothing: LibTorch has no activation-checkpointing API.
 class ViT : public Backbone {
 public:

@@ -2,7 +2,7 @@
 // expects (its card), and forecast physical states from physical states. The C API (lola/lola.h) and the Fortran
 // binding wrap this class; `lola emulate` and `lola eval` call it too, so all give the same numbers.
 //
-// A forecast (paper.md 1 and 8): the context states are standardised (the dataset's transforms and statistics),
+// A forecast (docs/method.md 1 and 8): the context states are standardised (the dataset's transforms and statistics),
 // encoded by the autoencoder (latent models), rolled out window by window by the diffusion sampler with the masked
 // denoiser or by the neural solver, decoded, and mapped back to physical units. Diffusion models return an ensemble.
 // Randomness comes only from the generator the caller passes: the global torch generator is never touched.

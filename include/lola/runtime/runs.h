@@ -71,11 +71,11 @@ YAML::Node train_emulator_defaults(EmulatorKind kind);
 struct EmulatorOptions {
     int64_t window = 5;          ///< states per window (n + 1)
     int64_t stride = 4;          ///< Delta, in states of the latent cache (or snapshots of the dataset)
-    diffusion::MaskOptions mask; ///< random context masks of training (paper.md 4.6)
+    diffusion::MaskOptions mask; ///< random context masks of training (docs/method.md 4.6)
     std::string schedule = "log_logit";
     double sigma_min = 1e-3, sigma_max = 1e3;
     diffusion::TimePrior time_prior;
-    std::string sampler = "ab"; ///< sampling at evaluation (paper.md 7.1)
+    std::string sampler = "ab"; ///< sampling at evaluation (docs/method.md 7.1)
     int64_t steps = 16;
     double eta = 0.0; ///< DDIM's eta
 

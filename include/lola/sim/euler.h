@@ -1,10 +1,10 @@
 // 2-D compressible Euler equations, finite volume: the generator of lola's euler_multi_quadrants datasets.
 //
-// Equations (ideal gas, well.md section 2.1), U = (rho, m_x, m_y, E) on [0, 1]^2:
+// Equations (ideal gas, docs/simulators.md 2.1), U = (rho, m_x, m_y, E) on [0, 1]^2:
 //     U_t + F(U)_x + G(U)_y = 0,  F = (m_x, m_x u + p, m_y u, u (E + p)),  G = (m_y, m_x v, m_y v + p, v (E + p)),
 //     E = p / (gamma - 1) + rho (u^2 + v^2) / 2,  u = m_x / rho,  v = m_y / rho.
 //
-// Scheme (well.md section 4.1): cell averages in double precision on an nx x ny grid of cells with centres
+// Scheme (docs/simulators.md 2.2): cell averages in double precision on an nx x ny grid of cells with centres
 // x_i = (i + 1/2) / nx, y_j = (j + 1/2) / ny; MUSCL reconstruction of the primitive variables (rho, u, v, p) with the
 // MC (default) or minmod limiter; HLLC fluxes with Einfeldt's wave-speed bounds. Two time integrators:
 //   - Scheme::UnsplitRK2 (default): SSP-RK2 (Heun) with x and y fluxes in each stage,
@@ -73,7 +73,7 @@ struct Primitive2D {
 /// so a seed gives the same initial condition on every platform's standard library.
 ///
 /// Calibration (periodic, gammas cycled over kEulerGammas, 101 snapshots to t = 1.5, pooled as stats.yaml does),
-/// mean / std / std_delta against the official stats (well.md 1.5):
+/// mean / std / std_delta against the official stats (docs/data-format.md 1.5):
 ///   field      official             ours, 100 traj. at 32^2    ours, 10 traj. at 128^2
 ///   density    0.914 / 0.535 / 0.196   0.89 / 0.60 / 0.09      0.94 / 0.67 / 0.18
 ///   pressure   0.929 / 0.782 / 0.251   0.93 / 0.68 / 0.11      0.93 / 0.65 / 0.17

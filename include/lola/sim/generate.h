@@ -1,7 +1,8 @@
 // Dataset generation: runs a built-in simulator over a grid of parameter settings and writes complete Well dataset
-// folders (well.md 1.1, 4.0): <out>/<dataset_name>/data/{train,valid,test}/<official file name>.hdf5, stats.yaml and
-// <dataset_name>.yaml. Each folder is built under a temporary name and renamed when complete, so an interrupted or
-// failed run leaves no half-written dataset.
+// folders (docs/data-format.md 1.1, docs/simulators.md 1):
+// <out>/<dataset_name>/data/{train,valid,test}/<official file name>.hdf5, stats.yaml and <dataset_name>.yaml. Each
+// folder is built under a temporary name and renamed when complete, so an interrupted or failed run leaves no
+// half-written dataset.
 #pragma once
 
 #include <cstdint>

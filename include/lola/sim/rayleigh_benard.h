@@ -1,14 +1,14 @@
 // 2-D Rayleigh-Benard convection (Boussinesq) in free-fall units, the generator of lola's `rayleigh_benard` data.
 //
-// Equations (well.md 2.2), with x horizontal and periodic on [0, 4), y vertical in [0, 1] (the physics' z):
+// Equations (docs/simulators.md 3.1), with x horizontal and periodic on [0, 4), y vertical in [0, 1] (the physics' z):
 //     d_t b - kappa Lap b = -u . grad b
 //     d_t u - nu Lap u + grad p - b e_y = -u . grad u,     div u = 0,     <p> = 0,
 // kappa = (Ra Pr)^(-1/2), nu = (Ra / Pr)^(-1/2). b is the total buoyancy (b = 1 at y = 0, b = 0 at y = 1), u = 0 at
 // both walls (no-slip), and p is the kinematic pressure including its hydrostatic part.
 //
-// Discretisation (well.md 4.2): Fourier in x, second-order finite differences on a staggered (MAC) grid in y: b, u_x,
-// p at cell centres y_j = (j + 1/2) / ny, u_y on the faces y = j / ny with u_y = 0 on the walls; wall values of b and
-// u_x enter through ghost cells. Advection is in conservative (flux) form with 2/3-rule dealiasing: modes
+// Discretisation (docs/simulators.md 3.2): Fourier in x, second-order finite differences on a staggered (MAC) grid in
+// y: b, u_x, p at cell centres y_j = (j + 1/2) / ny, u_y on the faces y = j / ny with u_y = 0 on the walls; wall values
+// of b and u_x enter through ghost cells. Advection is in conservative (flux) form with 2/3-rule dealiasing: modes
 // m <= (nx - 1) / 3 interact, higher ones only diffuse (so the effective horizontal resolution is about 2 nx / 3);
 // the Nyquist mode is kept at zero. Time: variable-step IMEX SBDF2 (diffusion implicit; advection and buoyancy
 // extrapolated) with an incremental pressure-correction projection in rotational form, so div u = 0 to round-off.

@@ -1,7 +1,7 @@
-// The deterministic neural solver (paper.md 5): the emulator backbone with label-only modulation, fed the window with
-// its unknown states zeroed plus the mask channels, trained with an MSE over the whole window. The latent solver works
-// on latent windows (B, C_lat, 5, h, w[, d]); the pixel-space solver on preprocessed physical windows with a patch
-// size > 1 (configs/surrogate/vit_pixel.yaml). The same random context masks as the diffusion model are used.
+// The deterministic neural solver (docs/method.md 5): the emulator backbone with label-only modulation, fed the window
+// with its unknown states zeroed plus the mask channels, trained with an MSE over the whole window. The latent solver
+// works on latent windows (B, C_lat, 5, h, w[, d]); the pixel-space solver on preprocessed physical windows with a
+// patch size > 1 (configs/surrogate/vit_pixel.yaml). The same random context masks as the diffusion model are used.
 #pragma once
 
 #include <torch/nn/cloneable.h>
@@ -33,7 +33,7 @@ public:
     /// (zeroed), known (B, n) or (n) bool, label (B, label_dim) or (label_dim) (undefined when label_dim = 0).
     torch::Tensor forward(const torch::Tensor& window, const torch::Tensor& known, const torch::Tensor& label);
 
-    /// MSE over every element of the window, known states included (paper.md 5).
+    /// MSE over every element of the window, known states included (docs/method.md 5).
     torch::Tensor loss(const torch::Tensor& window, const torch::Tensor& known, const torch::Tensor& label);
 
     nn::BackboneOptions options;

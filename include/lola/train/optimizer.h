@@ -1,5 +1,5 @@
 // Optimizers from config (the `optim` group, keyed like the reference's optim/*.yaml), LR schedules, and the safe
-// training step shared by every trainer (paper.md 9.1, 9.4).
+// training step shared by every trainer (docs/method.md 9.1, 9.4).
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -27,7 +27,7 @@ struct OptimOptions {
     std::string scheduler = "cosine"; ///< constant | linear | cosine | exponential
     double gamma = 0.99;              ///< factor per epoch of the exponential schedule
     double grad_clip = 1.0;           ///< global L2 norm; <= 0 disables clipping
-    // psgd (paper.md 9.2; momentum = betas[0]) and soap (9.3; Adam's betas = betas)
+    // psgd (docs/method.md 9.2; momentum = betas[0]) and soap (9.3; Adam's betas = betas)
     double precond_lr = 0.1;        ///< psgd: step size of the preconditioner fit
     int64_t precond_freq = 0;       ///< psgd: 1/min. update probability (0: 64); soap: refresh period (0: 16)
     double precond_decay = 0.999;   ///< psgd: update probability max(1/precond_freq, precond_decay^k)

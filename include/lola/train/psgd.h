@@ -1,6 +1,6 @@
-// PSGD-Kron, the "cached, delayed" variant that trains the paper's autoencoders (paper.md 3.7, 9.2, 15.12, 15.22):
-// a debiased momentum preconditioned by one Kronecker factor per tensor dimension (dense upper-triangular up to
-// `max_size`, else diagonal), the preconditioner fitted on the momentum with probability max(min_prob, decay^k) per
+// PSGD-Kron, the "cached, delayed" variant that trains the paper's autoencoders (docs/method.md 3.7, 9.2, 15.12 and
+// 15.22): a debiased momentum preconditioned by one Kronecker factor per tensor dimension (dense upper-triangular up
+// to `max_size`, else diagonal), the preconditioner fitted on the momentum with probability max(min_prob, decay^k) per
 // step, the update made with the cached factors of the previous step, then trust-region clipped.
 #pragma once
 

@@ -1,5 +1,5 @@
-// SOAP: Adam in the eigenbasis of Shampoo's Kronecker factors (paper.md 9.3), the reference's alternative to PSGD for
-// the autoencoders. The eigenbasis is refreshed every `precond_freq` steps by one QR power iteration.
+// SOAP: Adam in the eigenbasis of Shampoo's Kronecker factors (docs/method.md 9.3), the reference's alternative to PSGD
+// for the autoencoders. The eigenbasis is refreshed every `precond_freq` steps by one QR power iteration.
 #pragma once
 
 #include <torch/arg.h>

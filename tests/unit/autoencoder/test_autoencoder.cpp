@@ -1,4 +1,4 @@
-// Tests of the DC-AE autoencoder and its losses (paper.md 3.3-3.6).
+// Tests of the DC-AE autoencoder and its losses (docs/method.md 3.3-3.6).
 #include <gtest/gtest.h>
 
 #include <torch/optim/adam.h>
@@ -151,7 +151,7 @@ TEST_F(AutoEncoderTest, Options_ValidationNamesTheKey) {
 // ==== parameter counts ===============================================================================================
 
 TEST_F(AutoEncoderTest, ParameterCounts_EqualThePaper) {
-    // paper.md 3.5 (reference notebooks)
+    // docs/method.md 3.5 (reference notebooks)
     EXPECT_EQ(autoencoder::count_parameters(preset("dcae_f32c64_large", 5)), 313098629);
     EXPECT_EQ(autoencoder::count_parameters(preset("dcae_f32c64_large", 4)), 313097476);
     EXPECT_EQ(autoencoder::count_parameters(preset("dcae_f32c16_large", 5)), 312213845);

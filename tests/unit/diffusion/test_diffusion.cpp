@@ -1,4 +1,4 @@
-// Tests of the diffusion module (paper.md 4.1-4.4, 4.6, 7.1): schedules, preconditioning, masks, the training
+// Tests of the diffusion module (docs/method.md 4.1-4.4, 4.6, 7.1): schedules, preconditioning, masks, the training
 // objective and every sampler against an analytical Gaussian denoiser.
 #include <gtest/gtest.h>
 
@@ -448,7 +448,7 @@ TEST_F(DiffusionTest, OdeSamplersTransportTheMomentsExactly) {
     GaussianDataDenoiser denoiser(data_mean(), data_cov(), schedule);
     // Measured (max |cov err| at 16 / 32 steps): ab 0.039 / 0.0094, eab 0.027 / 0.0071, ddim 0.151 / 0.079. AB and EAB
     // converge at order 2 (their first step is an order-1 start-up step), DDIM at order 1. The mean error has a floor
-    // of 1.3e-3 from starting at N(0, 1 + 1e6) instead of N(mu, Sigma + 1e6) (paper.md 7.1).
+    // of 1.3e-3 from starting at N(0, 1 + 1e6) instead of N(mu, Sigma + 1e6) (docs/method.md 7.1).
     struct Case {
         const char* name;
         double tol16; ///< max |cov err| at 16 steps

@@ -36,7 +36,7 @@ class DenoiserNet : public test::SeededTest {};
 } // namespace
 
 TEST_F(DenoiserNet, ParameterCountsOfThePaper) {
-    EXPECT_EQ(count_on_meta(64, 5, 3), 222888256); // Euler c64 (paper.md 4.5.3)
+    EXPECT_EQ(count_on_meta(64, 5, 3), 222888256); // Euler c64 (docs/method.md 4.5.3)
     EXPECT_EQ(count_on_meta(64, 6, 3), 222888512); // RB c64
     EXPECT_EQ(count_on_meta(64, 9, 4), 223946048); // TGC c64
     EXPECT_EQ(count_on_meta(16, 5, 3), 222740752); // Euler c16
@@ -74,7 +74,7 @@ TEST_F(DenoiserNet, MaskedSamplingKeepsTheObservedFrame) {
     torch::Tensor x = sampler->sample(sampler->init(y.sizes()));
     ASSERT_EQ(x.sizes(), y.sizes());
     EXPECT_TRUE(torch::isfinite(x).all().item<bool>());
-    // known frames: residual (x_init - y) sigma_min / sigma_max, about 1e-3 N(0, 1) (paper.md 7.1)
+    // known frames: residual (x_init - y) sigma_min / sigma_max, about 1e-3 N(0, 1) (docs/method.md 7.1)
     const double err = (x.slice(2, 0, 2) - y.slice(2, 0, 2)).abs().max().item<double>();
     EXPECT_LT(err, 1e-2);
     EXPECT_GT((x.slice(2, 2) - y.slice(2, 2)).abs().max().item<double>(), 0.1); // the others are generated

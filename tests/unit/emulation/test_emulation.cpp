@@ -170,7 +170,7 @@ TEST(Rollout, ThreeDimensionalStates) {
 }
 
 TEST(Rollout, PaperWindowCounts) {
-    // paper.md 1 and 13: autoregressive steps for c = 1 with window 5 (Euler 26 frames, RB v1 42, TGC 46).
+    // docs/method.md 1 and 13: autoregressive steps for c = 1 with window 5 (Euler 26 frames, RB v1 42, TGC 46).
     const RolloutOptions paper{};
     EXPECT_EQ(paper.resolved_overlap(), 1);
     EXPECT_EQ(paper.n_windows(26), 7);
@@ -314,7 +314,7 @@ TEST_F(Codec, Persistence) {
 }
 
 TEST(Protocol, SelectFramesMatchesThePaperCounts) {
-    // Euler: 101 snapshots, Δ = 4, start 0 (paper.md 13: 26 frames for c = 1).
+    // Euler: 101 snapshots, Δ = 4, start 0 (docs/method.md 13: 26 frames for c = 1).
     const torch::Tensor euler = torch::arange(101).unsqueeze(1).expand({101, 2});
     const torch::Tensor f = select_frames(euler, 0, 1, 4);
     ASSERT_EQ(f.size(0), 26);
@@ -332,7 +332,7 @@ TEST(Protocol, SelectFramesMatchesThePaperCounts) {
     const torch::Tensor ct = torch::arange(3 * 20).reshape({3, 20});
     const torch::Tensor g = select_frames(ct, 6, 2, 3, 1);
     EXPECT_TRUE(torch::equal(g, ct.index_select(1, torch::arange(3, 20, 3))));
-    // Lead times (paper.md 1): Euler c = 1 runs 0, 4, ..., 100; c = 3 starts at -8.
+    // Lead times (docs/method.md 1): Euler c = 1 runs 0, 4, ..., 100; c = 3 starts at -8.
     const auto lead1 = lead_times(26, 1, 4);
     EXPECT_EQ(lead1.front(), 0);
     EXPECT_EQ(lead1.back(), 100);

@@ -57,7 +57,7 @@ TEST(Well, BoundaryCodes) {
     EXPECT_EQ(rb.bc_codes(), (std::vector<std::array<int, 2>>{{2, 2}, {0, 0}}));
 }
 
-// The conformance checklist of well.md 1.7, checked on the raw file with the HDF5 C API.
+// The conformance checklist of docs/data-format.md 1.7, checked on the raw file with the HDF5 C API.
 TEST(Well, WriterPassesConformanceChecklist) {
     test::TempDir tmp;
     WellSchema s = test::euler_like_schema(2, 3, 8, 4, true);

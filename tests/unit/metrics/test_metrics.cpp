@@ -1,4 +1,4 @@
-// Tests of the evaluation metrics (paper.md 10), spectra and the stats table (paper.md 1, 8): closed forms.
+// Tests of the evaluation metrics (docs/method.md 10), spectra and the stats table (docs/method.md 1, 8): closed forms.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>

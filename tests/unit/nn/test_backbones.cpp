@@ -1,4 +1,4 @@
-// Tests of the emulator backbones (paper.md 4.4-4.5, 5, 6.1): embeddings, the spatio-temporal ViT, the U-Net, the
+// Tests of the emulator backbones (docs/method.md 4.4-4.5, 5, 6.1): embeddings, the spatio-temporal ViT, the U-Net, the
 // backbone options and the exact parameter counts of the paper's models.
 #include <gtest/gtest.h>
 

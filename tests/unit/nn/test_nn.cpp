@@ -1,4 +1,4 @@
-// Tests of the nn building blocks (paper.md 3.1-3.2).
+// Tests of the nn building blocks (docs/method.md 3.1-3.2).
 #include <gtest/gtest.h>
 
 #include <torch/nn/modules/activation.h>

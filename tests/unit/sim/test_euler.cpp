@@ -39,7 +39,7 @@ struct ToroTest {
 };
 
 TEST(RiemannTest, ToroStarStates) {
-    // Toro (2009) table 4.1 data; star states as listed in well.md 4.1 (6 significant digits).
+    // Toro (2009) table 4.1 data; star states as listed in docs/simulators.md 2.4 (6 significant digits).
     const ToroTest tests[] = {
         {{1.0, 0.0, 1.0}, {0.125, 0.0, 0.1}, 0.30313, 0.927453},
         {{1.0, -2.0, 0.4}, {1.0, 2.0, 0.4}, 0.00189387, 0.0},
@@ -124,7 +124,7 @@ double sod_l1_error(const std::vector<double>& rho, bool mirrored) {
 }
 
 TEST(EulerTest, SodErrorAndOrder_AlongX) {
-    // well.md 4.1 test 2: L1 density error <= 6e-3 at N = 100, <= 1.6e-3 at N = 400, observed order >= 0.8.
+    // docs/simulators.md 2.4 test 2: L1 density error <= 6e-3 at N = 100, <= 1.6e-3 at N = 400, observed order >= 0.8.
     const double e100 = sod_l1_error(run_sod(100, SodAxis::X), false);
     const double e200 = sod_l1_error(run_sod(200, SodAxis::X), false);
     const double e400 = sod_l1_error(run_sod(400, SodAxis::X), false);
@@ -188,7 +188,7 @@ TEST(EulerTest, ToroTest2StaysPositive) {
     EXPECT_GT(min_rho, 0.0);
     EXPECT_GT(min_p, 0.0);
     EXPECT_LT(err / o.nx, 0.03);
-    // No stage needed the first-order / HLLE fallback (well.md: none beyond the first steps).
+    // No stage needed the first-order / HLLE fallback (docs/simulators.md 2.4: none beyond the first steps).
     EXPECT_EQ(solver.counters().n_robust_stages, 0);
 }
 

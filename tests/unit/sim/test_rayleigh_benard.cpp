@@ -1,4 +1,4 @@
-// Rayleigh-Benard solver checks against independent references (well.md 4.2 validation list): the exact conduction
+// Rayleigh-Benard solver checks against independent references (docs/simulators.md 3.4): the exact conduction
 // state, linear growth rates from a Chebyshev eigen-solver, onset at Ra_c = 1707.9, discrete incompressibility, the
 // exact Nusselt and dissipation relations, temporal order 2, determinism per seed and input validation.
 #include "lola/sim/rayleigh_benard.h"
@@ -69,7 +69,7 @@ struct GrowthReference {
     double sigma;
 };
 
-// well.md 4.2, test 2 (Chebyshev collocation eigen-solver converged to 1e-10).
+// docs/simulators.md 3.4, test 2 (Chebyshev collocation eigen-solver converged to 1e-10).
 const std::vector<GrowthReference> kFarFromOnset = {
     {1e4, 0.1, 0.34565}, {1e4, 1.0, 0.38534}, {1e4, 10.0, 0.24429},
     {1e5, 0.1, 0.57200}, {1e5, 1.0, 0.58656}, {1e5, 10.0, 0.49512},
@@ -208,7 +208,7 @@ TEST(RayleighBenard, NusseltAndDissipationRelationsSteadyRolls) {
 }
 
 // Unsteady convection at Ra = 1e5: time averages over 40 free-fall times agree within 3% (Nusselt) and 5%
-// (dissipation), as well.md 4.2 test 4 asks.
+// (dissipation), as docs/simulators.md 3.4 test 4 asks.
 TEST(RayleighBenard, NusseltAndDissipationRelationsTimeAveraged) {
     const RayleighBenardOptions o = make_options(128, 32, 1e5, 1.0);
     RayleighBenardSolver solver(o);

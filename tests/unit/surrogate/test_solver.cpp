@@ -34,10 +34,10 @@ class Solver : public test::SeededTest {};
 
 TEST_F(Solver, ParameterCountsOfThePaper) {
     const nn::BackboneOptions large;                      // defaults = vit_large
-    EXPECT_EQ(count_on_meta(large, 64, 5, 3), 222756672); // Euler c64 latent solver (paper.md 5)
+    EXPECT_EQ(count_on_meta(large, 64, 5, 3), 222756672); // Euler c64 latent solver (docs/method.md 5)
     EXPECT_EQ(count_on_meta(large, 64, 6, 3), 222756928); // RB c64
     EXPECT_EQ(count_on_meta(large, 64, 9, 4), 223814464); // TGC c64
-    nn::BackboneOptions pixel;                            // vit_pixel (paper.md 5)
+    nn::BackboneOptions pixel;                            // vit_pixel (docs/method.md 5)
     pixel.hid_channels = 2048;
     pixel.attention_heads = 16;
     pixel.patch_size = {1, 16, 16};

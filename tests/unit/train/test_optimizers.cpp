@@ -1,4 +1,4 @@
-// PSGD-Kron and SOAP (paper.md 9.2, 9.3): convergence on an ill-conditioned quadratic, SOAP's eigenbasis,
+// PSGD-Kron and SOAP (docs/method.md 9.2, 9.3): convergence on an ill-conditioned quadratic, SOAP's eigenbasis,
 // bit-exact state round trips (directly and through the trainer's checkpoints), skipped non-finite steps, the pieces
 // of PSGD (update draw, probability, factor choice, trust region, identity cache at step 1) and the registry.
 #include <gtest/gtest.h>
