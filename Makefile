@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: setup build test test-portability test-sanitize fuzz demo bench clean
+.PHONY: setup build test test-portability test-sanitize fuzz demo bench format lint clean
 
 setup:
 	@scripts/setup
@@ -40,13 +40,22 @@ fuzz:
 	cmake --build $(FUZZ_BUILD) -j$(JOBS)
 	fuzz/run $(FUZZ_BUILD) $(FUZZ_RUNS)
 
-demo: setup
+demo:
+	LOLA_SETUP_DEMO=1 scripts/setup
 	cmake --build $(BUILD) -j$(JOBS) --target lola
 	scripts/demo
 
 bench: setup
 	cmake --build $(BUILD) -j$(JOBS) --target lola_benchmarks
 	scripts/bench
+
+# Formatting (.clang-format) and clang-tidy (.clang-tidy) over src/ and apps/; docs/contributing.md.
+format:
+	scripts/lint format --fix
+
+lint: setup
+	scripts/lint format
+	JOBS=$(JOBS) scripts/lint tidy
 
 clean:
 	rm -rf $(BUILD)

@@ -20,6 +20,12 @@ foreach(pkg fmt yaml-cpp nlohmann_json CLI11)
     endif()
 endforeach()
 
+# OpenSSL's libcrypto (Apache-2.0): SHA-512 for CPython-compatible string seeds (lola::core).
+find_package(OpenSSL COMPONENTS Crypto)
+if(NOT OpenSSL_FOUND)
+    message(FATAL_ERROR "lola: OpenSSL's libcrypto not found: ${LOLA_FIX_HINT} (Debian: libssl-dev)")
+endif()
+
 find_package(PNG)
 # cairo (LGPL-2.1 or MPL-1.1, linked dynamically): figures as PNG and SVG.
 find_package(PkgConfig REQUIRED)
@@ -77,6 +83,11 @@ else()
     message(STATUS "lola: LibTorch from ${LOLA_TORCH_ROOT} (direct link; no CUDA toolkit found)")
 endif()
 add_library(lola::torch ALIAS lola_torch)
+if(LOLA_REQUIRE_CUDA AND NOT (CUDAToolkit_FOUND AND EXISTS ${LOLA_TORCH_LIBDIR}/libtorch_cuda.so))
+    message(FATAL_ERROR "lola: LOLA_REQUIRE_CUDA (the cuda preset) needs a CUDA build of LibTorch "
+                        "(libtorch_cuda.so in ${LOLA_TORCH_LIBDIR}) and the CUDA toolkit (found: "
+                        "${CUDAToolkit_FOUND}; set CUDAToolkit_ROOT or put nvcc on PATH)")
+endif()
 
 if(LOLA_BUILD_TESTS)
     find_package(GTest)

@@ -8,3 +8,4 @@ option(LOLA_PCH                  "lola: precompile the LibTorch headers"        
 option(LOLA_SANITIZE_ADDRESS     "lola: build with AddressSanitizer"                OFF)
 option(LOLA_SANITIZE_UNDEFINED   "lola: build with UndefinedBehaviorSanitizer"      OFF)
 set(LOLA_TEST_THREADS 1 CACHE STRING "lola: OpenMP threads of each test process (OMP_NUM_THREADS)")
+option(LOLA_REQUIRE_CUDA        "lola: fail to configure without CUDA LibTorch and toolkit" OFF)
