@@ -95,130 +95,101 @@ struct StageArgs {
     int64_t s, m, nb, ld; // stride, sub-length, batch count, column stride (>= nb)
 };
 
-void stage4(const StageArgs& a) {
-    const double* xr = a.xr;
-    const double* xi = a.xi;
-    double* yr = a.yr;
-    double* yi = a.yi;
+// The loops every tuned radix shares: for each twiddle row j and interleaved sub-sequence q, gather the P inputs
+// of a column, let `butterfly` turn them into the P outputs of the length-P DFT (b[0] .. b[P-1]), and store
+// b[0] and b[t] exp(-2 pi i j t / length) for t > 0. The butterfly is inlined, so each radix compiles to the
+// loop it had when written out by hand (the same operations in the same order: the same bits).
+template <int P, class Butterfly>
+void radix_stage(const StageArgs& a, Butterfly butterfly) {
     const int64_t nb = a.nb;
     const int64_t dm = a.s * a.m * a.ld;
     const int64_t ds = a.s * a.ld;
     for (int64_t j = 0; j < a.m; ++j) {
-        const double w1r = a.twr[4 * j + 1], w1i = a.twi[4 * j + 1];
-        const double w2r = a.twr[4 * j + 2], w2i = a.twi[4 * j + 2];
-        const double w3r = a.twr[4 * j + 3], w3i = a.twi[4 * j + 3];
+        double wr[P];
+        double wi[P];
+        for (int t = 1; t < P; ++t) {
+            wr[t] = a.twr[P * j + t];
+            wi[t] = a.twi[P * j + t];
+        }
         for (int64_t q = 0; q < a.s; ++q) {
             const int64_t i0 = (q + a.s * j) * a.ld;
-            const int64_t o0 = (q + a.s * 4 * j) * a.ld;
-            const double* __restrict x0r = xr + i0;
-            const double* __restrict x0i = xi + i0;
-            const double* __restrict x1r = xr + i0 + dm;
-            const double* __restrict x1i = xi + i0 + dm;
-            const double* __restrict x2r = xr + i0 + 2 * dm;
-            const double* __restrict x2i = xi + i0 + 2 * dm;
-            const double* __restrict x3r = xr + i0 + 3 * dm;
-            const double* __restrict x3i = xi + i0 + 3 * dm;
-            double* __restrict y0r = yr + o0;
-            double* __restrict y0i = yi + o0;
-            double* __restrict y1r = yr + o0 + ds;
-            double* __restrict y1i = yi + o0 + ds;
-            double* __restrict y2r = yr + o0 + 2 * ds;
-            double* __restrict y2i = yi + o0 + 2 * ds;
-            double* __restrict y3r = yr + o0 + 3 * ds;
-            double* __restrict y3i = yi + o0 + 3 * ds;
+            const int64_t o0 = (q + a.s * P * j) * a.ld;
+            const double* xr[P];
+            const double* xi[P];
+            double* yr[P];
+            double* yi[P];
+            for (int r = 0; r < P; ++r) {
+                xr[r] = a.xr + i0 + r * dm;
+                xi[r] = a.xi + i0 + r * dm;
+                yr[r] = a.yr + o0 + r * ds;
+                yi[r] = a.yi + o0 + r * ds;
+            }
+            // The P input and P output columns never overlap (two distinct buffers, disjoint columns).
+#if defined(__clang__)
+#pragma clang loop vectorize(assume_safety)
+#elif defined(__GNUC__)
+#pragma GCC ivdep
+#endif
             for (int64_t c = 0; c < nb; ++c) {
-                const double s02r = x0r[c] + x2r[c], s02i = x0i[c] + x2i[c];
-                const double d02r = x0r[c] - x2r[c], d02i = x0i[c] - x2i[c];
-                const double s13r = x1r[c] + x3r[c], s13i = x1i[c] + x3i[c];
-                const double d13r = x1i[c] - x3i[c], d13i = x3r[c] - x1r[c]; // -i (a1 - a3)
-                const double b1r = d02r + d13r, b1i = d02i + d13i;
-                const double b2r = s02r - s13r, b2i = s02i - s13i;
-                const double b3r = d02r - d13r, b3i = d02i - d13i;
-                y0r[c] = s02r + s13r;
-                y0i[c] = s02i + s13i;
-                y1r[c] = b1r * w1r - b1i * w1i;
-                y1i[c] = b1r * w1i + b1i * w1r;
-                y2r[c] = b2r * w2r - b2i * w2i;
-                y2i[c] = b2r * w2i + b2i * w2r;
-                y3r[c] = b3r * w3r - b3i * w3i;
-                y3i[c] = b3r * w3i + b3i * w3r;
+                double ar[P];
+                double ai[P];
+                double br[P];
+                double bi[P];
+                for (int r = 0; r < P; ++r) {
+                    ar[r] = xr[r][c];
+                    ai[r] = xi[r][c];
+                }
+                butterfly(ar, ai, br, bi);
+                yr[0][c] = br[0];
+                yi[0][c] = bi[0];
+                for (int t = 1; t < P; ++t) {
+                    yr[t][c] = br[t] * wr[t] - bi[t] * wi[t];
+                    yi[t][c] = br[t] * wi[t] + bi[t] * wr[t];
+                }
             }
         }
     }
+}
+
+void stage4(const StageArgs& a) {
+    radix_stage<4>(a, [](const double* xr, const double* xi, double* br, double* bi) {
+        const double s02r = xr[0] + xr[2], s02i = xi[0] + xi[2];
+        const double d02r = xr[0] - xr[2], d02i = xi[0] - xi[2];
+        const double s13r = xr[1] + xr[3], s13i = xi[1] + xi[3];
+        const double d13r = xi[1] - xi[3], d13i = xr[3] - xr[1]; // -i (a1 - a3)
+        br[0] = s02r + s13r;
+        bi[0] = s02i + s13i;
+        br[1] = d02r + d13r;
+        bi[1] = d02i + d13i;
+        br[2] = s02r - s13r;
+        bi[2] = s02i - s13i;
+        br[3] = d02r - d13r;
+        bi[3] = d02i - d13i;
+    });
 }
 
 void stage2(const StageArgs& a) {
-    const double* xr = a.xr;
-    const double* xi = a.xi;
-    double* yr = a.yr;
-    double* yi = a.yi;
-    const int64_t nb = a.nb;
-    const int64_t dm = a.s * a.m * a.ld;
-    const int64_t ds = a.s * a.ld;
-    for (int64_t j = 0; j < a.m; ++j) {
-        const double w1r = a.twr[2 * j + 1], w1i = a.twi[2 * j + 1];
-        for (int64_t q = 0; q < a.s; ++q) {
-            const int64_t i0 = (q + a.s * j) * a.ld;
-            const int64_t o0 = (q + a.s * 2 * j) * a.ld;
-            const double* __restrict x0r = xr + i0;
-            const double* __restrict x0i = xi + i0;
-            const double* __restrict x1r = xr + i0 + dm;
-            const double* __restrict x1i = xi + i0 + dm;
-            double* __restrict y0r = yr + o0;
-            double* __restrict y0i = yi + o0;
-            double* __restrict y1r = yr + o0 + ds;
-            double* __restrict y1i = yi + o0 + ds;
-            for (int64_t c = 0; c < nb; ++c) {
-                const double dr = x0r[c] - x1r[c], di = x0i[c] - x1i[c];
-                y0r[c] = x0r[c] + x1r[c];
-                y0i[c] = x0i[c] + x1i[c];
-                y1r[c] = dr * w1r - di * w1i;
-                y1i[c] = dr * w1i + di * w1r;
-            }
-        }
-    }
+    radix_stage<2>(a, [](const double* xr, const double* xi, double* br, double* bi) {
+        br[0] = xr[0] + xr[1];
+        bi[0] = xi[0] + xi[1];
+        br[1] = xr[0] - xr[1];
+        bi[1] = xi[0] - xi[1];
+    });
 }
 
 void stage3(const StageArgs& a) {
-    const double* xr = a.xr;
-    const double* xi = a.xi;
-    double* yr = a.yr;
-    double* yi = a.yi;
-    const int64_t nb = a.nb;
-    const int64_t dm = a.s * a.m * a.ld;
-    const int64_t ds = a.s * a.ld;
     const double hs = std::sqrt(3.0) / 2.0;
-    for (int64_t j = 0; j < a.m; ++j) {
-        const double w1r = a.twr[3 * j + 1], w1i = a.twi[3 * j + 1];
-        const double w2r = a.twr[3 * j + 2], w2i = a.twi[3 * j + 2];
-        for (int64_t q = 0; q < a.s; ++q) {
-            const int64_t i0 = (q + a.s * j) * a.ld;
-            const int64_t o0 = (q + a.s * 3 * j) * a.ld;
-            const double* __restrict x0r = xr + i0;
-            const double* __restrict x0i = xi + i0;
-            const double* __restrict x1r = xr + i0 + dm;
-            const double* __restrict x1i = xi + i0 + dm;
-            const double* __restrict x2r = xr + i0 + 2 * dm;
-            const double* __restrict x2i = xi + i0 + 2 * dm;
-            double* __restrict y0r = yr + o0;
-            double* __restrict y0i = yi + o0;
-            double* __restrict y1r = yr + o0 + ds;
-            double* __restrict y1i = yi + o0 + ds;
-            double* __restrict y2r = yr + o0 + 2 * ds;
-            double* __restrict y2i = yi + o0 + 2 * ds;
-            for (int64_t c = 0; c < nb; ++c) {
-                const double sr = x1r[c] + x2r[c], si = x1i[c] + x2i[c];
-                const double mr = x0r[c] - 0.5 * sr, mi = x0i[c] - 0.5 * si;
-                const double rr = hs * (x1i[c] - x2i[c]), ri = -hs * (x1r[c] - x2r[c]); // -i (sqrt3/2) (a1 - a2)
-                y0r[c] = x0r[c] + sr;
-                y0i[c] = x0i[c] + si;
-                y1r[c] = (mr + rr) * w1r - (mi + ri) * w1i;
-                y1i[c] = (mr + rr) * w1i + (mi + ri) * w1r;
-                y2r[c] = (mr - rr) * w2r - (mi - ri) * w2i;
-                y2i[c] = (mr - rr) * w2i + (mi - ri) * w2r;
-            }
-        }
-    }
+    radix_stage<3>(a, [hs](const double* xr, const double* xi, double* br, double* bi) {
+        const double sr = xr[1] + xr[2], si = xi[1] + xi[2];
+        const double mr = xr[0] - 0.5 * sr, mi = xi[0] - 0.5 * si;
+        const double rr = hs * (xi[1] - xi[2]), ri = -hs * (xr[1] - xr[2]); // -i (sqrt3/2) (a1 - a2)
+        br[0] = xr[0] + sr;
+        bi[0] = xi[0] + si;
+        br[1] = mr + rr;
+        bi[1] = mi + ri;
+        br[2] = mr - rr;
+        bi[2] = mi - ri;
+    });
 }
 
 // Radix 5 as a direct length-5 DFT (rare sizes only; not tuned).
