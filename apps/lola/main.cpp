@@ -13,8 +13,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <new>
+#include <sstream>
 
 #include "commands/commands.h"
+#include "lola/core/config.h"
 #include "lola/core/error.h"
 #include "lola/core/log.h"
 #include "lola/io/hdf5.h"
@@ -23,10 +25,10 @@
 namespace {
 
 std::string version_text() {
-    return fmt::format("lola {}\nLibTorch {}\nCUDA available: {}{}\nthreads: {}", LOLA_VERSION_STRING, TORCH_VERSION,
-                       torch::cuda::is_available() ? "yes" : "no",
+    return fmt::format("lola {}\nLibTorch {}\nCUDA available: {}{}\nthreads: {}\npresets: {}", LOLA_VERSION_STRING,
+                       TORCH_VERSION, torch::cuda::is_available() ? "yes" : "no",
                        torch::cuda::is_available() ? fmt::format(" ({} devices)", torch::cuda::device_count()) : "",
-                       at::get_num_threads());
+                       at::get_num_threads(), lola::core::config_source());
 }
 
 /// LibTorch's OpenMP threads (libgomp) spin while they wait for work, which makes a step up to 20x slower when other
@@ -75,13 +77,78 @@ std::string torch_error_message(const c10::Error& e) {
     return msg.substr(0, msg.find("\nException raised from"));
 }
 
+/// Option names of a command, as typed ("--threads", "-v").
+std::vector<std::string> option_names(const CLI::App& cmd) {
+    std::vector<std::string> names;
+    for (const CLI::Option* opt : cmd.get_options()) {
+        for (const auto& n : opt->get_lnames()) {
+            names.push_back("--" + n);
+        }
+        for (const auto& n : opt->get_snames()) {
+            names.push_back("-" + n);
+        }
+    }
+    return names;
+}
+
+/// The words CLI11 did not expect (its message ends with them), in the order typed, each with a "did you mean": an
+/// option of the command that was given or a global option for a word that starts with '-', a command name when no
+/// command was given.
+std::string explain_unexpected(const CLI::App& app, const std::string& message) {
+    const size_t colon = message.rfind(": ");
+    if (colon == std::string::npos) {
+        return message;
+    }
+    const std::vector<CLI::App*> given = app.get_subcommands();
+    const CLI::App* cmd = given.empty() ? nullptr : given.front();
+    std::vector<std::string> options = option_names(app);
+    if (cmd != nullptr) {
+        const auto more = option_names(*cmd);
+        options.insert(options.end(), more.begin(), more.end());
+    }
+    std::vector<std::string> commands;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+        commands.push_back(sub->get_name());
+    }
+    // CLI11 lists the words last first: back into the order they were typed
+    std::vector<std::string> typed;
+    std::istringstream words(message.substr(colon + 2));
+    for (std::string word; words >> word;) {
+        typed.insert(typed.begin(), word);
+    }
+    std::string hints = fmt::format("unexpected argument{}: {}", typed.size() > 1 ? "s" : "", fmt::join(typed, " "));
+    bool after_unknown_option = false;
+    for (const auto& word : typed) {
+        if (cmd == nullptr && (word.empty() || word[0] != '-')) {
+            // no command was recognised: the first plain word was meant as one, and the rest belongs to it
+            const std::string best = lola::core::closest_match(word, commands);
+            return hints + (best.empty()
+                                ? fmt::format("\nunknown command '{}' (commands: {})", word, fmt::join(commands, ", "))
+                                : fmt::format("\nunknown command '{}'; did you mean '{}'?", word, best));
+        }
+        if (word.size() > 1 && word[0] == '-') {
+            const std::string name = word.substr(0, word.find('='));
+            const std::string best = lola::core::closest_match(name, options);
+            hints += best.empty() ? fmt::format("\nunknown option '{}'", name)
+                                  : fmt::format("\nunknown option '{}'; did you mean '{}'?", name, best);
+            after_unknown_option = word.find('=') == std::string::npos;
+        } else if (!after_unknown_option && cmd != nullptr && word.find('=') == std::string::npos) {
+            hints += fmt::format("\n'{}' is not an argument of '{}' (overrides are key=value)", word, cmd->get_name());
+        } else {
+            after_unknown_option = false; // the unknown option's value
+        }
+    }
+    return hints;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     wait_politely_by_default(argc, argv);
     lola::io::h5::skip_library_cleanup_at_exit();
     lola::io::h5::install_crash_guard(); // HDF5 crashing on a corrupt input file: one line and exit code 1
-    CLI::App app{"lola: latent-space emulators of physical simulations (autoencoder + latent diffusion)"};
+    // named here, so that usage lines say `lola`, not the path the binary was started from
+    CLI::App app{"lola: latent-space emulators of physical simulations (autoencoder + latent diffusion)", "lola"};
     app.require_subcommand(0, 1);
     app.fallthrough(); // global options (-v, -q, --threads) may also follow the subcommand
     int verbose = 0;
@@ -109,6 +176,7 @@ int main(int argc, char** argv) {
     });
 
     lola::app::register_info(app);
+    lola::app::register_presets(app);
     lola::app::register_stats(app);
     lola::app::register_simulate(app);
     lola::app::register_train_ae(app);
@@ -119,6 +187,7 @@ int main(int argc, char** argv) {
     lola::app::register_eval(app);
     lola::app::register_score(app);
     lola::app::register_export(app);
+    lola::app::register_plot(app);
 
     try {
         app.parse(argc, argv);
@@ -134,6 +203,10 @@ int main(int argc, char** argv) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
         return app.exit(e);
+    } catch (const CLI::ExtrasError& e) {
+        std::fprintf(stderr, "lola: usage error: %s\nRun 'lola --help' or 'lola <command> --help'.\n",
+                     explain_unexpected(app, e.what()).c_str());
+        return 2;
     } catch (const CLI::ParseError& e) {
         std::fprintf(stderr, "lola: usage error: %s\nRun 'lola --help' or 'lola <command> --help'.\n", e.what());
         return 2;

@@ -12,7 +12,9 @@
 #include <set>
 
 #include "corrupt_files.h"
+#include "lola/core/fs.h"
 #include "lola/io/latent_cache.h"
+#include "lola/io/well.h"
 #include "lola/io/well_dataset.h"
 #include "support/test_support.h"
 
@@ -40,6 +42,45 @@ TEST(Cli, VersionAndHelp) {
     }
     EXPECT_EQ(run("").code, 2);
     EXPECT_EQ(run("info --no-such-flag x").code, 2);
+    // usage lines name the program, not the path it was started from
+    Result h = run("--help");
+    EXPECT_TRUE(has(h.out, "Usage: lola ")) << h.out;
+    EXPECT_FALSE(has(h.out, LOLA_BINARY)) << h.out;
+}
+
+TEST(Cli, TyposGetTheClosestCommandOrOption) {
+    Result command = run("trian-ae --out x");
+    EXPECT_EQ(command.code, 2) << command.out;
+    EXPECT_TRUE(has(command.out, "unknown command 'trian-ae'; did you mean 'train-ae'?")) << command.out;
+    Result global = run("--thread 2 info configs/dataset/euler_all.yaml");
+    EXPECT_EQ(global.code, 2) << global.out;
+    EXPECT_TRUE(has(global.out, "unknown option '--thread'; did you mean '--threads'?")) << global.out;
+    Result sub = run("simulate euler_multi_quadrants --preset tiny --snapshot 3 --out /nonexistent/x");
+    EXPECT_EQ(sub.code, 2) << sub.out;
+    EXPECT_TRUE(has(sub.out, "did you mean '--snapshots'?")) << sub.out;
+    Result far = run("--zzzzzzzzzz info x");
+    EXPECT_EQ(far.code, 2) << far.out;
+    EXPECT_TRUE(has(far.out, "unknown option '--zzzzzzzzzz'")) << far.out;
+    EXPECT_FALSE(has(far.out, "did you mean")) << far.out;
+}
+
+TEST(Cli, PresetsListGroupsWithParameterCounts) {
+    Result all = run("presets");
+    ASSERT_EQ(all.code, 0) << all.out;
+    for (const char* group : {"ae:", "dataset:", "denoiser:", "optim:", "surrogate:"}) {
+        EXPECT_TRUE(has(all.out, group)) << group << "\n" << all.out;
+    }
+    // counted, not transcribed: the paper's denoiser (c64, Euler) and neural solver, and a description line
+    Result denoiser = run("presets denoiser");
+    ASSERT_EQ(denoiser.code, 0) << denoiser.out;
+    EXPECT_TRUE(has(denoiser.out, "222,888,256")) << denoiser.out;
+    EXPECT_TRUE(has(denoiser.out, "Spatio-temporal ViT")) << denoiser.out;
+    EXPECT_FALSE(has(denoiser.out, "surrogate:")) << denoiser.out;
+    Result surrogate = run("presets surrogate");
+    EXPECT_TRUE(has(surrogate.out, "222,756,672")) << surrogate.out;
+    Result typo = run("presets denoisr");
+    EXPECT_EQ(typo.code, 2) << typo.out;
+    EXPECT_TRUE(has(typo.out, "did you mean 'denoiser'?")) << typo.out;
 }
 
 TEST(Cli, InfoOnWellFile) {
@@ -95,7 +136,7 @@ TEST(Cli, StatsWritesBothKinds) {
     EXPECT_LT(frag["stats"]["mean"][0].as<double>(), 8.0);
     EXPECT_GT(frag["stats"]["mean"][0].as<double>(), 0.5);
 
-    Result bad_key = run("stats " + dir + " --set dataset.transfrom=[]");
+    Result bad_key = run("stats " + dir + " dataset.transfrom=[]");
     EXPECT_EQ(bad_key.code, 2) << bad_key.out;
     EXPECT_TRUE(has(bad_key.out, "dataset.transform")) << bad_key.out;
     Result bad_dir = run("stats " + (tmp / "nope").string());
@@ -119,6 +160,12 @@ TEST(Cli, SimulateThenInfo) {
     EXPECT_EQ(info.code, 0) << info.out;
     EXPECT_TRUE(has(info.out, "Rayleigh = 10000")) << info.out;
     EXPECT_TRUE(has(info.out, "[[2, 2], [0, 0]]")) << info.out;
+    // the folder simulate writes holds dataset folders: info lists them
+    Result parent = run("info " + (tmp / "d").string());
+    EXPECT_EQ(parent.code, 0) << parent.out;
+    EXPECT_TRUE(has(parent.out, "folder of 1 Well dataset(s)")) << parent.out;
+    EXPECT_TRUE(has(parent.out, "rayleigh_benard:")) << parent.out;
+    EXPECT_TRUE(has(parent.out, "train  ")) << parent.out;
     Result again = run("simulate rayleigh_benard --preset tiny --no-progress --out " + (tmp / "d").string());
     EXPECT_EQ(again.code, 2) << again.out;
     EXPECT_TRUE(has(again.out, "--overwrite")) << again.out;
@@ -240,6 +287,42 @@ TEST(Cli, CacheLatentsAndEvalAe) {
             EXPECT_TRUE(std::isfinite(x) && x > 0) << key << " " << field << " " << x;
         }
     }
+    // info describes the cache folder, one cache, the checkpoint and the weights
+    Result cache_info = run("info " + cache + "/valid.h5");
+    EXPECT_EQ(cache_info.code, 0) << cache_info.out;
+    EXPECT_TRUE(has(cache_info.out, "latent shape:   4 x 8 x 8")) << cache_info.out;
+    EXPECT_TRUE(has(cache_info.out, hash)) << cache_info.out;
+    Result caches = run("info " + cache);
+    EXPECT_EQ(caches.code, 0) << caches.out;
+    EXPECT_TRUE(has(caches.out, "split test")) << caches.out;
+    EXPECT_TRUE(has(caches.out, "split train")) << caches.out;
+    Result checkpoint = run("info " + ae + "/checkpoint.pt");
+    EXPECT_EQ(checkpoint.code, 0) << checkpoint.out;
+    EXPECT_TRUE(has(checkpoint.out, "after epoch 1, step 2")) << checkpoint.out;
+    EXPECT_TRUE(has(checkpoint.out, "optimizer:")) << checkpoint.out;
+    Result weights = run("info " + ae + "/state.pt");
+    EXPECT_EQ(weights.code, 0) << weights.out;
+    EXPECT_TRUE(has(weights.out, "tensors:")) << weights.out;
+    std::ofstream(tmp / "junk.pt") << "junk";
+    Result junk = run("info " + (tmp / "junk.pt").string());
+    EXPECT_EQ(junk.code, 2) << junk.out;
+    EXPECT_TRUE(has(junk.out, "junk.pt")) << junk.out;
+
+    // plot: the training curves as a PNG, a bad metric name gets a hint
+    Result plot = run("plot " + ae);
+    ASSERT_EQ(plot.code, 0) << plot.out;
+    std::ifstream png(fs::path(ae) / "figures" / "metrics.png", std::ios::binary);
+    std::array<char, 4> magic{};
+    png.read(magic.data(), 4);
+    EXPECT_EQ(std::string(magic.data() + 1, 3), "PNG");
+    Result svg = run("plot " + ae + " --keys train/loss/mean,train/grad_norm/mean --x step --out " +
+                     (tmp / "curves.svg").string());
+    ASSERT_EQ(svg.code, 0) << svg.out;
+    EXPECT_TRUE(has(lola::core::read_file(tmp / "curves.svg"), "<svg")) << svg.out;
+    Result bad_key = run("plot " + ae + " --keys valid/los/mean");
+    EXPECT_EQ(bad_key.code, 2) << bad_key.out;
+    EXPECT_TRUE(has(bad_key.out, "did you mean 'valid/loss/mean'?")) << bad_key.out;
+
     Result few = run("eval-ae --ae " + ae + " --split valid --max-states 3");
     EXPECT_EQ(few.code, 0) << few.out;
     EXPECT_TRUE(has(few.out, "3 of 404 states")) << few.out;

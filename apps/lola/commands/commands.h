@@ -8,6 +8,8 @@ class App;
 namespace lola::app {
 
 void register_info(CLI::App& app);
+void register_presets(CLI::App& app);
+void register_plot(CLI::App& app);
 void register_stats(CLI::App& app);
 void register_simulate(CLI::App& app);
 void register_train_ae(CLI::App& app);

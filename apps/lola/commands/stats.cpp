@@ -14,6 +14,7 @@
 #include "lola/core/log.h"
 #include "lola/data/dataset.h"
 #include "lola/data/stats.h"
+#include "lola/io/well.h"
 #include "lola/io/well_dataset.h"
 
 namespace lola::app {
@@ -91,16 +92,35 @@ void register_stats(CLI::App& app) {
                                    "normalisation statistics of the train split (the_well's stats.yaml and "
                                    "the reference's per-channel mean/std)");
     auto a = std::make_shared<StatsArgs>();
-    cmd->add_option("dirs", a->dirs, "Well dataset folders (with data/train); statistics pool over all of them")
-        ->required()
-        ->check(CLI::ExistingDirectory);
+    // one positional list, as every command takes it: folders, then key=value overrides (dataset=euler_all)
+    cmd->add_option("dirs", a->dirs,
+                    "Well dataset folders (with data/train; statistics pool over all of them), then key=value "
+                    "overrides, e.g. dataset=euler_all")
+        ->required();
     cmd->add_option("--states", a->states, "random train states for the per-channel statistics")->capture_default_str();
     cmd->add_option("--seed", a->seed, "seed of the state draw")->capture_default_str();
     cmd->add_option("--out", a->out, "also write the stats: fragment to this file");
     cmd->add_flag("--no-well-stats", a->no_well, "do not (re)write stats.yaml in the dataset folders");
     cmd->add_option("--config", a->config.files, "YAML config with a dataset group")->check(CLI::ExistingFile);
-    cmd->add_option("--set", a->config.overrides, "key=value override, e.g. dataset=euler_all (repeatable)");
-    cmd->callback([a] { run_stats(*a); });
+    // the former spelling of the overrides, kept for existing scripts
+    cmd->add_option("--set", a->config.overrides, "key=value override (same as a positional key=value)")->group("");
+    cmd->callback([a] {
+        StatsArgs args = *a;
+        args.dirs.clear();
+        for (const auto& word : a->dirs) {
+            if (word.find('=') != std::string::npos && !fs::is_directory(word)) {
+                args.config.overrides.push_back(word);
+            } else {
+                LOLA_CHECK_USAGE(fs::is_directory(word),
+                                 "'{}' is not a folder (give Well dataset folders, then "
+                                 "key=value overrides)",
+                                 word);
+                args.dirs.push_back(word);
+            }
+        }
+        LOLA_CHECK_USAGE(!args.dirs.empty(), "no dataset folder given (lola stats DIR... [key=value...])");
+        run_stats(args);
+    });
 }
 
 } // namespace lola::app
