@@ -2,12 +2,14 @@
 
 #include "lola/core/config.h"
 #include "lola/core/error.h"
+#include "lola/core/shape.h"
+#include "lola/nn/backbone.h"
 
 namespace lola::autoencoder {
 
 namespace {
 
-std::string shape_str(const torch::Tensor& x) { return fmt::format("({})", fmt::join(x.sizes(), ", ")); }
+using core::shape_str;
 
 YAML::Node flow_list(const std::vector<int64_t>& values) {
     YAML::Node node(YAML::NodeType::Sequence);
@@ -95,26 +97,9 @@ void AutoEncoderOptions::validate(const std::string& key, bool require_pixel_cha
                      "{}.pixel_channels is not set: it comes from the dataset's number of fields (select a dataset, "
                      "e.g. dataset=euler_all, or set {}.pixel_channels)",
                      key, key);
-    // Upper bounds far above any published model, so that a typo cannot build a model that fills the memory.
-    constexpr int64_t max_channels = 65536, max_blocks = 1024;
-    LOLA_CHECK_USAGE(lat_channels > 0 && lat_channels <= max_channels, "{}.lat_channels = {} must be in [1, {}]", key,
-                     lat_channels, max_channels);
-    LOLA_CHECK_USAGE(!hid_channels.empty(), "{}.hid_channels is empty: give the channels of each level", key);
-    for (size_t i = 0; i < hid_channels.size(); ++i) {
-        LOLA_CHECK_USAGE(hid_channels[i] >= 2 && hid_channels[i] <= max_channels,
-                         "{}.hid_channels[{}] = {} must "
-                         "be in [2, {}] (2: channel LayerNorm)",
-                         key, i, hid_channels[i], max_channels);
-    }
-    LOLA_CHECK_USAGE(hid_blocks.size() == hid_channels.size(),
-                     "{}.hid_blocks has {} entries for {} levels (one per entry of {}.hid_channels)", key,
-                     hid_blocks.size(), hid_channels.size(), key);
-    for (size_t i = 0; i < hid_blocks.size(); ++i) {
-        LOLA_CHECK_USAGE(hid_blocks[i] >= 0 && hid_blocks[i] <= max_blocks,
-                         "{}.hid_blocks[{}] = {} must be in [0, "
-                         "{}]",
-                         key, i, hid_blocks[i], max_blocks);
-    }
+    LOLA_CHECK_USAGE(lat_channels > 0 && lat_channels <= nn::kMaxChannels, "{}.lat_channels = {} must be in [1, {}]",
+                     key, lat_channels, nn::kMaxChannels);
+    nn::check_levels(key, "hid_channels", hid_channels, "hid_blocks", hid_blocks);
     LOLA_CHECK_USAGE(kernel_size >= 1 && kernel_size % 2 == 1, "{}.kernel_size = {} must be odd and >= 1", key,
                      kernel_size);
     LOLA_CHECK_USAGE(spatial == 2 || spatial == 3, "{}.spatial = {} must be 2 or 3", key, spatial);

@@ -7,13 +7,14 @@
 #include <vector>
 
 #include "lola/core/error.h"
+#include "lola/core/shape.h"
 
 namespace lola::emulation {
 
 namespace {
 
 // "(2, 3, 4)"
-std::string shape_str(const torch::Tensor& t) { return fmt::format("({})", fmt::join(t.sizes(), ", ")); }
+using core::shape_str;
 
 } // namespace
 
@@ -53,7 +54,7 @@ torch::Tensor rollout(const WindowFn& f, const torch::Tensor& context_states, co
     LOLA_CHECK(static_cast<bool>(f), "rollout: no window function given");
     LOLA_CHECK(context_states.defined() && context_states.dim() >= 4,
                "rollout: context states must be (B, C, c, *S) with at least one spatial axis, got {}",
-               context_states.defined() ? shape_str(context_states) : std::string("an undefined tensor"));
+               shape_str(context_states));
     LOLA_CHECK(context_states.size(2) == options.context,
                "rollout: context states {} hold {} states on axis 2 but rollout.context = {}; pass the first {} states "
                "(x.narrow(2, 0, {})) or set the context to match",
@@ -88,7 +89,7 @@ torch::Tensor rollout(const WindowFn& f, const torch::Tensor& context_states, co
         LOLA_CHECK(out.defined() && out.sizes() == window.sizes(),
                    "rollout: the window function returned {} for a window {} (window {}); it must return the completed "
                    "window with the same shape",
-                   out.defined() ? shape_str(out) : std::string("an undefined tensor"), shape_str(window), call);
+                   shape_str(out), shape_str(window), call);
 
         torch::Tensor kept_states = out.narrow(2, 0, kept);
         // The first window contributes all its kept states (its context re-generated), later ones only new states.
@@ -117,7 +118,7 @@ torch::Tensor map_states(const StateFn& fn, const torch::Tensor& x, int64_t chun
     LOLA_CHECK(x.defined() && x.dim() >= 4,
                "map_states: trajectories must be (B, C, L, *S) with at least one spatial "
                "axis for the {}, got {}",
-               what, x.defined() ? shape_str(x) : std::string("an undefined tensor"));
+               what, shape_str(x));
     LOLA_CHECK(chunk >= 0, "map_states: chunk = {} must be >= 1 states per {} call, or 0 for all at once", chunk, what);
     torch::NoGradGuard no_grad;
     const int64_t B = x.size(0);
@@ -135,7 +136,7 @@ torch::Tensor map_states(const StateFn& fn, const torch::Tensor& x, int64_t chun
         torch::Tensor y = fn(states.narrow(0, i, m));
         LOLA_CHECK(y.defined() && y.dim() >= 2 && y.size(0) == m,
                    "map_states: the {} returned {} for {} states; it must return one state per input state", what,
-                   y.defined() ? shape_str(y) : std::string("an undefined tensor"), m);
+                   shape_str(y), m);
         LOLA_CHECK(outs.empty() || y.sizes().slice(1) == outs.front().sizes().slice(1),
                    "map_states: the {} returned states of shape {} after {}; every chunk must give the same shape",
                    what, shape_str(y), shape_str(outs.front()));
@@ -160,8 +161,7 @@ torch::Tensor encode_states(const StateFn& encoder, const torch::Tensor& x, int6
 
 torch::Tensor persistence(const torch::Tensor& context_states, int64_t length) {
     LOLA_CHECK(context_states.defined() && context_states.dim() >= 4 && context_states.size(2) >= 1,
-               "persistence: context states must be (B, C, c, *S) with c >= 1, got {}",
-               context_states.defined() ? shape_str(context_states) : std::string("an undefined tensor"));
+               "persistence: context states must be (B, C, c, *S) with c >= 1, got {}", shape_str(context_states));
     LOLA_CHECK(length >= 1, "persistence: length = {} must be >= 1", length);
     const int64_t c = context_states.size(2);
     torch::Tensor index = torch::arange(length, torch::TensorOptions().dtype(torch::kLong)).clamp_max(c - 1);

@@ -4,6 +4,7 @@
 
 #include "lola/core/config.h"
 #include "lola/core/error.h"
+#include "lola/core/shape.h"
 #include "lola/nn/unet.h"
 #include "lola/nn/vit.h"
 
@@ -11,7 +12,7 @@ namespace lola::nn {
 
 namespace {
 
-std::string shape_str(const torch::Tensor& x) { return fmt::format("({})", fmt::join(x.sizes(), ", ")); }
+using core::shape_str;
 
 YAML::Node flow_list(const std::vector<int64_t>& values) {
     YAML::Node node(YAML::NodeType::Sequence);
@@ -53,8 +54,7 @@ std::vector<int64_t> expand(const std::vector<int64_t>& values, int64_t n, const
 
 void Backbone::check_inputs(const torch::Tensor& x, const torch::Tensor& emb, const torch::Tensor& cond) const {
     LOLA_CHECK(x.defined() && x.dim() == spatial_axes_ + 2 && x.size(1) == in_channels_,
-               "backbone: expected x of shape (B, {}, {} axes), got {}", in_channels_, spatial_axes_,
-               x.defined() ? shape_str(x) : std::string("an undefined tensor"));
+               "backbone: expected x of shape (B, {}, {} axes), got {}", in_channels_, spatial_axes_, shape_str(x));
     if (mod_features_ == 0) {
         LOLA_CHECK(!emb.defined(), "backbone: built without modulation (mod_features = 0) but got emb {}",
                    shape_str(emb));
@@ -149,18 +149,32 @@ BackboneOptions BackboneOptions::from_config(const core::Config& cfg, const std:
     return from_yaml(cfg.at(key), key);
 }
 
+void check_levels(const std::string& key, const std::string& channels_name, const std::vector<int64_t>& channels,
+                  const std::string& blocks_name, const std::vector<int64_t>& blocks) {
+    LOLA_CHECK_USAGE(!channels.empty(), "{}.{} is empty: give the channels of each level", key, channels_name);
+    for (size_t i = 0; i < channels.size(); ++i) {
+        LOLA_CHECK_USAGE(channels[i] >= 2 && channels[i] <= kMaxChannels,
+                         "{}.{}[{}] = {} must be in [2, {}] (2: channel LayerNorm)", key, channels_name, i, channels[i],
+                         kMaxChannels);
+    }
+    LOLA_CHECK_USAGE(blocks.size() == channels.size(), "{}.{} has {} entries for {} levels (one per entry of {}.{})",
+                     key, blocks_name, blocks.size(), channels.size(), key, channels_name);
+    for (size_t i = 0; i < blocks.size(); ++i) {
+        LOLA_CHECK_USAGE(blocks[i] >= 0 && blocks[i] <= kMaxBlocks, "{}.{}[{}] = {} must be in [0, {}]", key,
+                         blocks_name, i, blocks[i], kMaxBlocks);
+    }
+}
+
 void BackboneOptions::validate(const std::string& key) const {
     LOLA_CHECK_USAGE(arch == "vit" || arch == "unet", "{}.arch: unknown backbone architecture '{}' (valid: vit, unet)",
                      key, arch);
-    // Upper bounds far above any published model, so that a typo cannot build a model that fills the memory.
-    constexpr int64_t max_channels = 65536, max_blocks = 1024;
     LOLA_CHECK_USAGE(ffn_factor >= 1 && ffn_factor <= 64, "{}.ffn_factor = {} must be in [1, 64]", key, ffn_factor);
     LOLA_CHECK_USAGE(dropout >= 0.0 && dropout < 1.0, "{}.dropout = {} must be in [0, 1)", key, dropout);
     if (arch == "vit") {
-        LOLA_CHECK_USAGE(hid_channels > 0 && hid_channels <= max_channels, "{}.hid_channels = {} must be in [1, {}]",
-                         key, hid_channels, max_channels);
-        LOLA_CHECK_USAGE(hid_blocks >= 0 && hid_blocks <= max_blocks, "{}.hid_blocks = {} must be in [0, {}]", key,
-                         hid_blocks, max_blocks);
+        LOLA_CHECK_USAGE(hid_channels > 0 && hid_channels <= kMaxChannels, "{}.hid_channels = {} must be in [1, {}]",
+                         key, hid_channels, kMaxChannels);
+        LOLA_CHECK_USAGE(hid_blocks >= 0 && hid_blocks <= kMaxBlocks, "{}.hid_blocks = {} must be in [0, {}]", key,
+                         hid_blocks, kMaxBlocks);
         LOLA_CHECK_USAGE(attention_heads > 0 && hid_channels % (2 * attention_heads) == 0,
                          "{}.attention_heads = {} must be > 0 and give an even head width: {}.hid_channels = {} must "
                          "be divisible by 2 x heads",
@@ -171,22 +185,7 @@ void BackboneOptions::validate(const std::string& key) const {
             LOLA_CHECK_USAGE(patch_size[i] >= 1, "{}.patch_size[{}] = {} must be >= 1", key, i, patch_size[i]);
         }
     } else {
-        LOLA_CHECK_USAGE(!unet_channels.empty(), "{}.unet_channels is empty: give the channels of each level", key);
-        for (size_t i = 0; i < unet_channels.size(); ++i) {
-            LOLA_CHECK_USAGE(unet_channels[i] >= 2 && unet_channels[i] <= max_channels,
-                             "{}.unet_channels[{}] = {} "
-                             "must be in [2, {}] (2: channel LayerNorm)",
-                             key, i, unet_channels[i], max_channels);
-        }
-        LOLA_CHECK_USAGE(unet_blocks.size() == unet_channels.size(),
-                         "{}.unet_blocks has {} entries for {} levels (one per entry of {}.unet_channels)", key,
-                         unet_blocks.size(), unet_channels.size(), key);
-        for (size_t i = 0; i < unet_blocks.size(); ++i) {
-            LOLA_CHECK_USAGE(unet_blocks[i] >= 0 && unet_blocks[i] <= max_blocks,
-                             "{}.unet_blocks[{}] = {} must be in "
-                             "[0, {}]",
-                             key, i, unet_blocks[i], max_blocks);
-        }
+        check_levels(key, "unet_channels", unet_channels, "unet_blocks", unet_blocks);
         LOLA_CHECK_USAGE(!unet_stride.empty(), "{}.unet_stride is empty: give one stride per axis or one", key);
         for (size_t i = 0; i < unet_stride.size(); ++i) {
             LOLA_CHECK_USAGE(unet_stride[i] >= 1, "{}.unet_stride[{}] = {} must be >= 1", key, i, unet_stride[i]);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "lola/core/error.h"
+#include "lola/core/shape.h"
 #include "lola/nn/saturation.h"
 
 namespace lola::nn {
@@ -13,7 +14,7 @@ namespace {
 
 thread_local torch::Device g_parameter_device(torch::kCPU);
 
-std::string shape_str(const torch::Tensor& x) { return fmt::format("({})", fmt::join(x.sizes(), ", ")); }
+using core::shape_str;
 
 /// An uninitialised tensor on the parameter device with the default dtype.
 torch::Tensor new_parameter(std::vector<int64_t> shape) {

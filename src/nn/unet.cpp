@@ -3,12 +3,13 @@
 #include <algorithm>
 
 #include "lola/core/error.h"
+#include "lola/core/shape.h"
 
 namespace lola::nn {
 
 namespace {
 
-std::string shape_str(const torch::Tensor& x) { return fmt::format("({})", fmt::join(x.sizes(), ", ")); }
+using core::shape_str;
 
 torch::Tensor run_blocks(torch::nn::ModuleList& levels, size_t level, torch::Tensor x, const torch::Tensor& emb) {
     for (const auto& block : *levels->ptr<torch::nn::ModuleListImpl>(level)) {

@@ -3,13 +3,14 @@
 #include <cmath>
 
 #include "lola/core/error.h"
+#include "lola/core/shape.h"
 #include "lola/nn/embedding.h"
 
 namespace lola::nn {
 
 namespace {
 
-std::string shape_str(const torch::Tensor& x) { return fmt::format("({})", fmt::join(x.sizes(), ", ")); }
+using core::shape_str;
 
 int64_t product(const std::vector<int64_t>& v) {
     int64_t p = 1;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "lola/core/error.h"
+#include "lola/core/shape.h"
 #include "lola/emulation/protocol.h"
 #include "lola/io/well.h"
 #include "lola/runtime/emulator.h"
@@ -136,7 +137,7 @@ T* checked_out(T* out) {
 }
 
 std::string shape_text(const int64_t* shape, int rank) {
-    return fmt::format("({})", fmt::join(std::vector<int64_t>(shape, shape + std::max(rank, 0)), ", "));
+    return lola::core::shape_str(std::vector<int64_t>(shape, shape + std::max(rank, 0)));
 }
 
 /// Check a caller's buffer shape against the expected one, naming the first axis that differs and both sizes.

@@ -92,6 +92,17 @@ struct BackboneOptions {
     std::vector<int64_t> stride_for(int64_t spatial_axes) const;
 };
 
+/// Upper bounds of the option checks, far above any published model, so that a typo cannot build a model that fills
+/// the memory.
+inline constexpr int64_t kMaxChannels = 65536;
+inline constexpr int64_t kMaxBlocks = 1024;
+
+/// Check the per-level lists of a multi-level network (UsageError naming `key`.`channels_name` or `blocks_name`):
+/// channels non-empty, each in [2, kMaxChannels] (2: channel LayerNorm); blocks one entry per level, each in
+/// [0, kMaxBlocks].
+void check_levels(const std::string& key, const std::string& channels_name, const std::vector<int64_t>& channels,
+                  const std::string& blocks_name, const std::vector<int64_t>& blocks);
+
 /// Build the backbone `opts.arch` (validated; unknown arch -> UsageError naming vit and unet) for inputs with
 /// `in_channels` data channels, `cond_channels` condition channels (0 = no cond), `spatial_axes` axes (time
 /// included) and modulation vectors of `mod_features` entries (0 = no modulation). Parameters are allocated on
