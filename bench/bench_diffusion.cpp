@@ -23,7 +23,7 @@ constexpr int64_t kChannels = 32, kGrid = 8, kWindow = 5, kLabel = 5;
 diffusion::DenoiserNet make_net() {
     torch::manual_seed(0);
     const auto opts = nn::BackboneOptions::from_yaml(
-        core::load_yaml_file(core::config_dir() / "denoiser" / "small.yaml"), "denoiser");
+        core::load_yaml_file(core::config_group_dir("denoiser") / "small.yaml"), "denoiser");
     return diffusion::DenoiserNet(opts, kChannels, kLabel, 3);
 }
 
@@ -35,7 +35,7 @@ void BM_SamplerWindow(benchmark::State& state) {
     diffusion::PreconditionedDenoiser den(diffusion::network_fn(net), diffusion::make_schedule());
     torch::Tensor y = torch::randn({members, kChannels, kWindow, kGrid, kGrid});
     torch::Tensor known = torch::tensor({1, 0, 0, 0, 0}, torch::kBool);
-    diffusion::MaskedDenoiser masked(den, y, diffusion::expand_window_mask(known, y.dim()));
+    diffusion::MaskedDenoiser masked(den, y, nn::expand_window_mask(known, y.dim()));
     auto sampler = diffusion::make_sampler("ab", masked, steps);
     torch::Tensor label = torch::randn({members, kLabel});
     for (auto _ : state) {

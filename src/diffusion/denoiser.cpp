@@ -132,23 +132,6 @@ Gaussian PreconditionedDenoiser::denoise(const torch::Tensor& x_t, const torch::
 
 // ==== masks ==========================================================================================================
 
-torch::Tensor expand_window_mask(const torch::Tensor& window_mask, int64_t x_dim) {
-    LOLA_CHECK(window_mask.defined() && (window_mask.dim() == 1 || window_mask.dim() == 2),
-               "a window mask must be (B, n) or (n), got ({})",
-               window_mask.defined() ? fmt::format("{}", fmt::join(window_mask.sizes(), ", ")) : "undefined");
-    LOLA_CHECK(x_dim >= 3, "a window mask applies to windows (B, C, n, spatial...), got a {}-d x", x_dim);
-    torch::Tensor m = window_mask.dim() == 1 ? window_mask.unsqueeze(0) : window_mask;
-    std::vector<int64_t> shape(static_cast<size_t>(x_dim), 1);
-    shape[0] = m.size(0);
-    shape[2] = m.size(1);
-    return m.reshape(shape);
-}
-
-torch::Tensor mask_channels(const torch::Tensor& mask, const torch::Tensor& x) {
-    LOLA_CHECK(mask.defined(), "mask_channels: the mask is undefined");
-    return (mask.to(x.device()) != 0).to(x.scalar_type()).expand_as(x).contiguous();
-}
-
 MaskedDenoiser::MaskedDenoiser(const Denoiser& inner, torch::Tensor y, torch::Tensor mask) : inner_(inner) {
     set_observation(std::move(y), std::move(mask));
 }
@@ -157,7 +140,7 @@ void MaskedDenoiser::set_observation(torch::Tensor y, torch::Tensor mask) {
     LOLA_CHECK(y.defined() && mask.defined(), "MaskedDenoiser: the observation y and the mask must be defined");
     LOLA_CHECK(mask.dim() <= y.dim(),
                "MaskedDenoiser: the mask ({}) has more dimensions than y ({}); for a (B, n) window mask use "
-               "expand_window_mask(mask, x.dim())",
+               "nn::expand_window_mask(mask, x.dim())",
                fmt::join(mask.sizes(), ", "), fmt::join(y.sizes(), ", "));
     y_ = std::move(y);
     mask_ = std::move(mask);
@@ -179,7 +162,7 @@ Gaussian MaskedDenoiser::denoise(const torch::Tensor& x_t, const torch::Tensor& 
     torch::Tensor sigma = schedule().sigma(tt).to(x_t.scalar_type());
     torch::Tensor scale = broadcast_time(at::sqrt(at::square(alpha) + at::square(sigma)), x_t);
     torch::Tensor x_in = at::where(known, scale * y, x_t);
-    Gaussian q = inner_.denoise(x_in, t, label, cond.defined() ? cond : mask_channels(mask_, x_t));
+    Gaussian q = inner_.denoise(x_in, t, label, cond.defined() ? cond : nn::mask_channels(mask_, x_t));
     q.mean = at::where(known, y, q.mean);
     q.var = at::where(known, at::zeros({}, q.var.options()), q.var);
     return q;

@@ -113,7 +113,7 @@ torch::Tensor denoiser_loss_at(const Denoiser& denoiser, const torch::Tensor& x,
                        "denoiser_loss: a (B, n) window mask needs x (B, C, n, ...) with the same B and n; got mask "
                        "({}) and x ({})",
                        fmt::join(window_mask.sizes(), ", "), fmt::join(x.sizes(), ", "));
-            mask = expand_window_mask(window_mask, x.dim());
+            mask = nn::expand_window_mask(window_mask, x.dim());
         } else {
             mask = window_mask;
         }
@@ -127,7 +127,7 @@ torch::Tensor denoiser_loss_at(const Denoiser& denoiser, const torch::Tensor& x,
     torch::Tensor cond;
     if (mask.defined()) {
         x_t = at::where(mask, at::sqrt(at::square(alpha) + at::square(sigma)) * x, x_t);
-        cond = mask_channels(mask, x);
+        cond = nn::mask_channels(mask, x);
     } else {
         cond = at::zeros_like(x);
     }

@@ -1,20 +1,9 @@
 #include "lola/surrogate/solver.h"
 
 #include "lola/core/error.h"
+#include "lola/nn/mask.h"
 
 namespace lola::surrogate {
-
-torch::Tensor mask_channels(const torch::Tensor& known, const torch::Tensor& window) {
-    LOLA_CHECK(window.dim() >= 3, "mask_channels: the window must be (B, C, n, spatial...), got {} dims", window.dim());
-    const int64_t n = window.size(2);
-    LOLA_CHECK(known.size(-1) == n && known.dim() <= 2,
-               "mask_channels: known must be (n) or (B, n) with n = {}, got "
-               "[{}]",
-               n, fmt::join(known.sizes(), ", "));
-    std::vector<int64_t> view{known.dim() == 2 ? known.size(0) : 1, 1, n};
-    view.resize(static_cast<size_t>(window.dim()), 1);
-    return known.to(window.options()).reshape(view).expand(window.sizes());
-}
 
 NeuralSolverImpl::NeuralSolverImpl(nn::BackboneOptions backbone_options, int64_t channels_, int64_t label_dim_,
                                    int64_t spatial_axes_)
@@ -40,7 +29,7 @@ torch::Tensor NeuralSolverImpl::forward(const torch::Tensor& window, const torch
                "neural solver: expected a window (B, "
                "{}, n, ...) with {} axes after the channels, got [{}]",
                channels, spatial_axes, fmt::join(window.sizes(), ", "));
-    const torch::Tensor mask = mask_channels(known, window);
+    const torch::Tensor mask = nn::window_mask_channels(known, window);
     torch::Tensor emb;
     if (label_dim > 0) {
         LOLA_CHECK(label.defined() && label.size(-1) == label_dim, "neural solver: expected labels of {} entries",

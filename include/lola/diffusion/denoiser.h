@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "lola/diffusion/schedule.h"
+#include "lola/nn/mask.h"
 
 namespace lola::diffusion {
 
@@ -77,26 +78,17 @@ private:
     std::shared_ptr<const Schedule> schedule_;
 };
 
-/// A window mask (B, n) or (n), bool or 0/1 float, reshaped to broadcast against a window x (B, C, n, spatial...) with
-/// `x_dim` dimensions: (B, 1, n, 1, ...) (or (1, 1, n, 1, ...)). The dtype is kept.
-torch::Tensor expand_window_mask(const torch::Tensor& window_mask, int64_t x_dim);
-
-/// The mask as 0/1 channels in the dtype of x with the full shape of x (B, C, n, spatial...), contiguous: the `cond`
-/// a backbone receives (concatenated to its input, so the backbone has 2C input channels; docs/method.md 4.3).
-/// `mask` must broadcast to x (e.g. (B, 1, n, 1, 1) from expand_window_mask).
-torch::Tensor mask_channels(const torch::Tensor& mask, const torch::Tensor& x);
-
 /// Conditioning on known entries (docs/method.md 4.3 and 7.1, azula's MaskedDenoiser). At each call the known entries
 /// of x_t are overwritten with sqrt(alpha_t^2 + sigma_t^2) y before the inner denoiser runs (after c_in scaling the
 /// network sees the clean y there, as in training); the returned mean is exactly y on known entries (var 0 there) and
-/// the inner mean elsewhere. When `cond` is undefined the inner denoiser receives mask_channels(mask, x_t); a defined
+/// the inner mean elsewhere. When `cond` is undefined the inner denoiser receives nn::mask_channels(mask, x_t); a defined
 /// cond is passed through unchanged.
 ///
 /// The inner denoiser is held by reference and must outlive this wrapper.
 class MaskedDenoiser : public Denoiser {
 public:
     /// y: the observation, broadcastable to x (values on unknown entries are ignored); mask: bool or 0/1 float,
-    /// broadcastable to x, nonzero = known (for windows, expand_window_mask(window_mask, x.dim())).
+    /// broadcastable to x, nonzero = known (for windows, nn::expand_window_mask(window_mask, x.dim())).
     MaskedDenoiser(const Denoiser& inner, torch::Tensor y, torch::Tensor mask);
 
     Gaussian denoise(const torch::Tensor& x_t, const torch::Tensor& t, const torch::Tensor& label = {},

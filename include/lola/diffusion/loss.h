@@ -54,7 +54,7 @@ torch::Tensor sample_time(int64_t batch, const TimePrior& prior = {},
 /// The loss for given times and noise, deterministic (the building block of denoiser_loss):
 /// x (B, C, n, spatial...), window_mask (B, n) bool/float (nonzero = known) or any mask broadcastable to x, or
 /// undefined (nothing known); t (B) or 0-d; eps of the shape of x. With alpha, sigma = schedule(t):
-/// x_t = alpha x + sigma eps, then x_t = sqrt(alpha^2 + sigma^2) x on known entries; cond = mask_channels(mask, x);
+/// x_t = alpha x + sigma eps, then x_t = sqrt(alpha^2 + sigma^2) x on known entries; cond = nn::mask_channels(mask, x);
 /// q = denoiser.denoise(x_t, t, label, cond); loss = mean over all elements (known ones included) of
 /// (q.mean - x)^2 / q.var. For a PreconditionedDenoiser this is the unweighted MSE between F and its target
 /// (x - c_skip x_t) / c_out.

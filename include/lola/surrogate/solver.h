@@ -17,10 +17,6 @@
 
 namespace lola::surrogate {
 
-/// The mask of known window states as float channels of the window's full shape: known (B, n) or (n) bool over the n
-/// window positions, window (B, C, n, spatial...) -> (B, C, n, spatial...) of 0/1.
-torch::Tensor mask_channels(const torch::Tensor& known, const torch::Tensor& window);
-
 class NeuralSolverImpl : public torch::nn::Cloneable<NeuralSolverImpl> {
 public:
     /// `channels` per state, `label_dim` entries of theta (0: no label, no modulation), `spatial_axes` = spatial

@@ -209,7 +209,7 @@ TEST_F(DiffusionTest, MaskedDenoiserOverwritesKnownEntriesAndReturnsY) {
     RecordingDenoiser inner(schedule);
     const int64_t b = 2, c = 3, n = 5;
     torch::Tensor window = torch::tensor({1, 1, 0, 0, 0, 0, 0, 0, 1, 1}, torch::kBool).reshape({b, n});
-    torch::Tensor mask = expand_window_mask(window, 5);
+    torch::Tensor mask = nn::expand_window_mask(window, 5);
     EXPECT_EQ(mask.sizes(), (std::vector<int64_t>{b, 1, n, 1, 1}));
     torch::Tensor y = torch::randn({b, c, n, 4, 4}, kF64);
     torch::Tensor x_t = torch::randn({b, c, n, 4, 4}, kF64) * 30;
@@ -258,7 +258,7 @@ TEST_F(DiffusionTest, LossIsUnweightedMseOnNetworkOutput) {
     torch::Tensor loss = denoiser_loss_at(d, x, {}, window, t, eps);
     ASSERT_EQ(loss.dim(), 0);
 
-    torch::Tensor known = expand_window_mask(window, 5).expand_as(x);
+    torch::Tensor known = nn::expand_window_mask(window, 5).expand_as(x);
     torch::Tensor sigma = schedule->sigma(t).view({b, 1, 1, 1, 1});
     torch::Tensor x_t = at::where(known, at::sqrt(1 + sigma * sigma) * x, x + sigma * eps);
     Preconditioning p = preconditioning(torch::ones_like(sigma), sigma);
@@ -498,7 +498,7 @@ TEST_F(DiffusionTest, MaskedSamplingKeepsKnownEntries) {
     torch::Tensor window = torch::zeros({b, n}, torch::kBool);
     window.index_put_({torch::indexing::Slice(), 0}, true);
     window.index_put_({torch::indexing::Slice(0, b / 2), 1}, true);
-    torch::Tensor mask = expand_window_mask(window, 4); // x (B, 1, n, 1)
+    torch::Tensor mask = nn::expand_window_mask(window, 4); // x (B, 1, n, 1)
     torch::Tensor y = torch::randn({b, 1, n, 1}, kF64);
     MaskedDenoiser masked(denoiser, y, mask);
     torch::Tensor known = mask.expand({b, 1, n, 1});

@@ -9,21 +9,14 @@
 #include "lola/diffusion/model.h"
 #include "lola/diffusion/sampler.h"
 #include "lola/nn/layers.h"
+#include "support/nn_support.h"
 #include "support/torch_support.h"
 
 using namespace lola;
 
 namespace {
 
-nn::BackboneOptions tiny_vit() {
-    nn::BackboneOptions o;
-    o.name = "test_tiny";
-    o.hid_channels = 32;
-    o.hid_blocks = 2;
-    o.attention_heads = 2;
-    o.dropout = 0.0;
-    return o;
-}
+using test::tiny_vit;
 
 int64_t count_on_meta(int64_t channels, int64_t label_dim, int64_t axes) {
     nn::ParameterDeviceGuard meta(torch::kMeta);
@@ -69,7 +62,7 @@ TEST_F(DenoiserNet, MaskedSamplingKeepsTheObservedFrame) {
     diffusion::PreconditionedDenoiser den(diffusion::network_fn(net), diffusion::make_schedule());
     torch::Tensor y = torch::randn({3, 2, 5, 4, 4});
     torch::Tensor known = torch::tensor({1, 1, 0, 0, 0}, torch::kBool);
-    diffusion::MaskedDenoiser masked(den, y, diffusion::expand_window_mask(known, y.dim()));
+    diffusion::MaskedDenoiser masked(den, y, nn::expand_window_mask(known, y.dim()));
     auto sampler = diffusion::make_sampler("ab", masked, 8);
     torch::Tensor x = sampler->sample(sampler->init(y.sizes()));
     ASSERT_EQ(x.sizes(), y.sizes());

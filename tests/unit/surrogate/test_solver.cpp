@@ -5,22 +5,16 @@
 #include <torch/optim/adamw.h>
 
 #include "lola/nn/layers.h"
+#include "lola/nn/mask.h"
 #include "lola/surrogate/solver.h"
+#include "support/nn_support.h"
 #include "support/torch_support.h"
 
 using namespace lola;
 
 namespace {
 
-nn::BackboneOptions tiny_vit() {
-    nn::BackboneOptions o;
-    o.name = "test_tiny";
-    o.hid_channels = 32;
-    o.hid_blocks = 2;
-    o.attention_heads = 2;
-    o.dropout = 0.0;
-    return o;
-}
+using test::tiny_vit;
 
 int64_t count_on_meta(const nn::BackboneOptions& o, int64_t channels, int64_t label_dim, int64_t axes) {
     nn::ParameterDeviceGuard meta(torch::kMeta);
@@ -66,7 +60,7 @@ TEST_F(Solver, UnknownStatesDoNotLeakIntoThePrediction) {
 TEST_F(Solver, MaskChannelsBroadcastOverChannelsAndSpace) {
     torch::Tensor w = torch::zeros({2, 3, 4, 2, 2});
     torch::Tensor known = torch::tensor({{1, 0, 0, 0}, {1, 1, 1, 0}}, torch::kBool);
-    torch::Tensor m = surrogate::mask_channels(known, w);
+    torch::Tensor m = nn::window_mask_channels(known, w);
     ASSERT_EQ(m.sizes(), w.sizes());
     EXPECT_EQ(m.sum().item<double>(), (1 + 3) * 3 * 4);
     EXPECT_EQ(m[1][2][2][1][0].item<float>(), 1.0f);
