@@ -17,6 +17,7 @@
 #include "lola/io/latent_cache.h"
 #include "lola/io/well.h"
 #include "lola/nn/layers.h"
+#include "lola/nn/mask.h"
 #include "lola/runtime/runs.h"
 #include "lola/train/trainer.h"
 #include "model_file.h"
@@ -380,7 +381,7 @@ torch::Tensor Emulator::forecast(const torch::Tensor& context, const torch::Tens
         if (!generative) {
             return m.run.solver->forward(window, known, l);
         }
-        const torch::Tensor mask = diffusion::expand_window_mask(known, window.dim());
+        const torch::Tensor mask = nn::expand_window_mask(known, window.dim());
         diffusion::MaskedDenoiser masked(*m.run.preconditioned, window, mask);
         std::unique_ptr<diffusion::Sampler> sampler = diffusion::make_sampler(sampler_name, masked, steps, so);
         const torch::Tensor x = sampler->init(window.sizes(), window.options(), gen);
