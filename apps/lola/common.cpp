@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <ATen/Context.h>
+
 #include <algorithm>
 
 #include "lola/core/log.h"
@@ -70,6 +72,43 @@ core::Config compose_run_config(const YAML::Node& defaults, const TrainRunArgs& 
     return cfg;
 }
 
+TrainSetup train_setup(const core::Config& cfg, const TrainRunArgs& a) {
+    TrainSetup setup{train::OptimOptions::from_config(cfg), train::TrainerOptions::from_config(cfg),
+                     parse_device(cfg.get<std::string>("device"))};
+    setup.trainer.stop_after = a.stop_after;
+    if (setup.device.is_cuda()) {
+        at::globalContext().setAllowTF32CuBLAS(true);
+        at::globalContext().setAllowTF32CuDNN(true);
+    }
+    return setup;
+}
+
+void save_run_config(core::Config& cfg, const fs::path& dir) {
+    cfg.set("format_version", YAML::Node(runtime::kRunFormatVersion));
+    cfg.save(dir / "config.yaml");
+}
+
+void log_train_summary(const std::string& command, const train::TrainSummary& s) {
+    LOLA_LOG_INFO("{}: {} steps in {:.1f} s, last train loss {:.4e}, valid loss {:.4e} (best {:.4e}), {} skipped",
+                  command, s.steps, s.seconds, s.last_train_loss, s.last_valid_loss, s.best_valid_loss, s.skipped);
+}
+
+ValidBatches::ValidBatches(std::shared_ptr<const data::WindowDataset> valid, data::LoaderOptions options)
+    : valid_(std::move(valid)), options_(std::move(options)) {}
+
+data::Batch ValidBatches::get(int64_t index) {
+    if (index == 0 || !loader_) { // the same validation batches every epoch
+        loader_ = std::make_unique<data::Loader>(valid_, options_);
+        loader_->start_epoch(0);
+    }
+    std::optional<data::Batch> b = loader_->next();
+    if (!b) {
+        loader_->start_epoch(0);
+        b = loader_->next();
+    }
+    return std::move(*b);
+}
+
 void check_training_memory(int64_t n_params, bool on_cpu, const std::string& keys) {
     const double need = 16.0 * static_cast<double>(n_params); // float32 weights, gradients, two moments
     const int64_t have = core::available_memory_bytes();
@@ -83,8 +122,9 @@ void check_training_memory(int64_t n_params, bool on_cpu, const std::string& key
                      n_params, core::format_bytes(need), core::format_bytes(static_cast<double>(have)), keys);
     if (n_params > 100'000'000) {
         LOLA_LOG_WARN(
-            "a model of {} parameters on the CPU: expect hours per epoch (paper-size models are meant for "
-            "GPUs; the CPU presets are small and tiny)",
+            "a paper-size model of {} parameters on the CPU: expect hours per epoch and days per run (paper-size "
+            "models are meant for GPUs; the CPU presets are ae=dcae_small, denoiser=small, surrogate=small and tiny: "
+            "'lola presets' lists them). The first step's line gives the estimate.",
             n_params);
     }
 }
@@ -135,7 +175,11 @@ core::Config compose(const YAML::Node& defaults, const ConfigArgs& args) {
 }
 
 std::optional<std::string> find_dataset_preset(const std::string& dataset_name) {
-    const fs::path dir = core::config_dir() / "dataset";
+    const std::optional<fs::path> group = core::find_config_group("dataset");
+    if (!group) {
+        return std::nullopt;
+    }
+    const fs::path& dir = *group;
     std::error_code ec;
     std::vector<fs::path> files;
     for (const auto& e : fs::directory_iterator(dir, ec)) {

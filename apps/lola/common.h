@@ -12,6 +12,7 @@
 #include "lola/data/loader.h"
 #include "lola/runtime/runs.h"
 #include "lola/train/run_folder.h"
+#include "lola/train/trainer.h"
 
 namespace CLI {
 class App;
@@ -66,6 +67,34 @@ void add_train_run_args(CLI::App& cmd, TrainRunArgs& args);
 /// A training run's config: `defaults`, then (with --resume) the run's own config.yaml, then --config files and
 /// overrides, then --device.
 core::Config compose_run_config(const YAML::Node& defaults, const TrainRunArgs& args);
+
+/// What every training command takes from its composed config: the optimizer and trainer options (with
+/// --stop-after) and the device (with TF32 matrix products allowed on CUDA).
+struct TrainSetup {
+    train::OptimOptions optim;
+    train::TrainerOptions trainer;
+    torch::Device device = torch::kCPU;
+};
+TrainSetup train_setup(const core::Config& cfg, const TrainRunArgs& args);
+
+/// Write the run's config.yaml (with the run format version) into `dir`, before training starts.
+void save_run_config(core::Config& cfg, const std::filesystem::path& dir);
+
+/// The closing log line of a training command: steps, time, losses, skipped steps.
+void log_train_summary(const std::string& command, const train::TrainSummary& summary);
+
+/// The validation batches of a training run: get(index) is batch `index` of one fixed pass over the valid split, so
+/// every epoch validates on the same batches (index 0 starts the pass again; a pass shorter than the indices wraps).
+class ValidBatches {
+public:
+    ValidBatches(std::shared_ptr<const data::WindowDataset> valid, data::LoaderOptions options);
+    data::Batch get(int64_t index);
+
+private:
+    std::shared_ptr<const data::WindowDataset> valid_;
+    data::LoaderOptions options_;
+    std::unique_ptr<data::Loader> loader_;
+};
 
 /// Refuse (lola::Error) to train a model of `n_params` parameters on the CPU when its weights, gradients and optimizer
 /// state alone (16 bytes per parameter) exceed the memory available; `keys` names the config keys that size it.

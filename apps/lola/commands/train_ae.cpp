@@ -1,7 +1,6 @@
 // lola train-ae: train an autoencoder on single states of a dataset preset (docs/method.md 3.6-3.7).
 #include <CLI/CLI.hpp>
 
-#include <ATen/Context.h>
 #include <torch/utils.h>
 
 #include <filesystem>
@@ -27,8 +26,7 @@ public:
         : model_(std::move(model)),
           loss_(std::move(loss)),
           train_(std::move(train)),
-          valid_(std::move(valid)),
-          valid_opts_(std::move(valid_opts)),
+          valid_(std::move(valid), std::move(valid_opts)),
           device_(device) {}
 
     torch::nn::Module& module() override { return *model_; }
@@ -40,18 +38,7 @@ public:
     }
     int64_t last_batch_size() const override { return last_; }
 
-    torch::Tensor valid_loss(int64_t index) override {
-        if (index == 0) { // the same validation batches every epoch
-            valid_loader_ = std::make_unique<data::Loader>(valid_, valid_opts_);
-            valid_loader_->start_epoch(0);
-        }
-        std::optional<data::Batch> b = valid_loader_->next();
-        if (!b) {
-            valid_loader_->start_epoch(0);
-            b = valid_loader_->next();
-        }
-        return loss_of(*b);
-    }
+    torch::Tensor valid_loss(int64_t index) override { return loss_of(valid_.get(index)); }
 
     std::vector<int64_t> data_position() const override { return train_->position(); }
     void seek(const std::vector<int64_t>& position) override { train_->seek(position); }
@@ -67,9 +54,7 @@ private:
     autoencoder::AutoEncoder model_;
     autoencoder::AeLossOptions loss_;
     std::unique_ptr<data::BatchStream> train_;
-    std::shared_ptr<const data::WindowDataset> valid_;
-    data::LoaderOptions valid_opts_;
-    std::unique_ptr<data::Loader> valid_loader_;
+    ValidBatches valid_;
     torch::Device device_;
     int64_t last_ = 0;
 };
@@ -82,16 +67,10 @@ void run_train_ae(const TrainRunArgs& a) {
     autoencoder::AutoEncoderOptions ae = autoencoder::AutoEncoderOptions::from_config(cfg);
     ae.resolve_pixel_channels(static_cast<int64_t>(dataset.fields.size()));
     autoencoder::AeLossOptions loss = autoencoder::AeLossOptions::from_config(cfg);
-    train::OptimOptions optim = train::OptimOptions::from_config(cfg);
-    train::TrainerOptions topts = train::TrainerOptions::from_config(cfg);
-    topts.stop_after = a.stop_after;
-    const torch::Device device = parse_device(cfg.get<std::string>("device"));
+    const TrainSetup setup = train_setup(cfg, a);
+    const torch::Device device = setup.device;
     check_training_memory(autoencoder::count_parameters(ae), device.is_cpu(),
                           "ae.lat_channels, ae.hid_channels or ae.hid_blocks");
-    if (device.is_cuda()) {
-        at::globalContext().setAllowTF32CuBLAS(true);
-        at::globalContext().setAllowTF32CuDNN(true);
-    }
 
     auto train_ds = std::make_shared<data::WindowDataset>(data::preset_split_files(dataset, "train"), 1, 1);
     auto valid_ds = std::make_shared<data::WindowDataset>(data::preset_split_files(dataset, "valid"), 1, 1);
@@ -104,8 +83,7 @@ void run_train_ae(const TrainRunArgs& a) {
     }
 
     cfg.set("ae.pixel_channels", YAML::Node(ae.pixel_channels));
-    cfg.set("format_version", YAML::Node(runtime::kRunFormatVersion));
-    cfg.save(dir / "config.yaml");
+    save_run_config(cfg, dir);
     LOLA_LOG_INFO("train-ae: {} ({} parameters) on {} ({} train / {} valid states), run folder {}", ae.name,
                   autoencoder::count_parameters(ae), dataset.name, train_ds->size(), valid_ds->size(), dir.string());
 
@@ -114,12 +92,8 @@ void run_train_ae(const TrainRunArgs& a) {
     model->to(device);
     AeTask task(model, loss, std::make_unique<data::BatchStream>(train_ds, loader_options(cfg, dataset, true)),
                 valid_ds, loader_options(cfg, dataset, false), device);
-    train::Trainer trainer(dir, task, optim, topts);
-    train::TrainSummary s = trainer.run(a.resume);
-    LOLA_LOG_INFO(
-        "train-ae: {} steps in {:.1f} s, last train loss {:.4e}, valid loss {:.4e} (best {:.4e}), {} "
-        "skipped",
-        s.steps, s.seconds, s.last_train_loss, s.last_valid_loss, s.best_valid_loss, s.skipped);
+    train::Trainer trainer(dir, task, setup.optim, setup.trainer);
+    log_train_summary("train-ae", trainer.run(a.resume));
 }
 
 } // namespace

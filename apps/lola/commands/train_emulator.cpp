@@ -4,7 +4,6 @@
 #include <CLI/CLI.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/Context.h>
 #include <torch/utils.h>
 
 #include <filesystem>
@@ -62,31 +61,21 @@ class PixelSource : public WindowSource {
 public:
     PixelSource(std::unique_ptr<data::BatchStream> train, std::shared_ptr<const data::WindowDataset> valid,
                 data::LoaderOptions valid_opts)
-        : train_(std::move(train)), valid_(std::move(valid)), valid_opts_(std::move(valid_opts)) {}
+        : train_(std::move(train)), valid_(std::move(valid), std::move(valid_opts)) {}
     data::WindowBatch next_train() override {
         data::Batch b = train_->next();
         return {b.state, b.label};
     }
     data::WindowBatch valid(int64_t index) override {
-        if (index == 0) {
-            loader_ = std::make_unique<data::Loader>(valid_, valid_opts_);
-            loader_->start_epoch(0);
-        }
-        std::optional<data::Batch> b = loader_->next();
-        if (!b) {
-            loader_->start_epoch(0);
-            b = loader_->next();
-        }
-        return {b->state, b->label};
+        data::Batch b = valid_.get(index);
+        return {b.state, b.label};
     }
     std::vector<int64_t> position() const override { return train_->position(); }
     void seek(const std::vector<int64_t>& position) override { train_->seek(position); }
 
 private:
     std::unique_ptr<data::BatchStream> train_;
-    std::shared_ptr<const data::WindowDataset> valid_;
-    data::LoaderOptions valid_opts_;
-    std::unique_ptr<data::Loader> loader_;
+    ValidBatches valid_;
 };
 
 /// The training task of both emulators: random context masks (docs/method.md 4.6) and the model's loss.
@@ -129,6 +118,115 @@ private:
     int64_t last_ = 0;
 };
 
+/// The training windows of an emulator run and what the run records about them (the model.* keys of config.yaml).
+struct EmulatorData {
+    std::unique_ptr<WindowSource> source;
+    std::string description;                          ///< for the log
+    int64_t time_stride = 1;                          ///< Delta in snapshots of the dataset
+    std::vector<int64_t> spatial_shape, latent_shape; ///< latent_shape: empty in pixel space
+    std::vector<std::string> label_names;
+    std::string ae_run_path; ///< relative to the run folder; empty in pixel space
+};
+
+/// Windows of the latent cache in latents.dir (latents.ae, when empty, from the cache's provenance); sets run.shape.
+EmulatorData latent_data(EmulatorRun& run, const std::string& latents) {
+    core::Config& cfg = run.config;
+    const uint64_t seed = cfg.get<uint64_t>("seed");
+    const int64_t batch = cfg.get<int64_t>("loader.batch_size");
+    const int64_t valid_batch = cfg.get<int64_t>("loader.valid_batch_size");
+    EmulatorData d;
+    const fs::path dir(latents);
+    std::string ae = cfg.get<std::string>("latents.ae");
+    if (ae.empty()) {
+        const fs::path train_path = dir / "train.h5";
+        LOLA_CHECK_USAGE(fs::exists(train_path),
+                         "latents.dir={}: '{}' does not exist (run `lola cache-latents` "
+                         "first)",
+                         latents, train_path.string());
+        ae = io::read_latent_cache_info(train_path).provenance.ae_run;
+        cfg.apply_override("latents.ae=" + ae);
+    }
+    AeRun ae_run = load_ae_run(ae, torch::kCPU);
+    const std::string hash = train::weights_hash(*ae_run.model);
+    auto train_w = std::make_shared<const data::LatentWindows>(checked_cache(dir, "train", ae_run, hash),
+                                                               run.emulator.window, run.emulator.stride);
+    auto valid_w = std::make_shared<const data::LatentWindows>(checked_cache(dir, "valid", ae_run, hash),
+                                                               run.emulator.window, run.emulator.stride);
+    const auto& lat = train_w->info().latent_shape;
+    run.shape = {"latent", lat[0], train_w->info().label_dim, static_cast<int64_t>(lat.size())};
+    const int64_t cache_stride = train_w->info().provenance.stride;
+    LOLA_CHECK_USAGE(valid_w->info().provenance.stride == cache_stride,
+                     "latents.dir={}: the train cache holds "
+                     "every {}th snapshot but the valid cache every {}th: re-run lola cache-latents for both",
+                     latents, cache_stride, valid_w->info().provenance.stride);
+    d.time_stride = run.emulator.stride * cache_stride;
+    d.latent_shape = lat;
+    for (size_t k = 1; k < lat.size(); ++k) {
+        d.spatial_shape.push_back(lat[k] * ae_run.ae_options.downsampling());
+    }
+    d.ae_run_path = runtime::relative_path(ae, run.dir);
+    // the normalisation is the autoencoder's: recorded here too, so that the run describes itself
+    cfg.set("dataset", YAML::Clone(ae_run.config.at("dataset")));
+    try { // the label's names come from the data; a cache without its data keeps generic names
+        d.label_names = runtime::label_names(io::read_schema(data::preset_split_files(ae_run.dataset, "train")[0]));
+    } catch (const Error& e) {
+        LOLA_LOG_WARN(
+            "the label's names are unknown (the dataset of {} is not reachable: {}); the run records "
+            "none",
+            ae, e.what());
+    }
+    LOLA_CHECK_USAGE(valid_w->size() >= valid_batch,
+                     "the valid cache has {} windows, fewer than "
+                     "loader.valid_batch_size={}",
+                     valid_w->size(), valid_batch);
+    d.source = std::make_unique<LatentSource>(train_w, valid_w, batch, valid_batch, seed);
+    d.description = fmt::format("latent cache {} ({} train / {} valid windows of [{}])", latents, train_w->size(),
+                                valid_w->size(), fmt::join(train_w->window_shape(), ", "));
+    return d;
+}
+
+/// Windows of the dataset itself (pixel space, preprocessed on the fly); sets run.shape.
+EmulatorData pixel_data(EmulatorRun& run) {
+    core::Config& cfg = run.config;
+    EmulatorData d;
+    d.time_stride = run.emulator.stride;
+    data::DatasetOptions dataset = data::DatasetOptions::from_config(cfg);
+    auto train_ds = std::make_shared<data::WindowDataset>(
+        data::preset_split_files(dataset, "train"), run.emulator.window, run.emulator.stride, dataset.log_scalars);
+    auto valid_ds = std::make_shared<data::WindowDataset>(
+        data::preset_split_files(dataset, "valid"), run.emulator.window, run.emulator.stride, dataset.log_scalars);
+    const auto shape = train_ds->sample_shape(); // (C, n, spatial...)
+    std::vector<std::unique_ptr<io::WellReader>> readers;
+    const int64_t label_dim = data::make_label(train_ds->get(0, readers)).numel();
+    const auto expected = cfg.get<int64_t>("dataset.label_dim");
+    LOLA_CHECK_USAGE(expected == 0 || expected == label_dim,
+                     "dataset.label_dim={} but the files of {} give labels "
+                     "of {} entries: fix the preset",
+                     expected, dataset.name, label_dim);
+    run.shape = {"pixel", shape[0], label_dim, static_cast<int64_t>(shape.size()) - 1};
+    d.spatial_shape.assign(shape.begin() + 2, shape.end());
+    d.label_names = runtime::label_names(train_ds->schema(0));
+    d.source =
+        std::make_unique<PixelSource>(std::make_unique<data::BatchStream>(train_ds, loader_options(cfg, dataset, true)),
+                                      valid_ds, loader_options(cfg, dataset, false));
+    d.description = fmt::format("dataset {} ({} train / {} valid windows of [{}])", dataset.name, train_ds->size(),
+                                valid_ds->size(), fmt::join(shape, ", "));
+    return d;
+}
+
+/// The model.* keys that make the run folder describe itself (runtime::load_emulator_run reads them back).
+void record_model(core::Config& cfg, const EmulatorRun& run, const EmulatorData& d) {
+    cfg.set("model.space", YAML::Node(run.shape.space));
+    cfg.set("model.channels", YAML::Node(run.shape.channels));
+    cfg.set("model.label_dim", YAML::Node(run.shape.label_dim));
+    cfg.set("model.spatial_axes", YAML::Node(run.shape.spatial_axes));
+    cfg.set("model.time_stride", YAML::Node(d.time_stride));
+    cfg.set("model.spatial_shape", YAML::Node(d.spatial_shape));
+    cfg.set("model.latent_shape", YAML::Node(d.latent_shape));
+    cfg.set("model.label_names", YAML::Node(d.label_names));
+    cfg.set("model.ae_run", YAML::Node(d.ae_run_path));
+}
+
 void run_train_emulator(EmulatorKind kind, const TrainRunArgs& a) {
     const char* cmd = kind == EmulatorKind::diffusion ? "train-diffusion" : "train-surrogate";
     const train::RunFolder folder(a.out, a.mode()); // locked for the whole run
@@ -139,96 +237,11 @@ void run_train_emulator(EmulatorKind kind, const TrainRunArgs& a) {
     core::Config& cfg = run.config;
     run.emulator = EmulatorOptions::from_config(cfg);
     run.backbone = nn::BackboneOptions::from_config(cfg, backbone_group(kind));
-    train::OptimOptions optim = train::OptimOptions::from_config(cfg);
-    train::TrainerOptions topts = train::TrainerOptions::from_config(cfg);
-    topts.stop_after = a.stop_after;
-    const torch::Device device = parse_device(cfg.get<std::string>("device"));
-    if (device.is_cuda()) {
-        at::globalContext().setAllowTF32CuBLAS(true);
-        at::globalContext().setAllowTF32CuDNN(true);
-    }
+    const TrainSetup setup = train_setup(cfg, a);
+    const torch::Device device = setup.device;
     const uint64_t seed = cfg.get<uint64_t>("seed");
-    const int64_t batch = cfg.get<int64_t>("loader.batch_size");
-    const int64_t valid_batch = cfg.get<int64_t>("loader.valid_batch_size");
-
-    std::unique_ptr<WindowSource> source;
-    std::string data_desc;
-    int64_t time_stride = run.emulator.stride; // Delta in snapshots of the dataset
-    std::vector<int64_t> spatial_shape, latent_shape;
-    std::vector<std::string> label_names;
-    std::string ae_run_path;
     const std::string latents = cfg.get<std::string>("latents.dir");
-    if (!latents.empty()) {
-        const fs::path dir(latents);
-        std::string ae = cfg.get<std::string>("latents.ae");
-        if (ae.empty()) {
-            const fs::path train_path = dir / "train.h5";
-            LOLA_CHECK_USAGE(fs::exists(train_path),
-                             "latents.dir={}: '{}' does not exist (run `lola cache-latents` "
-                             "first)",
-                             latents, train_path.string());
-            ae = io::read_latent_cache_info(train_path).provenance.ae_run;
-            cfg.apply_override("latents.ae=" + ae);
-        }
-        AeRun ae_run = load_ae_run(ae, torch::kCPU);
-        const std::string hash = train::weights_hash(*ae_run.model);
-        auto train_w = std::make_shared<const data::LatentWindows>(checked_cache(dir, "train", ae_run, hash),
-                                                                   run.emulator.window, run.emulator.stride);
-        auto valid_w = std::make_shared<const data::LatentWindows>(checked_cache(dir, "valid", ae_run, hash),
-                                                                   run.emulator.window, run.emulator.stride);
-        const auto& lat = train_w->info().latent_shape;
-        run.shape = {"latent", lat[0], train_w->info().label_dim, static_cast<int64_t>(lat.size())};
-        const int64_t cache_stride = train_w->info().provenance.stride;
-        LOLA_CHECK_USAGE(valid_w->info().provenance.stride == cache_stride,
-                         "latents.dir={}: the train cache holds "
-                         "every {}th snapshot but the valid cache every {}th: re-run lola cache-latents for both",
-                         latents, cache_stride, valid_w->info().provenance.stride);
-        time_stride = run.emulator.stride * cache_stride;
-        latent_shape = lat;
-        for (size_t k = 1; k < lat.size(); ++k) {
-            spatial_shape.push_back(lat[k] * ae_run.ae_options.downsampling());
-        }
-        ae_run_path = runtime::relative_path(ae, run.dir);
-        // the normalisation is the autoencoder's: recorded here too, so that the run describes itself
-        cfg.set("dataset", YAML::Clone(ae_run.config.at("dataset")));
-        try { // the label's names come from the data; a cache without its data keeps generic names
-            label_names = runtime::label_names(io::read_schema(data::preset_split_files(ae_run.dataset, "train")[0]));
-        } catch (const Error& e) {
-            LOLA_LOG_WARN(
-                "the label's names are unknown (the dataset of {} is not reachable: {}); the run records "
-                "none",
-                ae, e.what());
-        }
-        LOLA_CHECK_USAGE(valid_w->size() >= valid_batch,
-                         "the valid cache has {} windows, fewer than "
-                         "loader.valid_batch_size={}",
-                         valid_w->size(), valid_batch);
-        source = std::make_unique<LatentSource>(train_w, valid_w, batch, valid_batch, seed);
-        data_desc = fmt::format("latent cache {} ({} train / {} valid windows of [{}])", latents, train_w->size(),
-                                valid_w->size(), fmt::join(train_w->window_shape(), ", "));
-    } else {
-        data::DatasetOptions dataset = data::DatasetOptions::from_config(cfg);
-        auto train_ds = std::make_shared<data::WindowDataset>(
-            data::preset_split_files(dataset, "train"), run.emulator.window, run.emulator.stride, dataset.log_scalars);
-        auto valid_ds = std::make_shared<data::WindowDataset>(
-            data::preset_split_files(dataset, "valid"), run.emulator.window, run.emulator.stride, dataset.log_scalars);
-        const auto shape = train_ds->sample_shape(); // (C, n, spatial...)
-        std::vector<std::unique_ptr<io::WellReader>> readers;
-        const int64_t label_dim = data::make_label(train_ds->get(0, readers)).numel();
-        const auto expected = cfg.get<int64_t>("dataset.label_dim");
-        LOLA_CHECK_USAGE(expected == 0 || expected == label_dim,
-                         "dataset.label_dim={} but the files of {} give labels "
-                         "of {} entries: fix the preset",
-                         expected, dataset.name, label_dim);
-        run.shape = {"pixel", shape[0], label_dim, static_cast<int64_t>(shape.size()) - 1};
-        spatial_shape.assign(shape.begin() + 2, shape.end());
-        label_names = runtime::label_names(train_ds->schema(0));
-        source = std::make_unique<PixelSource>(
-            std::make_unique<data::BatchStream>(train_ds, loader_options(cfg, dataset, true)), valid_ds,
-            loader_options(cfg, dataset, false));
-        data_desc = fmt::format("dataset {} ({} train / {} valid windows of [{}])", dataset.name, train_ds->size(),
-                                valid_ds->size(), fmt::join(shape, ", "));
-    }
+    EmulatorData data = latents.empty() ? pixel_data(run) : latent_data(run, latents);
     {
         EmulatorRun probe = run; // exact parameter count on the meta device: no memory
         nn::ParameterDeviceGuard meta(torch::kMeta);
@@ -237,28 +250,17 @@ void run_train_emulator(EmulatorKind kind, const TrainRunArgs& a) {
             nn::count_parameters(probe.module()), device.is_cpu(),
             fmt::format("{0}.hid_channels, {0}.hid_blocks or {0}.attention_heads", backbone_group(kind)));
     }
-    cfg.set("model.space", YAML::Node(run.shape.space));
-    cfg.set("model.channels", YAML::Node(run.shape.channels));
-    cfg.set("model.label_dim", YAML::Node(run.shape.label_dim));
-    cfg.set("model.spatial_axes", YAML::Node(run.shape.spatial_axes));
-    cfg.set("model.time_stride", YAML::Node(time_stride));
-    cfg.set("model.spatial_shape", YAML::Node(spatial_shape));
-    cfg.set("model.latent_shape", YAML::Node(latent_shape));
-    cfg.set("model.label_names", YAML::Node(label_names));
-    cfg.set("model.ae_run", YAML::Node(ae_run_path));
-    cfg.set("format_version", YAML::Node(runtime::kRunFormatVersion));
-    cfg.save(run.dir / "config.yaml");
+    record_model(cfg, run, data);
+    save_run_config(cfg, run.dir);
 
     torch::manual_seed(seed);
     build_model(run);
     run.module().to(device);
     LOLA_LOG_INFO("{}: {} backbone {} ({} parameters) on {}, run folder {}", cmd, kind_name(kind), run.backbone.name,
-                  nn::count_parameters(run.module()), data_desc, run.dir.string());
-    EmulatorTask task(run, std::move(source), device, seed);
-    train::Trainer trainer(run.dir, task, optim, topts);
-    const train::TrainSummary s = trainer.run(a.resume);
-    LOLA_LOG_INFO("{}: {} steps in {:.1f} s, last train loss {:.4e}, valid loss {:.4e} (best {:.4e}), {} skipped", cmd,
-                  s.steps, s.seconds, s.last_train_loss, s.last_valid_loss, s.best_valid_loss, s.skipped);
+                  nn::count_parameters(run.module()), data.description, run.dir.string());
+    EmulatorTask task(run, std::move(data.source), device, seed);
+    train::Trainer trainer(run.dir, task, setup.optim, setup.trainer);
+    log_train_summary(cmd, trainer.run(a.resume));
 }
 
 void register_one(CLI::App& app, EmulatorKind kind) {
