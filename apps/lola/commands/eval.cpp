@@ -69,29 +69,40 @@ std::vector<std::string> model_names(const std::vector<std::string>& runs) {
     return names;
 }
 
-void run_eval(const EvalArgs& a) {
+/// The emulators under evaluation, checked to model one dataset at one stride.
+struct EvalModels {
+    std::vector<std::unique_ptr<Forecaster>> forecasters;
+    std::vector<std::string> names;
+    data::DatasetOptions dataset; ///< of the first run (its root replaced by --data-root)
+    int64_t stride = 1;
+    /// The first latent model: its autoencoder gives the baseline and the relative metrics (-1: none).
+    int64_t ae_model = -1;
+};
+
+EvalModels load_models(const EvalArgs& a) {
     LOLA_CHECK_USAGE(!a.runs.empty(), "--run: give at least one emulator run folder");
     LOLA_CHECK_USAGE(a.members >= 1, "--members must be >= 1, got {}", a.members);
     LOLA_CHECK_USAGE(a.trajectories >= 1, "--trajectories must be >= 1, got {}", a.trajectories);
     const torch::Device device = parse_device(a.device);
-    std::vector<std::unique_ptr<Forecaster>> models;
+    EvalModels em;
     runtime::LoadOptions lo;
     lo.best = a.best;
     for (const auto& r : a.runs) {
-        models.push_back(std::make_unique<Forecaster>(r, device, a.sampler, a.steps, lo));
+        em.forecasters.push_back(std::make_unique<Forecaster>(r, device, a.sampler, a.steps, lo));
     }
-    const std::vector<std::string> names = model_names(a.runs);
-    data::DatasetOptions dataset = models[0]->emulator().dataset();
+    const auto& models = em.forecasters;
+    em.names = model_names(a.runs);
+    em.dataset = models[0]->emulator().dataset();
     if (!a.data_root.empty()) {
-        dataset.root = a.data_root;
+        em.dataset.root = a.data_root;
     }
-    const int64_t stride = models[0]->card().time_stride;
+    em.stride = models[0]->card().time_stride;
     for (size_t m = 1; m < models.size(); ++m) {
-        LOLA_CHECK_USAGE(models[m]->card().dataset == dataset.name && models[m]->card().time_stride == stride,
+        LOLA_CHECK_USAGE(models[m]->card().dataset == em.dataset.name && models[m]->card().time_stride == em.stride,
                          "--run {} models {} at stride {} but --run {} models {} at stride {}: evaluate runs of one "
                          "dataset and stride together",
-                         a.runs[m], models[m]->card().dataset, models[m]->card().time_stride, a.runs[0], dataset.name,
-                         stride);
+                         a.runs[m], models[m]->card().dataset, models[m]->card().time_stride, a.runs[0],
+                         em.dataset.name, em.stride);
     }
     for (int64_t c : a.contexts) {
         for (const auto& m : models) {
@@ -99,27 +110,71 @@ void run_eval(const EvalArgs& a) {
                              m->card().max_context);
         }
     }
-    const std::vector<metrics::HorizonBin> bins = metrics::horizon_bins(a.bins == "auto" ? dataset.name : a.bins);
-    const data::TrajectorySet test(dataset, a.split);
-    const std::vector<int64_t> indices = emulation::eval_trajectory_indices(test.size(), a.trajectories, 0);
-    const fs::path out(a.out);
-    const core::FolderLock lock = core::claim_folder(out, "evaluation folder");
-    LOLA_LOG_INFO(
-        "eval: {} model(s) on {} ({} of {} {} trajectories, starts [{}], contexts [{}], {} members, stride "
-        "{}) -> {}",
-        models.size(), dataset.name, indices.size(), test.size(), a.split, fmt::join(a.starts, ", "),
-        fmt::join(a.contexts, ", "), a.members, stride, out.string());
-    // The autoencoder baseline and the relative metrics use the first latent model's autoencoder.
-    int64_t ae_model = -1;
     for (size_t m = 0; m < models.size(); ++m) {
-        if (models[m]->card().space == "latent" && ae_model < 0) {
-            ae_model = static_cast<int64_t>(m);
+        if (models[m]->card().space == "latent" && em.ae_model < 0) {
+            em.ae_model = static_cast<int64_t>(m);
         }
     }
+    return em;
+}
 
+/// What the rollouts gather: the statistics table, the time spent per model and the first rollout for the figures.
+struct EvalResults {
     metrics::StatsTable table;
     std::map<std::string, std::pair<double, int64_t>> speed; // model -> (seconds, states)
     std::optional<Showcase> showcase;
+};
+
+/// One rollout of every model (and the baselines) from `start` of trajectory `idx` with context c, into `results`.
+void evaluate_rollout(const EvalArgs& a, EvalModels& em, const data::Trajectory& traj, int64_t idx, int64_t start,
+                      int64_t c, EvalResults& results) {
+    const int64_t stride = em.stride;
+    const std::vector<std::string>& fields = em.dataset.fields;
+    const torch::Tensor frames = emulation::select_frames(traj.states, start, c, stride, 1).contiguous();
+    const uint64_t seed = emulation::run_seed(a.seed, idx, start);
+    torch::Tensor x_ae = frames; // pixel-only evaluations: relative = absolute
+    std::vector<Forecaster::Output> outputs;
+    for (size_t m = 0; m < em.forecasters.size(); ++m) {
+        Forecaster& model = *em.forecasters[m];
+        const int64_t K = model.generative() ? a.members : 1;
+        outputs.push_back(model.forecast(frames, traj.label, c, K, seed));
+        if (static_cast<int64_t>(m) == em.ae_model) {
+            x_ae = outputs.back().recon;
+        }
+    }
+    for (size_t m = 0; m < em.forecasters.size(); ++m) {
+        metrics::EvaluateOptions eo;
+        eo.deterministic = !em.forecasters[m]->generative();
+        results.table.add(em.names[m], idx, start, c, stride, metrics::evaluate_both(frames, x_ae, outputs[m].pred, eo),
+                          fields);
+        auto& s = results.speed[em.names[m]];
+        s.first += outputs[m].seconds;
+        s.second += outputs[m].pred.size(0) * frames.size(1);
+    }
+    if (a.baselines) {
+        metrics::EvaluateOptions eo;
+        eo.deterministic = true;
+        const torch::Tensor persist = emulation::persistence(frames.slice(1, 0, c).unsqueeze(0), frames.size(1));
+        results.table.add("persistence", idx, start, c, stride, metrics::evaluate_both(frames, x_ae, persist, eo),
+                          fields);
+        if (em.ae_model >= 0) {
+            results.table.add("autoencoder", idx, start, c, stride,
+                              metrics::evaluate_both(frames, x_ae, x_ae.unsqueeze(0), eo), fields);
+        }
+    }
+    if (!results.showcase) {
+        results.showcase = Showcase{frames, x_ae, {}, {}, c, idx};
+        for (size_t m = 0; m < em.forecasters.size(); ++m) {
+            results.showcase->names.push_back(em.names[m]);
+            results.showcase->preds.push_back(outputs[m].pred);
+        }
+    }
+}
+
+/// Every rollout of the protocol: trajectories x starts x contexts, with progress and ETA in the log.
+EvalResults run_rollouts(const EvalArgs& a, EvalModels& em, const data::TrajectorySet& test,
+                         const std::vector<int64_t>& indices) {
+    EvalResults results;
     const auto t_start = std::chrono::steady_clock::now();
     const int64_t total = static_cast<int64_t>(indices.size() * a.starts.size() * a.contexts.size());
     int64_t done = 0;
@@ -129,45 +184,7 @@ void run_eval(const EvalArgs& a) {
         for (int64_t start : a.starts) {
             LOLA_CHECK_USAGE(start >= 0 && start < T - 1, "--starts: {} is outside the {} snapshots", start, T);
             for (int64_t c : a.contexts) {
-                const torch::Tensor frames = emulation::select_frames(traj.states, start, c, stride, 1).contiguous();
-                const uint64_t seed = emulation::run_seed(a.seed, idx, start);
-                torch::Tensor x_ae = frames; // pixel-only evaluations: relative = absolute
-                std::vector<Forecaster::Output> outputs;
-                for (size_t m = 0; m < models.size(); ++m) {
-                    const int64_t K = models[m]->generative() ? a.members : 1;
-                    outputs.push_back(models[m]->forecast(frames, traj.label, c, K, seed));
-                    if (static_cast<int64_t>(m) == ae_model) {
-                        x_ae = outputs.back().recon;
-                    }
-                }
-                for (size_t m = 0; m < models.size(); ++m) {
-                    metrics::EvaluateOptions eo;
-                    eo.deterministic = !models[m]->generative();
-                    table.add(names[m], idx, start, c, stride,
-                              metrics::evaluate_both(frames, x_ae, outputs[m].pred, eo), dataset.fields);
-                    auto& s = speed[names[m]];
-                    s.first += outputs[m].seconds;
-                    s.second += outputs[m].pred.size(0) * frames.size(1);
-                }
-                if (a.baselines) {
-                    metrics::EvaluateOptions eo;
-                    eo.deterministic = true;
-                    const torch::Tensor persist =
-                        emulation::persistence(frames.slice(1, 0, c).unsqueeze(0), frames.size(1));
-                    table.add("persistence", idx, start, c, stride, metrics::evaluate_both(frames, x_ae, persist, eo),
-                              dataset.fields);
-                    if (ae_model >= 0) {
-                        table.add("autoencoder", idx, start, c, stride,
-                                  metrics::evaluate_both(frames, x_ae, x_ae.unsqueeze(0), eo), dataset.fields);
-                    }
-                }
-                if (!showcase) {
-                    showcase = Showcase{frames, x_ae, {}, {}, c, idx};
-                    for (size_t m = 0; m < models.size(); ++m) {
-                        showcase->names.push_back(names[m]);
-                        showcase->preds.push_back(outputs[m].pred);
-                    }
-                }
+                evaluate_rollout(a, em, traj, idx, start, c, results);
                 ++done;
                 const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
                 LOLA_LOG_INFO("eval: {:>4}/{} rollouts (trajectory {}, start {}, context {}) | {:.0f} s | ETA {:.0f} s",
@@ -175,62 +192,73 @@ void run_eval(const EvalArgs& a) {
             }
         }
     }
-    table.write_csv(out / "stats.csv");
-    metrics::SummaryOptions so;
-    so.bins = bins;
-    so.metrics = {"vrmse", "rel_vrmse", "spread_skill", "crps", "psrmse_low", "psrmse_mid", "psrmse_high"};
-    const metrics::Summary summary = table.summarize(so);
-    summary.write(out / "summary");
+    return results;
+}
 
-    // Speed per state = per ensemble member and frame (docs/method.md 10 "Speed": not the reference's divisor).
+/// Speed per state = per ensemble member and frame (docs/method.md 10 "Speed": not the reference's divisor): writes
+/// speed.json into `out` and returns the markdown table.
+std::string write_speed(const fs::path& out, const std::vector<std::string>& names,
+                        const std::map<std::string, std::pair<double, int64_t>>& speed) {
     std::string speed_md = "| model | ms per state (rollout + decoding) | states |\n|---|---:|---:|\n";
     nlohmann::json speed_json = nlohmann::json::object();
     for (const auto& name : names) {
-        const auto [seconds, states] = speed[name];
+        const auto it = speed.find(name);
+        const auto [seconds, states] = it != speed.end() ? it->second : std::pair<double, int64_t>{0.0, 0};
         const double ms = 1000.0 * seconds / static_cast<double>(std::max<int64_t>(states, 1));
         speed_md += fmt::format("| {} | {:.2f} | {} |\n", name, ms, states);
         speed_json[name] = {{"ms_per_state", ms}, {"states", states}, {"seconds", seconds}};
     }
     core::write_file_atomic(out / "speed.json", speed_json.dump(2) + "\n");
-    if (a.figures) {
-        write_eval_figures(out / "figures", table, *showcase, dataset.fields, a.members);
+    return speed_md;
+}
+
+/// The report's table of VRMSE ratios to persistence per horizon bin; logs whether each model beats it everywhere.
+std::string persistence_markdown(const std::vector<std::string>& names, const std::vector<metrics::HorizonBin>& bins,
+                                 const metrics::Summary& summary) {
+    std::string md =
+        "\n## Against persistence (VRMSE of the model / VRMSE of repeating the last known state)\n\n| model |";
+    for (const auto& b : bins) {
+        md += " " + b.label + " |";
     }
+    md += " beats persistence in every bin |\n|---|";
+    for (size_t b = 0; b < bins.size(); ++b) {
+        md += "---:|";
+    }
+    md += "---|\n";
+    for (const auto& name : names) {
+        md += "| " + name + " |";
+        bool all = true;
+        for (const auto& b : bins) {
+            const double p = summary.at("persistence", "vrmse", b.label), v = summary.at(name, "vrmse", b.label);
+            if (std::isnan(p) || std::isnan(v)) {
+                md += " - |";
+                continue;
+            }
+            all = all && v < p;
+            md += fmt::format(" {:.3f} ({:+.0f}%) |", v / p, 100.0 * (v / p - 1.0));
+        }
+        md += all ? " yes |\n" : " **no** |\n";
+        LOLA_LOG_INFO("eval: {} {} persistence in every horizon bin", name, all ? "beats" : "does NOT beat");
+    }
+    return md;
+}
+
+/// report.md: the protocol, the models, the summary, the comparison with persistence, the speed and the figures.
+std::string eval_report(const EvalArgs& a, const EvalModels& em, size_t n_trajectories,
+                        const std::vector<metrics::HorizonBin>& bins, const metrics::Summary& summary,
+                        const std::string& speed_md) {
     std::string report = fmt::format(
         "# lola eval\n\nDataset {}, split {}, {} trajectories, starts [{}], contexts [{}], "
         "{} members, stride {}.\n\nModels:\n\n",
-        dataset.name, a.split, indices.size(), fmt::join(a.starts, ", "), fmt::join(a.contexts, ", "), a.members,
-        stride);
-    for (size_t m = 0; m < models.size(); ++m) {
-        report += fmt::format("- `{}`: {} from `{}`\n", names[m], models[m]->description(), a.runs[m]);
+        em.dataset.name, a.split, n_trajectories, fmt::join(a.starts, ", "), fmt::join(a.contexts, ", "), a.members,
+        em.stride);
+    for (size_t m = 0; m < em.forecasters.size(); ++m) {
+        report += fmt::format("- `{}`: {} from `{}`\n", em.names[m], em.forecasters[m]->description(), a.runs[m]);
     }
     report += "\n## Summary (mean over fields, frames in the horizon bin, trajectories and contexts)\n\n";
     report += summary.markdown(3);
     if (a.baselines) {
-        report +=
-            "\n## Against persistence (VRMSE of the model / VRMSE of repeating the last known state)\n\n| model |";
-        for (const auto& b : bins) {
-            report += " " + b.label + " |";
-        }
-        report += " beats persistence in every bin |\n|---|";
-        for (size_t b = 0; b < bins.size(); ++b) {
-            report += "---:|";
-        }
-        report += "---|\n";
-        for (const auto& name : names) {
-            report += "| " + name + " |";
-            bool all = true;
-            for (const auto& b : bins) {
-                const double p = summary.at("persistence", "vrmse", b.label), v = summary.at(name, "vrmse", b.label);
-                if (std::isnan(p) || std::isnan(v)) {
-                    report += " - |";
-                    continue;
-                }
-                all = all && v < p;
-                report += fmt::format(" {:.3f} ({:+.0f}%) |", v / p, 100.0 * (v / p - 1.0));
-            }
-            report += all ? " yes |\n" : " **no** |\n";
-            LOLA_LOG_INFO("eval: {} {} persistence in every horizon bin", name, all ? "beats" : "does NOT beat");
-        }
+        report += persistence_markdown(em.names, bins, summary);
     }
     report += "\n## Speed\n\n" + speed_md + "\n";
     if (a.figures) {
@@ -239,7 +267,35 @@ void run_eval(const EvalArgs& a) {
             "`psrmse_high.png`, `<model>_panels.png` (truth, reconstruction, members, error), `<model>_rollout/`"
             " (animation frames).\n";
     }
-    core::write_file_atomic(out / "report.md", report);
+    return report;
+}
+
+void run_eval(const EvalArgs& a) {
+    EvalModels em = load_models(a);
+    const data::DatasetOptions& dataset = em.dataset;
+    const std::vector<metrics::HorizonBin> bins = metrics::horizon_bins(a.bins == "auto" ? dataset.name : a.bins);
+    const data::TrajectorySet test(dataset, a.split);
+    const std::vector<int64_t> indices = emulation::eval_trajectory_indices(test.size(), a.trajectories, 0);
+    const fs::path out(a.out);
+    const core::FolderLock lock = core::claim_folder(out, "evaluation folder");
+    LOLA_LOG_INFO(
+        "eval: {} model(s) on {} ({} of {} {} trajectories, starts [{}], contexts [{}], {} members, stride "
+        "{}) -> {}",
+        em.forecasters.size(), dataset.name, indices.size(), test.size(), a.split, fmt::join(a.starts, ", "),
+        fmt::join(a.contexts, ", "), a.members, em.stride, out.string());
+
+    const EvalResults results = run_rollouts(a, em, test, indices);
+    results.table.write_csv(out / "stats.csv");
+    metrics::SummaryOptions so;
+    so.bins = bins;
+    so.metrics = {"vrmse", "rel_vrmse", "spread_skill", "crps", "psrmse_low", "psrmse_mid", "psrmse_high"};
+    const metrics::Summary summary = results.table.summarize(so);
+    summary.write(out / "summary");
+    const std::string speed_md = write_speed(out, em.names, results.speed);
+    if (a.figures) {
+        write_eval_figures(out / "figures", results.table, *results.showcase, dataset.fields, a.members);
+    }
+    core::write_file_atomic(out / "report.md", eval_report(a, em, indices.size(), bins, summary, speed_md));
     std::fputs(summary.markdown(3).c_str(), stdout);
     std::fputs(("\n" + speed_md).c_str(), stdout);
 }
