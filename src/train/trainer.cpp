@@ -178,6 +178,200 @@ double std_of(const std::vector<double>& v) {
     return std::sqrt(s / static_cast<double>(v.size() - 1));
 }
 
+/// The counters a checkpoint carries from one run to the next.
+struct RunState {
+    int64_t epoch = 0; ///< the first epoch still to train
+    int64_t step = 0;
+    int64_t skipped = 0;
+    double best = std::numeric_limits<double>::infinity();
+};
+
+/// Restore the module, optimizer, data position and RNG states of `path` (written by Trainer::save_checkpoint).
+RunState load_checkpoint(const fs::path& path, Task& task, torch::optim::Optimizer& optimizer) {
+    torch::serialize::InputArchive archive, model, optim;
+    load_archive(archive, path);
+    archive.read("model", model);
+    archive.read("optimizer", optim);
+    try {
+        task.module().load(model);
+        optimizer.load(optim);
+    } catch (const std::exception& e) {
+        LOLA_THROW("checkpoint '{}' does not match the configured model or optimizer: {}", path.string(), e.what());
+    }
+    torch::Tensor counters, best_t, pos_t, rng;
+    archive.read("counters", counters);
+    archive.read("best", best_t);
+    archive.read("data_position", pos_t);
+    archive.read("rng_cpu", rng);
+    RunState state;
+    state.epoch = counters[0].item<int64_t>();
+    state.step = counters[1].item<int64_t>();
+    state.skipped = counters[2].item<int64_t>();
+    state.best = best_t[0].item<double>();
+    std::vector<int64_t> pos(pos_t.data_ptr<int64_t>(), pos_t.data_ptr<int64_t>() + pos_t.numel());
+    task.seek(pos);
+    set_rng_state(rng);
+    torch::Tensor n_cuda;
+    archive.read("rng_cuda_count", n_cuda);
+    std::vector<torch::Tensor> cuda(static_cast<size_t>(n_cuda[0].item<int64_t>()));
+    for (size_t d = 0; d < cuda.size(); ++d) {
+        archive.read(fmt::format("rng_cuda_{}", d), cuda[d]);
+    }
+    set_cuda_rng_states(cuda);
+    return state;
+}
+
+/// The rows of metrics.jsonl for the epochs before `epoch` (those a checkpoint covers); the file is rewritten with
+/// only them. Returns the kept content.
+std::string keep_metrics_before(const fs::path& metrics_path, int64_t epoch) {
+    std::string metrics;
+    if (fs::exists(metrics_path)) {
+        std::ifstream in(metrics_path);
+        std::string line;
+        while (std::getline(in, line)) {
+            const nlohmann::json row = nlohmann::json::parse(line, nullptr, false);
+            if (!row.is_discarded() && row.is_object() && row.value("epoch", int64_t{0}) < epoch) {
+                metrics += line + "\n";
+            }
+        }
+        core::write_file_atomic(metrics_path, metrics);
+    }
+    return metrics;
+}
+
+/// The progress of training steps: on a terminal a line redrawn every step; a logged line every log_every steps (or
+/// at the end of each epoch), and off a terminal also every log_seconds, with ms/step, samples/s and the ETA.
+class StepLog {
+public:
+    /// `first_step`: the global count of the first step this process takes (1, or one past a resumed checkpoint).
+    StepLog(const TrainerOptions& opts, int64_t total_steps, int64_t first_step)
+        : opts_(opts),
+          total_steps_(total_steps),
+          first_step_(first_step),
+          tty_(stderr_is_tty() && log_level() >= LogLevel::Info) {}
+
+    /// Start of an epoch: the rates restart.
+    void start_epoch() {
+        t_interval_ = std::chrono::steady_clock::now();
+        interval_steps_ = 0;
+        interval_samples_ = 0;
+    }
+
+    /// After step `step` (global count) of epoch `epoch` (0-based): `loss` of that step, `losses` of the epoch so far.
+    void after_step(int64_t epoch, int64_t step, bool last_of_epoch, double loss, const std::vector<double>& losses,
+                    double grad_norm, double lr, int64_t skipped, int64_t batch_size) {
+        ++interval_steps_;
+        interval_samples_ += batch_size;
+        const double interval_sec =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t_interval_).count();
+        // off a terminal nothing redraws: a line every log_seconds, so that logs of long epochs show progress
+        const bool overdue = !tty_ && opts_.log_seconds > 0 && interval_sec >= opts_.log_seconds;
+        // the run's first step is always logged: its time per step and ETA are the first estimate of the run's length
+        const bool first = step == first_step_;
+        const bool log_now = (opts_.log_every > 0 ? (step % opts_.log_every == 0) : last_of_epoch) || overdue || first;
+        if (opts_.progress && tty_ && !log_now) {
+            std::fprintf(stderr, "\repoch %4lld/%lld step %7lld/%lld | loss %.3e | grad %.3f   ",
+                         static_cast<long long>(epoch + 1), static_cast<long long>(opts_.epochs),
+                         static_cast<long long>(step), static_cast<long long>(total_steps_), loss, grad_norm);
+            std::fflush(stderr);
+        }
+        if (opts_.progress && log_now) {
+            if (tty_) {
+                std::fputs("\r", stderr);
+            }
+            const double sec_per_step = interval_sec / static_cast<double>(interval_steps_);
+            const double eta = sec_per_step * static_cast<double>(total_steps_ - step);
+            LOLA_LOG_INFO(
+                "epoch {:>4}/{} step {:>7}/{} | loss {:.3e} | grad {:.3f} | lr {:.1e} | skipped {} | "
+                "{:.0f} ms/step | {:.1f} samples/s | ETA {}",
+                epoch + 1, opts_.epochs, step, total_steps_, mean_of(losses), grad_norm, lr, skipped,
+                1e3 * sec_per_step, static_cast<double>(interval_samples_) / std::max(interval_sec, 1e-9),
+                format_duration(eta));
+            start_epoch();
+        }
+    }
+
+private:
+    const TrainerOptions& opts_;
+    int64_t total_steps_;
+    int64_t first_step_;
+    bool tty_;
+    std::chrono::steady_clock::time_point t_interval_;
+    int64_t interval_steps_ = 0, interval_samples_ = 0;
+};
+
+/// What the training steps of one epoch gave.
+struct EpochStats {
+    std::vector<double> losses, norms; ///< norms of the steps taken (not skipped)
+    int64_t samples = 0, skipped = 0;
+};
+
+/// The steps of one epoch at learning rate `lr`, counting into `state`.
+EpochStats train_epoch(Task& task, torch::optim::Optimizer& optimizer, const OptimOptions& optim_opts,
+                       const TrainerOptions& opts, int64_t epoch, double lr, RunState& state, StepLog& log) {
+    torch::nn::Module& module = task.module();
+    module.train();
+    EpochStats stats;
+    log.start_epoch();
+    for (int64_t s = 0; s < opts.steps_per_epoch; ++s) {
+        torch::Tensor loss;
+        {
+            Autocast autocast(opts.bf16, module);
+            loss = task.train_loss();
+        }
+        loss.backward();
+        StepResult r = safe_step(optimizer, optim_opts.grad_clip);
+        ++state.step;
+        stats.samples += task.last_batch_size();
+        const double l = loss.item<double>();
+        stats.losses.push_back(l);
+        if (r.skipped) {
+            ++state.skipped;
+            ++stats.skipped;
+            LOLA_LOG_WARN("train: step {} skipped (gradient norm {})", state.step, r.grad_norm);
+        } else {
+            stats.norms.push_back(r.grad_norm);
+        }
+        log.after_step(epoch, state.step, s + 1 == opts.steps_per_epoch, l, stats.losses, r.grad_norm, lr,
+                       state.skipped, task.last_batch_size());
+    }
+    return stats;
+}
+
+/// The losses of the valid_batches validation batches (none when valid_batches = 0), without gradients.
+std::vector<double> validate(Task& task, const TrainerOptions& opts) {
+    std::vector<double> valid;
+    if (opts.valid_batches > 0) {
+        task.module().eval();
+        torch::NoGradGuard no_grad;
+        Autocast autocast(opts.bf16, task.module());
+        for (int64_t i = 0; i < opts.valid_batches; ++i) {
+            valid.push_back(task.valid_loss(i).item<double>());
+        }
+    }
+    return valid;
+}
+
+/// One line of metrics.jsonl.
+nlohmann::json metrics_row(int64_t epoch, int64_t step, const EpochStats& stats, double lr,
+                           const std::vector<double>& valid) {
+    nlohmann::json row;
+    row["epoch"] = epoch;
+    row["step"] = step;
+    row["train/loss/mean"] = mean_of(stats.losses);
+    row["train/loss/std"] = std_of(stats.losses);
+    row["train/grad_norm/mean"] = stats.norms.empty() ? 0.0 : mean_of(stats.norms);
+    row["train/grad_norm/std"] = std_of(stats.norms);
+    row["train/learning_rate"] = lr;
+    row["train/skipped"] = stats.skipped;
+    row["train/samples"] = stats.samples;
+    if (!valid.empty()) {
+        row["valid/loss/mean"] = mean_of(valid);
+        row["valid/loss/std"] = std_of(valid);
+    }
+    return row;
+}
+
 } // namespace
 
 void save_weights(torch::nn::Module& module, const fs::path& path) {
@@ -249,165 +443,47 @@ void Trainer::save_checkpoint(int64_t epoch, int64_t step, double best, int64_t 
 
 TrainSummary Trainer::run(bool resume) {
     torch::nn::Module& module = task_.module();
-    int64_t start_epoch = 0, step = 0, skipped = 0;
-    double best = std::numeric_limits<double>::infinity();
+    RunState state;
     const fs::path metrics_path = run_dir_ / "metrics.jsonl";
     std::string metrics; // the content of metrics.jsonl
     if (resume) {
-        torch::serialize::InputArchive archive, model, optim;
-        load_archive(archive, checkpoint_path(run_dir_));
-        archive.read("model", model);
-        archive.read("optimizer", optim);
-        try {
-            module.load(model);
-            optimizer_->load(optim);
-        } catch (const std::exception& e) {
-            LOLA_THROW("checkpoint '{}' does not match the configured model or optimizer: {}",
-                       checkpoint_path(run_dir_).string(), e.what());
-        }
-        torch::Tensor counters, best_t, pos_t, rng;
-        archive.read("counters", counters);
-        archive.read("best", best_t);
-        archive.read("data_position", pos_t);
-        archive.read("rng_cpu", rng);
-        start_epoch = counters[0].item<int64_t>();
-        step = counters[1].item<int64_t>();
-        skipped = counters[2].item<int64_t>();
-        best = best_t[0].item<double>();
-        std::vector<int64_t> pos(pos_t.data_ptr<int64_t>(), pos_t.data_ptr<int64_t>() + pos_t.numel());
-        task_.seek(pos);
-        set_rng_state(rng);
-        torch::Tensor n_cuda;
-        archive.read("rng_cuda_count", n_cuda);
-        std::vector<torch::Tensor> cuda(static_cast<size_t>(n_cuda[0].item<int64_t>()));
-        for (size_t d = 0; d < cuda.size(); ++d) {
-            archive.read(fmt::format("rng_cuda_{}", d), cuda[d]);
-        }
-        set_cuda_rng_states(cuda);
-        // keep the metrics of the epochs the checkpoint covers
-        if (fs::exists(metrics_path)) {
-            std::ifstream in(metrics_path);
-            std::string line;
-            while (std::getline(in, line)) {
-                const nlohmann::json row = nlohmann::json::parse(line, nullptr, false);
-                if (!row.is_discarded() && row.is_object() && row.value("epoch", int64_t{0}) < start_epoch) {
-                    metrics += line + "\n";
-                }
-            }
-            core::write_file_atomic(metrics_path, metrics);
-        }
-        LOLA_LOG_INFO("train: resumed from '{}' at epoch {} (step {})", checkpoint_path(run_dir_).string(), start_epoch,
-                      step);
+        state = load_checkpoint(checkpoint_path(run_dir_), task_, *optimizer_);
+        metrics = keep_metrics_before(metrics_path, state.epoch);
+        LOLA_LOG_INFO("train: resumed from '{}' at epoch {} (step {})", checkpoint_path(run_dir_).string(), state.epoch,
+                      state.step);
     } else {
         core::write_file_atomic(metrics_path, metrics);
     }
 
-    const int64_t total_steps = opts_.epochs * opts_.steps_per_epoch;
-    const bool tty = stderr_is_tty() && log_level() >= LogLevel::Info;
+    StepLog log(opts_, opts_.epochs * opts_.steps_per_epoch, state.step + 1);
     TrainSummary summary;
     const auto t_start = std::chrono::steady_clock::now();
     const int64_t end_epoch =
-        opts_.stop_after > 0 ? std::min(opts_.epochs, start_epoch + opts_.stop_after) : opts_.epochs;
-    for (int64_t epoch = start_epoch; epoch < end_epoch; ++epoch) {
+        opts_.stop_after > 0 ? std::min(opts_.epochs, state.epoch + opts_.stop_after) : opts_.epochs;
+    for (int64_t epoch = state.epoch; epoch < end_epoch; ++epoch) {
         const double lr = optim_opts_.learning_rate * lr_factor(optim_opts_, epoch, opts_.epochs);
         set_learning_rate(*optimizer_, lr);
-        module.train();
-        std::vector<double> losses, norms;
-        int64_t samples = 0, epoch_skipped = 0;
-        auto t_interval = std::chrono::steady_clock::now();
-        int64_t interval_steps = 0, interval_samples = 0;
-        for (int64_t s = 0; s < opts_.steps_per_epoch; ++s) {
-            torch::Tensor loss;
-            {
-                Autocast autocast(opts_.bf16, module);
-                loss = task_.train_loss();
-            }
-            loss.backward();
-            StepResult r = safe_step(*optimizer_, optim_opts_.grad_clip);
-            ++step;
-            ++interval_steps;
-            interval_samples += task_.last_batch_size();
-            samples += task_.last_batch_size();
-            const double l = loss.item<double>();
-            losses.push_back(l);
-            if (r.skipped) {
-                ++skipped;
-                ++epoch_skipped;
-                LOLA_LOG_WARN("train: step {} skipped (gradient norm {})", step, r.grad_norm);
-            } else {
-                norms.push_back(r.grad_norm);
-            }
-            const bool last = s + 1 == opts_.steps_per_epoch;
-            const double interval_sec =
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - t_interval).count();
-            // off a terminal nothing redraws: a line every log_seconds, so that logs of long epochs show progress
-            const bool overdue = !tty && opts_.log_seconds > 0 && interval_sec >= opts_.log_seconds;
-            const bool log_now = (opts_.log_every > 0 ? (step % opts_.log_every == 0) : last) || overdue;
-            if (opts_.progress && tty && !log_now) {
-                std::fprintf(stderr, "\repoch %4lld/%lld step %7lld/%lld | loss %.3e | grad %.3f   ",
-                             static_cast<long long>(epoch + 1), static_cast<long long>(opts_.epochs),
-                             static_cast<long long>(step), static_cast<long long>(total_steps), l, r.grad_norm);
-                std::fflush(stderr);
-            }
-            if (opts_.progress && log_now) {
-                if (tty) {
-                    std::fputs("\r", stderr);
-                }
-                const double sec_per_step = interval_sec / static_cast<double>(interval_steps);
-                const double eta = sec_per_step * static_cast<double>(total_steps - step);
-                LOLA_LOG_INFO(
-                    "epoch {:>4}/{} step {:>7}/{} | loss {:.3e} | grad {:.3f} | lr {:.1e} | skipped {} | "
-                    "{:.0f} ms/step | {:.1f} samples/s | ETA {}",
-                    epoch + 1, opts_.epochs, step, total_steps, mean_of(losses), r.grad_norm, lr, skipped,
-                    1e3 * sec_per_step, static_cast<double>(interval_samples) / std::max(interval_sec, 1e-9),
-                    format_duration(eta));
-                t_interval = std::chrono::steady_clock::now();
-                interval_steps = 0;
-                interval_samples = 0;
-            }
-        }
-        std::vector<double> valid;
-        if (opts_.valid_batches > 0) {
-            module.eval();
-            torch::NoGradGuard no_grad;
-            Autocast autocast(opts_.bf16, module);
-            for (int64_t i = 0; i < opts_.valid_batches; ++i) {
-                valid.push_back(task_.valid_loss(i).item<double>());
-            }
-        }
-        nlohmann::json row;
-        row["epoch"] = epoch;
-        row["step"] = step;
-        row["train/loss/mean"] = mean_of(losses);
-        row["train/loss/std"] = std_of(losses);
-        row["train/grad_norm/mean"] = norms.empty() ? 0.0 : mean_of(norms);
-        row["train/grad_norm/std"] = std_of(norms);
-        row["train/learning_rate"] = lr;
-        row["train/skipped"] = epoch_skipped;
-        row["train/samples"] = samples;
-        if (!valid.empty()) {
-            row["valid/loss/mean"] = mean_of(valid);
-            row["valid/loss/std"] = std_of(valid);
-        }
+        const EpochStats stats = train_epoch(task_, *optimizer_, optim_opts_, opts_, epoch, lr, state, log);
+        const std::vector<double> valid = validate(task_, opts_);
         // rewritten whole and atomically (one line per epoch: small), so a full disk never leaves half a line
-        metrics += row.dump() + "\n";
+        metrics += metrics_row(epoch, state.step, stats, lr, valid).dump() + "\n";
         core::write_file_atomic(metrics_path, metrics);
-        const double vloss = valid.empty() ? mean_of(losses) : mean_of(valid);
+        const double vloss = valid.empty() ? mean_of(stats.losses) : mean_of(valid);
         if (opts_.progress && !valid.empty()) {
             LOLA_LOG_INFO("epoch {:>4}/{} valid loss {:.3e}", epoch + 1, opts_.epochs, vloss);
         }
         save_weights(module, weights_path(run_dir_));
-        if (vloss < best) {
-            best = vloss;
+        if (vloss < state.best) {
+            state.best = vloss;
             save_weights(module, best_weights_path(run_dir_));
         }
-        save_checkpoint(epoch + 1, step, best, skipped);
-        summary.last_train_loss = mean_of(losses);
+        save_checkpoint(epoch + 1, state.step, state.best, state.skipped);
+        summary.last_train_loss = mean_of(stats.losses);
         summary.last_valid_loss = vloss;
     }
-    summary.steps = step;
-    summary.skipped = skipped;
-    summary.best_valid_loss = best;
+    summary.steps = state.step;
+    summary.skipped = state.skipped;
+    summary.best_valid_loss = state.best;
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
     return summary;
 }
