@@ -166,28 +166,28 @@ void draw_colorbar(Canvas& canvas, const Rect& bar, const Range& range, const Co
     }
 }
 
-} // namespace
+/// The grid's shape after the checks: one cell size for all panels (each field upscaled by its own integer factor).
+struct Cells {
+    size_t n_rows = 0, n_cols = 0;
+    int width = 0, height = 0;
+    bool any_panel_title = false;
+};
 
-PanelsLayout write_panels(const fs::path& path, const PanelGrid& grid) {
-    const detail::Format format = detail::output_format(path);
-    const size_t n_rows = grid.rows.size();
-    LOLA_CHECK(n_rows > 0, "figure '{}': the panel grid has no rows", path.string());
-    size_t n_cols = 0;
-    for (const auto& row : grid.rows) n_cols = std::max(n_cols, row.size());
-    LOLA_CHECK(n_cols > 0, "figure '{}': the panel grid has no panels", path.string());
-    LOLA_CHECK(grid.row_labels.empty() || grid.row_labels.size() == n_rows,
+Cells check_grid(const fs::path& path, const PanelGrid& grid) {
+    Cells cells;
+    cells.n_rows = grid.rows.size();
+    LOLA_CHECK(cells.n_rows > 0, "figure '{}': the panel grid has no rows", path.string());
+    for (const auto& row : grid.rows) cells.n_cols = std::max(cells.n_cols, row.size());
+    LOLA_CHECK(cells.n_cols > 0, "figure '{}': the panel grid has no panels", path.string());
+    LOLA_CHECK(grid.row_labels.empty() || grid.row_labels.size() == cells.n_rows,
                "figure '{}': {} row labels for {} rows (give one per row or none)", path.string(),
-               grid.row_labels.size(), n_rows);
-    LOLA_CHECK(grid.column_titles.empty() || grid.column_titles.size() == n_cols,
+               grid.row_labels.size(), cells.n_rows);
+    LOLA_CHECK(grid.column_titles.empty() || grid.column_titles.size() == cells.n_cols,
                "figure '{}': {} column titles for {} columns (give one per column or none)", path.string(),
-               grid.column_titles.size(), n_cols);
+               grid.column_titles.size(), cells.n_cols);
     LOLA_CHECK(grid.min_panel_px > 0 && grid.min_panel_px <= 4096, "figure '{}': min_panel_px = {} must be in 1..4096",
                path.string(), grid.min_panel_px);
-
-    // Panel sizes: one cell size for all, each field upscaled by its own integer factor.
-    int cell_w = 0, cell_h = 0;
-    bool any_panel_title = false;
-    for (size_t r = 0; r < n_rows; ++r) {
+    for (size_t r = 0; r < cells.n_rows; ++r) {
         for (size_t c = 0; c < grid.rows[r].size(); ++c) {
             const Panel& p = grid.rows[r][c];
             std::string what = fmt::format("figure '{}', panel (row {}, column {})", path.string(), r, c);
@@ -197,116 +197,142 @@ PanelsLayout write_panels(const fs::path& path, const PanelGrid& grid) {
                            "{}: range [{}, {}] must be finite with lo <= hi", what, p.range->lo, p.range->hi);
             }
             int s = scale_for(p.field, grid.min_panel_px);
-            cell_w = std::max(cell_w, static_cast<int>(p.field.width) * s);
-            cell_h = std::max(cell_h, static_cast<int>(p.field.height) * s);
-            any_panel_title = any_panel_title || !p.title.empty();
+            cells.width = std::max(cells.width, static_cast<int>(p.field.width) * s);
+            cells.height = std::max(cells.height, static_cast<int>(p.field.height) * s);
+            cells.any_panel_title = cells.any_panel_title || !p.title.empty();
         }
     }
+    return cells;
+}
 
-    // Ranges: per row and colormap (per_row), or per panel.
-    PanelsLayout layout;
-    std::vector<std::vector<Group>> groups(n_rows);
-    double label_w = 0; // widest tick label over all bars
-    for (size_t r = 0; r < n_rows; ++r) {
+/// The colour-bar groups of each row: per row and colormap (per_row), or one per panel.
+std::vector<std::vector<Group>> colour_groups(const PanelGrid& grid) {
+    std::vector<std::vector<Group>> groups(grid.rows.size());
+    for (size_t r = 0; r < grid.rows.size(); ++r) {
         const auto& row = grid.rows[r];
         if (grid.range_mode == RangeMode::per_panel) {
             for (size_t c = 0; c < row.size(); ++c) {
                 groups[r].push_back({row[c].colormap, union_range({&row[c]}, row[c].colormap), {c}});
             }
-        } else {
-            for (ColormapKind kind : {ColormapKind::sequential, ColormapKind::diverging}) {
-                Group g{kind, {}, {}};
-                std::vector<const Panel*> members;
-                for (size_t c = 0; c < row.size(); ++c) {
-                    if (row[c].colormap == kind) {
-                        g.columns.push_back(c);
-                        members.push_back(&row[c]);
-                    }
-                }
-                if (members.empty()) continue;
-                g.range = union_range(members, kind);
-                groups[r].push_back(g);
-            }
+            continue;
         }
-        for (const Group& g : groups[r]) label_w = std::max(label_w, bar_label_width(g.range));
+        for (ColormapKind kind : {ColormapKind::sequential, ColormapKind::diverging}) {
+            Group g{kind, {}, {}};
+            std::vector<const Panel*> members;
+            for (size_t c = 0; c < row.size(); ++c) {
+                if (row[c].colormap == kind) {
+                    g.columns.push_back(c);
+                    members.push_back(&row[c]);
+                }
+            }
+            if (members.empty()) continue;
+            g.range = union_range(members, kind);
+            groups[r].push_back(g);
+        }
+    }
+    return groups;
+}
+
+/// Where the titles, labels, panels and colour bars go.
+struct Geometry {
+    int left = 0, top = 0, title_h = 0, panel_title_h = 0, col_w = 0, row_h = 0;
+};
+
+Geometry grid_geometry(const PanelGrid& grid, const Cells& cells, const std::vector<std::vector<Group>>& groups,
+                       PanelsLayout& layout) {
+    double label_w = 0; // widest tick label over all bars
+    for (const auto& row : groups) {
+        for (const Group& g : row) label_w = std::max(label_w, bar_label_width(g.range));
     }
     const int bar_block = kBarGap + kBarWidth + kTickLen + 2 + static_cast<int>(std::ceil(label_w)) + 4;
-
-    // Geometry.
+    Geometry geo;
     double row_label_w = 0;
     for (const auto& l : grid.row_labels) row_label_w = std::max(row_label_w, Canvas::text_width(l, kLabelSize, true));
-    const int left = static_cast<int>(kPad + (row_label_w > 0 ? std::ceil(row_label_w) + kGap : 0));
-    const int title_h = grid.title.empty() ? 0 : 26;
+    geo.left = static_cast<int>(kPad + (row_label_w > 0 ? std::ceil(row_label_w) + kGap : 0));
+    geo.title_h = grid.title.empty() ? 0 : 26;
     bool any_col_title = std::any_of(grid.column_titles.begin(), grid.column_titles.end(),
                                      [](const std::string& s) { return !s.empty(); });
     const int col_title_h = any_col_title ? 20 : 0;
-    const int panel_title_h = any_panel_title ? 16 : 0;
-    const int top = static_cast<int>(kPad) + title_h + col_title_h;
-    const int col_w = cell_w + (grid.range_mode == RangeMode::per_panel ? bar_block : 0);
-    const int row_h = panel_title_h + cell_h;
+    geo.panel_title_h = cells.any_panel_title ? 16 : 0;
+    geo.top = static_cast<int>(kPad) + geo.title_h + col_title_h;
+    geo.col_w = cells.width + (grid.range_mode == RangeMode::per_panel ? bar_block : 0);
+    geo.row_h = geo.panel_title_h + cells.height;
     size_t max_groups = 0;
     for (const auto& g : groups) max_groups = std::max(max_groups, g.size());
     const int right_bars = grid.range_mode == RangeMode::per_row ? static_cast<int>(max_groups) * bar_block : 0;
-    const int n_c = static_cast<int>(n_cols), n_r = static_cast<int>(n_rows);
-    layout.width = left + n_c * col_w + (n_c - 1) * kGap + right_bars + static_cast<int>(kPad);
-    layout.height = top + n_r * row_h + (n_r - 1) * kGap + static_cast<int>(kPad);
+    const int n_c = static_cast<int>(cells.n_cols), n_r = static_cast<int>(cells.n_rows);
+    layout.width = geo.left + n_c * geo.col_w + (n_c - 1) * kGap + right_bars + static_cast<int>(kPad);
+    layout.height = geo.top + n_r * geo.row_h + (n_r - 1) * kGap + static_cast<int>(kPad);
     if (!grid.title.empty()) {
         layout.width =
             std::max(layout.width, static_cast<int>(2 * kPad + Canvas::text_width(grid.title, kTitleSize, true)));
     }
 
-    layout.panels.resize(n_rows);
-    layout.colorbars.resize(n_rows);
-    layout.ranges.resize(n_rows);
-    for (size_t r = 0; r < n_rows; ++r) {
-        int y0 = top + static_cast<int>(r) * (row_h + kGap) + panel_title_h;
+    layout.panels.resize(cells.n_rows);
+    layout.colorbars.resize(cells.n_rows);
+    layout.ranges.resize(cells.n_rows);
+    for (size_t r = 0; r < cells.n_rows; ++r) {
+        int y0 = geo.top + static_cast<int>(r) * (geo.row_h + kGap) + geo.panel_title_h;
         for (size_t c = 0; c < grid.rows[r].size(); ++c) {
             const Field2D& f = grid.rows[r][c].field;
             int s = scale_for(f, grid.min_panel_px);
             int w = static_cast<int>(f.width) * s, h = static_cast<int>(f.height) * s;
-            int x0 = left + static_cast<int>(c) * (col_w + kGap);
-            layout.panels[r].push_back({x0 + (cell_w - w) / 2, y0 + (cell_h - h) / 2, w, h});
+            int x0 = geo.left + static_cast<int>(c) * (geo.col_w + kGap);
+            layout.panels[r].push_back({x0 + (cells.width - w) / 2, y0 + (cells.height - h) / 2, w, h});
         }
         for (size_t g = 0; g < groups[r].size(); ++g) {
             int bx = 0;
             if (grid.range_mode == RangeMode::per_panel) {
-                bx = left + static_cast<int>(groups[r][g].columns[0]) * (col_w + kGap) + cell_w + kBarGap;
+                bx = geo.left + static_cast<int>(groups[r][g].columns[0]) * (geo.col_w + kGap) + cells.width + kBarGap;
             } else {
-                bx = left + n_c * col_w + (n_c - 1) * kGap + static_cast<int>(g) * bar_block + kBarGap;
+                bx = geo.left + n_c * geo.col_w + (n_c - 1) * kGap + static_cast<int>(g) * bar_block + kBarGap;
             }
-            layout.colorbars[r].push_back({bx, y0, kBarWidth, cell_h});
+            layout.colorbars[r].push_back({bx, y0, kBarWidth, cells.height});
             layout.ranges[r].push_back(groups[r][g].range);
         }
     }
+    return geo;
+}
 
-    detail::render_to_file(path, format, layout.width, layout.height, [&](Canvas& canvas) {
-        if (!grid.title.empty())
-            canvas.text(layout.width / 2.0, kPad + 10, grid.title, kTitleSize, Align::center, true);
-        for (size_t c = 0; c < grid.column_titles.size(); ++c) {
-            double cx = left + static_cast<double>(c) * (col_w + kGap) + cell_w / 2.0;
-            canvas.text(cx, kPad + title_h + 9, grid.column_titles[c], kLabelSize, Align::center, true);
+void draw_grid(Canvas& canvas, const PanelGrid& grid, const Cells& cells, const std::vector<std::vector<Group>>& groups,
+               const Geometry& geo, const PanelsLayout& layout) {
+    if (!grid.title.empty()) canvas.text(layout.width / 2.0, kPad + 10, grid.title, kTitleSize, Align::center, true);
+    for (size_t c = 0; c < grid.column_titles.size(); ++c) {
+        double cx = geo.left + static_cast<double>(c) * (geo.col_w + kGap) + cells.width / 2.0;
+        canvas.text(cx, kPad + geo.title_h + 9, grid.column_titles[c], kLabelSize, Align::center, true);
+    }
+    for (size_t r = 0; r < cells.n_rows; ++r) {
+        double y0 = geo.top + static_cast<double>(r) * (geo.row_h + kGap);
+        if (!grid.row_labels.empty()) {
+            canvas.text(kPad, y0 + geo.panel_title_h + cells.height / 2.0, grid.row_labels[r], kLabelSize, Align::left,
+                        true);
         }
-        for (size_t r = 0; r < n_rows; ++r) {
-            double y0 = top + static_cast<double>(r) * (row_h + kGap);
-            if (!grid.row_labels.empty()) {
-                canvas.text(kPad, y0 + panel_title_h + cell_h / 2.0, grid.row_labels[r], kLabelSize, Align::left, true);
-            }
-            for (size_t g = 0; g < groups[r].size(); ++g) {
-                const Group& grp = groups[r][g];
-                const Colormap& map = Colormap::of(grp.kind);
-                for (size_t c : grp.columns) {
-                    const Panel& p = grid.rows[r][c];
-                    const Rect& box = layout.panels[r][c];
-                    draw_field(canvas, p.field, box.width / static_cast<int>(p.field.width), grp.range, map, box.x,
-                               box.y);
-                    if (!p.title.empty()) {
-                        canvas.text(box.x + box.width / 2.0, y0 + 7, p.title, kPanelTitleSize, Align::center);
-                    }
+        for (size_t g = 0; g < groups[r].size(); ++g) {
+            const Group& grp = groups[r][g];
+            const Colormap& map = Colormap::of(grp.kind);
+            for (size_t c : grp.columns) {
+                const Panel& p = grid.rows[r][c];
+                const Rect& box = layout.panels[r][c];
+                draw_field(canvas, p.field, box.width / static_cast<int>(p.field.width), grp.range, map, box.x, box.y);
+                if (!p.title.empty()) {
+                    canvas.text(box.x + box.width / 2.0, y0 + 7, p.title, kPanelTitleSize, Align::center);
                 }
-                draw_colorbar(canvas, layout.colorbars[r][g], grp.range, map);
             }
+            draw_colorbar(canvas, layout.colorbars[r][g], grp.range, map);
         }
-    });
+    }
+}
+
+} // namespace
+
+PanelsLayout write_panels(const fs::path& path, const PanelGrid& grid) {
+    const detail::Format format = detail::output_format(path);
+    const Cells cells = check_grid(path, grid);
+    const std::vector<std::vector<Group>> groups = colour_groups(grid);
+    PanelsLayout layout;
+    const Geometry geo = grid_geometry(grid, cells, groups, layout);
+    detail::render_to_file(path, format, layout.width, layout.height,
+                           [&](Canvas& canvas) { draw_grid(canvas, grid, cells, groups, geo, layout); });
     return layout;
 }
 
