@@ -9,6 +9,7 @@
 #include "lola/core/error.h"
 #include "lola/core/fs.h"
 #include "lola/io/hdf5.h"
+#include "window_range.h"
 
 namespace lola::io {
 
@@ -310,9 +311,7 @@ void LatentCacheReader::read_window(int64_t row, int64_t t0, int64_t n, int64_t 
     const LatentCacheInfo& info = impl_->info;
     LOLA_CHECK(row >= 0 && row < info.n_rows, "latent cache '{}': row {} out of range [0, {})", impl_->path.string(),
                row, info.n_rows);
-    int64_t last = 0; // t0 + (n - 1) * stride, without overflow
-    LOLA_CHECK(n >= 1 && stride >= 1 && t0 >= 0 && !__builtin_mul_overflow(n - 1, stride, &last) &&
-                   !__builtin_add_overflow(last, t0, &last) && last < info.n_states,
+    LOLA_CHECK(detail::window_fits(t0, n, stride, info.n_states),
                "latent cache '{}': window "
                "of {} states from {} with stride {} does not fit in {} states",
                impl_->path.string(), n, t0, stride, info.n_states);

@@ -8,6 +8,7 @@
 #include "lola/core/error.h"
 #include "lola/core/fs.h"
 #include "lola/io/hdf5.h"
+#include "window_range.h"
 
 namespace lola::io {
 
@@ -371,9 +372,7 @@ void WellReader::read_window(int64_t traj, int64_t t0, int64_t n, int64_t stride
     const WellSchema& s = impl_->schema;
     LOLA_CHECK(traj >= 0 && traj < s.n_trajectories, "'{}': trajectory {} out of range [0, {})", impl_->path.string(),
                traj, s.n_trajectories);
-    int64_t last = 0; // t0 + (n - 1) * stride, without overflow
-    LOLA_CHECK(n >= 1 && stride >= 1 && t0 >= 0 && !__builtin_mul_overflow(n - 1, stride, &last) &&
-                   !__builtin_add_overflow(last, t0, &last) && last < s.n_steps(),
+    LOLA_CHECK(detail::window_fits(t0, n, stride, s.n_steps()),
                "'{}': window t0={} n={} stride={} exceeds the {} steps of the file", impl_->path.string(), t0, n,
                stride, s.n_steps());
     const int64_t cells = s.n_cells();
