@@ -11,6 +11,7 @@
 
 #include "lola/core/error.h"
 #include "lola/core/fs.h"
+#include "lola/core/parse.h"
 
 namespace lola::metrics {
 
@@ -46,17 +47,11 @@ std::vector<HorizonBin> parse_thresholds(const std::string& spec) {
     const std::string list = spec.substr(0, colon);
     std::vector<int64_t> thresholds;
     auto number = [&](const std::string& text) {
-        size_t used = 0;
-        int64_t v = 0;
-        try {
-            v = std::stoll(text, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        LOLA_CHECK_USAGE(used > 0 && used == text.size(),
+        const std::optional<int64_t> v = core::parse_int(text);
+        LOLA_CHECK_USAGE(v.has_value(),
                          "horizon bins '{}': '{}' is not an integer; write thresholds like '20,60' or '20,60:100'",
                          spec, text);
-        return v;
+        return *v;
     };
     for (size_t p = 0; p <= list.size();) {
         const size_t q = std::min(list.find(',', p), list.size());

@@ -10,6 +10,7 @@
 #include "commands/commands.h"
 #include "lola/core/error.h"
 #include "lola/core/log.h"
+#include "lola/core/parse.h"
 #include "lola/io/hdf5.h"
 #include "lola/io/well.h"
 #include "lola/metrics/metrics.h"
@@ -32,18 +33,12 @@ struct ScoreArgs {
 
 // An integer written as text in a root attribute of `file` (ensemble_size, lola_source_trajectories).
 int64_t parse_count(const std::string& text, const std::string& file, const char* attr) {
-    size_t used = 0;
-    int64_t v = 0;
-    try {
-        v = std::stoll(text, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    LOLA_CHECK(used > 0 && used == text.size(),
+    const std::optional<int64_t> v = core::parse_int(text);
+    LOLA_CHECK(v.has_value(),
                "'{}': root attribute {} holds '{}', which is not an integer (corrupt "
                "file? rewrite it with 'lola emulate')",
                file, attr, text);
-    return v;
+    return *v;
 }
 
 torch::Tensor read_trajectory(const io::WellReader& r, int64_t traj) {
