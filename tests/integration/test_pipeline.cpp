@@ -17,14 +17,8 @@ namespace {
 
 using Result = lola::test::CommandResult;
 
-Result run(const std::string& args) { return lola::test::run_command(std::string(LOLA_BINARY) + " " + args); }
-
-std::string read(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using lola::test::read_text;
+using lola::test::run_lola;
 
 int64_t count_lines(const std::string& s) { return std::count(s.begin(), s.end(), '\n'); }
 
@@ -34,16 +28,16 @@ protected:
     static void SetUpTestSuite() {
         tmp_ = new lola::test::TempDir();
         const std::string data = (*tmp_ / "data").string();
-        ASSERT_EQ(run("simulate euler_multi_quadrants --preset tiny --no-progress --out " + data).code, 0);
+        ASSERT_EQ(run_lola("simulate euler_multi_quadrants --preset tiny --no-progress --out " + data).code, 0);
         const std::string ae_args = "--threads 1 dataset=euler_small dataset.root=" + data +
                                     " ae=dcae_tiny train.epochs=1 train.steps_per_epoch=2 train.valid_batches=1 "
                                     "loader.batch_size=4 loader.valid_batch_size=4";
-        Result ae = run("train-ae --out " + (*tmp_ / "ae").string() + " " + ae_args);
+        Result ae = run_lola("train-ae --out " + (*tmp_ / "ae").string() + " " + ae_args);
         ASSERT_EQ(ae.code, 0) << ae.out;
-        Result other = run("train-ae --out " + (*tmp_ / "ae_other").string() + " " + ae_args + " seed=1");
+        Result other = run_lola("train-ae --out " + (*tmp_ / "ae_other").string() + " " + ae_args + " seed=1");
         ASSERT_EQ(other.code, 0) << other.out;
-        Result cache = run("--threads 1 cache-latents --repeat 1 --ae " + (*tmp_ / "ae").string() + " --out " +
-                           (*tmp_ / "latents").string());
+        Result cache = run_lola("--threads 1 cache-latents --repeat 1 --ae " + (*tmp_ / "ae").string() + " --out " +
+                                (*tmp_ / "latents").string());
         ASSERT_EQ(cache.code, 0) << cache.out;
     }
     static void TearDownTestSuite() { delete tmp_; }
@@ -75,7 +69,7 @@ TEST(Emulators, ParameterCountsOfThePaperConfigs) {
         {"configs/surrogate/vit_pixel.yaml dataset=rayleigh_benard", "859,237,376"},
     };
     for (const auto& c : cases) {
-        Result r = run("info " + c.args);
+        Result r = run_lola("info " + c.args);
         ASSERT_EQ(r.code, 0) << r.out;
         EXPECT_NE(r.out.find("parameters: " + c.count), std::string::npos) << c.args << "\n" << r.out;
     }
@@ -85,30 +79,30 @@ TEST_F(Pipeline, TrainsBothEmulatorsWithExactResume) {
     for (const std::string kind : {"diffusion", "surrogate"}) {
         const std::string group = kind == "diffusion" ? "denoiser" : "surrogate";
         const fs::path full = path(kind + "_full"), split = path(kind + "_split");
-        Result r = run("train-" + kind + " --out " + full.string() + " " + emulator_args(group));
+        Result r = run_lola("train-" + kind + " --out " + full.string() + " " + emulator_args(group));
         ASSERT_EQ(r.code, 0) << r.out;
         for (const char* f : {"config.yaml", "metrics.jsonl", "state.pt", "state_best.pt", "checkpoint.pt"}) {
             EXPECT_TRUE(fs::exists(full / f)) << kind << " " << f;
         }
-        const std::string metrics = read(full / "metrics.jsonl");
+        const std::string metrics = read_text(full / "metrics.jsonl");
         EXPECT_EQ(count_lines(metrics), 2) << metrics;
-        EXPECT_NE(read(full / "config.yaml").find("kind: " + kind), std::string::npos);
-        ASSERT_EQ(run("train-" + kind + " --stop-after 1 --out " + split.string() + " " + emulator_args(group)).code,
-                  0);
-        Result resumed = run("train-" + kind + " --resume --threads 1 --out " + split.string());
+        EXPECT_NE(read_text(full / "config.yaml").find("kind: " + kind), std::string::npos);
+        ASSERT_EQ(
+            run_lola("train-" + kind + " --stop-after 1 --out " + split.string() + " " + emulator_args(group)).code, 0);
+        Result resumed = run_lola("train-" + kind + " --resume --threads 1 --out " + split.string());
         ASSERT_EQ(resumed.code, 0) << resumed.out;
-        EXPECT_EQ(read(split / "metrics.jsonl"), metrics) << kind; // bit for bit
+        EXPECT_EQ(read_text(split / "metrics.jsonl"), metrics) << kind; // bit for bit
     }
 }
 
 TEST_F(Pipeline, RefusesACacheOfAnotherAutoencoder) {
-    Result r = run("train-diffusion --out " + path("refused").string() + " " + emulator_args("denoiser") +
-                   " latents.ae=" + path("ae_other").string());
+    Result r = run_lola("train-diffusion --out " + path("refused").string() + " " + emulator_args("denoiser") +
+                        " latents.ae=" + path("ae_other").string());
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_NE(r.out.find("cache-latents"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("AE weights"), std::string::npos) << r.out;
-    Result missing = run("train-surrogate --out " + path("refused").string() +
-                         " --threads 1 latents.dir=" + path("nowhere").string() + " surrogate=tiny");
+    Result missing = run_lola("train-surrogate --out " + path("refused").string() +
+                              " --threads 1 latents.dir=" + path("nowhere").string() + " surrogate=tiny");
     EXPECT_EQ(missing.code, 2) << missing.out;
     EXPECT_NE(missing.out.find("cache-latents"), std::string::npos) << missing.out;
 }
@@ -117,19 +111,20 @@ TEST_F(Pipeline, EvaluatesEmulatesAndScores) {
     for (const std::string kind : {"diffusion", "surrogate"}) {
         const std::string group = kind == "diffusion" ? "denoiser" : "surrogate";
         if (!fs::exists(path(kind) / "state.pt")) {
-            ASSERT_EQ(run("train-" + kind + " --out " + path(kind).string() + " " + emulator_args(group)).code, 0);
+            ASSERT_EQ(run_lola("train-" + kind + " --out " + path(kind).string() + " " + emulator_args(group)).code, 0);
         }
     }
     const fs::path out = path("eval");
-    Result ev = run("--threads 1 eval --run " + path("diffusion").string() + " --run " + path("surrogate").string() +
-                    " --out " + out.string() + " --trajectories 2 --contexts 1,2 --members 2 --steps 3");
+    Result ev =
+        run_lola("--threads 1 eval --run " + path("diffusion").string() + " --run " + path("surrogate").string() +
+                 " --out " + out.string() + " --trajectories 2 --contexts 1,2 --members 2 --steps 3");
     ASSERT_EQ(ev.code, 0) << ev.out;
-    const std::string csv = read(out / "stats.csv");
+    const std::string csv = read_text(out / "stats.csv");
     EXPECT_EQ(csv.rfind("model,trajectory,start,context,field,frame,lead_time,vrmse", 0), 0u) << csv.substr(0, 200);
     for (const char* model : {"diffusion,", "surrogate,", "persistence,", "autoencoder,"}) {
         EXPECT_NE(csv.find(std::string("\n") + model), std::string::npos) << model;
     }
-    const std::string summary = read(out / "summary.md");
+    const std::string summary = read_text(out / "summary.md");
     EXPECT_NE(summary.find("persistence"), std::string::npos) << summary;
     EXPECT_NE(summary.find("1:20"), std::string::npos) << summary;
     EXPECT_TRUE(fs::exists(out / "summary.json"));
@@ -142,8 +137,8 @@ TEST_F(Pipeline, EvaluatesEmulatesAndScores) {
 
     // emulate -> a Well file with K members per trajectory, readable by the Well reader
     const fs::path pred = path("emulated.h5");
-    Result em = run("--threads 1 emulate --run " + path("diffusion").string() + " --out " + pred.string() +
-                    " --trajectories 0 --members 2 --steps 3");
+    Result em = run_lola("--threads 1 emulate --run " + path("diffusion").string() + " --out " + pred.string() +
+                         " --trajectories 0 --members 2 --steps 3");
     ASSERT_EQ(em.code, 0) << em.out;
     const lola::io::WellReader reader(pred);
     EXPECT_EQ(reader.schema().n_trajectories, 2);
@@ -153,13 +148,13 @@ TEST_F(Pipeline, EvaluatesEmulatesAndScores) {
     // the source file emulate read (its default: the first test file of the run's dataset)
     const fs::path source = lola::io::h5::File::open(pred.string()).read_attr_string("lola_source");
     ASSERT_TRUE(fs::exists(source)) << source;
-    Result sc = run("score " + source.string() + " " + pred.string() + " --out " + path("score").string());
+    Result sc = run_lola("score " + source.string() + " " + pred.string() + " --out " + path("score").string());
     ASSERT_EQ(sc.code, 0) << sc.out;
-    EXPECT_EQ(count_lines(read(path("score") / "stats.csv")), 1 + 5 * 26) << sc.out; // header + fields x frames
-    Result self =
-        run("score " + source.string() + " " + source.string() + " --out " + path("self").string() + " --bins euler");
+    EXPECT_EQ(count_lines(read_text(path("score") / "stats.csv")), 1 + 5 * 26) << sc.out; // header + fields x frames
+    Result self = run_lola("score " + source.string() + " " + source.string() + " --out " + path("self").string() +
+                           " --bins euler");
     ASSERT_EQ(self.code, 0) << self.out;
-    const std::string self_csv = read(path("self") / "stats.csv");
+    const std::string self_csv = read_text(path("self") / "stats.csv");
     std::istringstream lines(self_csv);
     std::string line;
     std::getline(lines, line); // header
@@ -185,16 +180,16 @@ TEST_F(Pipeline, PixelSpaceEmulatorsTrainAndEvaluate) {
                                "loader.valid_batch_size=2 emulator.stride=4";
     for (const std::string kind : {"diffusion", "surrogate"}) {
         const std::string group = kind == "diffusion" ? "denoiser" : "surrogate";
-        Result r = run("train-" + kind + " --out " + path("pixel_" + kind).string() + " " + common + " " + group +
-                       "=tiny " + group + ".patch_size=[1,8,8]");
+        Result r = run_lola("train-" + kind + " --out " + path("pixel_" + kind).string() + " " + common + " " + group +
+                            "=tiny " + group + ".patch_size=[1,8,8]");
         ASSERT_EQ(r.code, 0) << r.out;
-        EXPECT_NE(read(path("pixel_" + kind) / "config.yaml").find("space: pixel"), std::string::npos);
+        EXPECT_NE(read_text(path("pixel_" + kind) / "config.yaml").find("space: pixel"), std::string::npos);
     }
-    Result ev = run("--threads 1 eval --run " + path("pixel_diffusion").string() + " --run " +
-                    path("pixel_surrogate").string() + " --out " + path("pixel_eval").string() +
-                    " --trajectories 1 --contexts 1 --members 2 --steps 2 --no-figures");
+    Result ev = run_lola("--threads 1 eval --run " + path("pixel_diffusion").string() + " --run " +
+                         path("pixel_surrogate").string() + " --out " + path("pixel_eval").string() +
+                         " --trajectories 1 --contexts 1 --members 2 --steps 2 --no-figures");
     ASSERT_EQ(ev.code, 0) << ev.out;
-    const std::string csv = read(path("pixel_eval") / "stats.csv");
+    const std::string csv = read_text(path("pixel_eval") / "stats.csv");
     EXPECT_NE(csv.find("\npixel_diffusion,"), std::string::npos);
     EXPECT_NE(csv.find("\npixel_surrogate,"), std::string::npos);
     EXPECT_EQ(csv.find("\nautoencoder,"), std::string::npos); // no autoencoder in pixel space

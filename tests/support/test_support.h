@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "lola/io/well.h"
@@ -44,6 +46,19 @@ struct CommandResult {
     std::string out;
 };
 CommandResult run_command(const std::string& command);
+
+#ifdef LOLA_BINARY
+/// Run the lola binary under test (LOLA_BINARY, defined by the integration tests' targets) with `args`.
+inline CommandResult run_lola(const std::string& args) { return run_command(std::string(LOLA_BINARY) + " " + args); }
+#endif
+
+/// The whole content of a text file ("" when it cannot be read).
+inline std::string read_text(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
 
 /// Whether `text` contains `what`.
 inline bool contains(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
