@@ -36,7 +36,7 @@ private:
     int index_ = 624;
 };
 
-/// SHA-512 of `data` (FIPS 180-4), 64 bytes; used by PythonRandom's string seeding.
+/// SHA-512 of `data` (FIPS 180-4) from OpenSSL's libcrypto, 64 bytes; used by PythonRandom's string seeding.
 std::array<uint8_t, 64> sha512(const std::string& data);
 
 } // namespace lola::core
