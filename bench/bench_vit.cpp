@@ -20,7 +20,7 @@ void BM_ViTForwardBackward(benchmark::State& state, const std::string& name, int
     torch::manual_seed(0);
     const int64_t batch = 16, frames = 5;
     const auto opts = nn::BackboneOptions::from_yaml(
-        core::load_yaml_file(core::config_dir() / "denoiser" / (name + ".yaml")), "denoiser");
+        core::load_yaml_file(core::config_group_dir("denoiser") / (name + ".yaml")), "denoiser");
     auto model = nn::make_backbone(opts, channels, channels, channels, 3, nn::kModFeatures);
     model->train();
     torch::Tensor x = torch::randn({batch, channels, frames, grid, grid});

@@ -5,7 +5,7 @@
 #   lib/liblola.so               every module but figures in one shared library
 #   lib/cmake/lola/              lolaConfig.cmake, lolaConfigVersion.cmake, lolaTargets.cmake
 #   share/lola/fortran/lola.f90  the Fortran binding (LOLA_FORTRAN_SOURCE)
-#   share/lola/configs/          the presets (core::config_dir() finds them from bin/lola)
+#   share/lola/configs/          the presets (core::config_search_path() finds them beside bin/ and lib/)
 #   bin/lola                     the command-line tool
 # Users need only find_package(lola) and target_link_libraries(app PRIVATE lola::lola): lola::lola carries LibTorch
 # (with the libstdc++ link order of cmake/lola_deps.cmake), HDF5, yaml-cpp, fmt, nlohmann-json and Threads.

@@ -8,7 +8,7 @@
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
     // Presets resolve against the repository's configs/ (a group name such as dataset=euler_small loads a file).
-    setenv("LOLA_CONFIG_DIR", LOLA_FUZZ_CONFIG_DIR, 1);
+    setenv("LOLA_CONFIG_PATH", LOLA_FUZZ_CONFIG_PATH, 1);
     return 0;
 }
 

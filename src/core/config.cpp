@@ -1,6 +1,6 @@
 #include "lola/core/config.h"
 
-#include <unistd.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cmath>
@@ -14,12 +14,6 @@ namespace lola::core {
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path executable_dir() {
-    std::error_code ec;
-    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    return ec ? fs::path() : exe.parent_path();
-}
 
 std::vector<std::string> split_key(const std::string& key) {
     std::vector<std::string> parts;
@@ -78,23 +72,168 @@ size_t levenshtein(const std::string& a, const std::string& b) {
 
 } // namespace
 
-fs::path config_dir() {
-    if (const char* env = std::getenv("LOLA_CONFIG_DIR"); env != nullptr && *env != '\0') {
-        return env;
+// ---- the preset search path (docs/runtime.md, "Where presets come from") -------------------------------------------
+// Configure-time facts (src/core/CMakeLists.txt); a build of config.cpp without them (the fuzz project) searches
+// $LOLA_CONFIG_PATH only.
+
+namespace {
+
+// Whether `path` is `root` or inside it, comparing whole components of the normalised absolute paths.
+bool is_within(const fs::path& path, const fs::path& root) {
+    std::error_code ec;
+    const fs::path p = fs::weakly_canonical(path, ec);
+    const fs::path r = fs::weakly_canonical(root, ec);
+    if (p.empty() || r.empty()) {
+        return false;
     }
-    fs::path exe = executable_dir();
-    if (!exe.empty()) {
-        // build/bin/lola -> <source>/configs (the CMake cache records the source tree)
-        for (fs::path p = exe; !p.empty() && p != p.root_path(); p = p.parent_path()) {
-            if (fs::exists(p / "configs" / "dataset")) {
-                return p / "configs";
+    auto pi = p.begin();
+    for (auto ri = r.begin(); ri != r.end(); ++ri, ++pi) {
+        if (ri->empty()) {
+            continue; // a trailing separator
+        }
+        if (pi == p.end() || *pi != *ri) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// The files lola's code runs from: the executable, and the shared object holding this function (liblola.so) when
+// that is another file.
+std::vector<fs::path> lola_binaries() {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        out.push_back(exe);
+    }
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&config_search_path), &info) != 0 && info.dli_fname != nullptr) {
+        fs::path lib = info.dli_fname;
+        if (lib.is_absolute() && (out.empty() || !fs::equivalent(lib, out.front(), ec))) {
+            out.push_back(lib);
+        }
+    }
+    return out;
+}
+
+constexpr const char* kConfigFix =
+    "Set LOLA_CONFIG_PATH to a folder holding the preset groups (e.g. the configs/ folder of lola's source tree), or "
+    "install lola (cmake --install) so that they are in <prefix>/share/lola/configs";
+
+#ifdef LOLA_INSTALL_DATADIR
+// <prefix>/<datadir>/lola/configs when `dir` is <prefix>/<bindir> or <prefix>/<libdir> (relocatable installs).
+std::optional<fs::path> installed_beside(const fs::path& dir) {
+    for (const fs::path rel : {fs::path(LOLA_INSTALL_BINDIR), fs::path(LOLA_INSTALL_LIBDIR)}) {
+        fs::path prefix = dir;
+        bool match = true;
+        std::vector<fs::path> parts(rel.begin(), rel.end());
+        for (auto it = parts.rbegin(); it != parts.rend() && match; ++it) {
+            match = prefix.filename() == *it;
+            prefix = prefix.parent_path();
+        }
+        if (match && !prefix.empty()) {
+            return prefix / LOLA_INSTALL_DATADIR / "lola" / "configs";
+        }
+    }
+    return std::nullopt;
+}
+#endif
+
+} // namespace
+
+std::vector<ConfigSearchEntry> config_search_path() {
+    std::vector<ConfigSearchEntry> path;
+    auto add = [&path](const fs::path& dir, const char* origin) {
+        const fs::path normal = dir.lexically_normal();
+        for (const auto& e : path) {
+            if (e.dir == normal) {
+                return;
             }
-            if (fs::exists(p / "share" / "lola" / "configs")) {
-                return p / "share" / "lola" / "configs";
+        }
+        path.push_back({normal, origin});
+    };
+    if (const char* env = std::getenv("LOLA_CONFIG_PATH"); env != nullptr) {
+        std::stringstream ss(env);
+        std::string item;
+        while (std::getline(ss, item, ':')) {
+            if (!item.empty()) {
+                add(fs::absolute(item), "LOLA_CONFIG_PATH");
             }
         }
     }
-    return fs::current_path() / "configs";
+    [[maybe_unused]] const std::vector<fs::path> binaries = lola_binaries();
+#if defined(LOLA_SOURCE_CONFIG_DIR) && defined(LOLA_BUILD_DIR)
+    for (const auto& bin : binaries) {
+        if (is_within(bin, LOLA_BUILD_DIR)) {
+            add(LOLA_SOURCE_CONFIG_DIR, "source tree");
+            break;
+        }
+    }
+#endif
+#ifdef LOLA_INSTALL_DATADIR
+    for (const auto& bin : binaries) {
+        if (auto dir = installed_beside(bin.parent_path())) {
+            add(*dir, "installed");
+        }
+    }
+#endif
+#ifdef LOLA_INSTALL_CONFIG_DIR
+    add(LOLA_INSTALL_CONFIG_DIR, "installed");
+#endif
+    return path;
+}
+
+std::optional<fs::path> find_config_group(const std::string& group) {
+    for (const auto& entry : config_search_path()) {
+        std::error_code ec;
+        if (fs::is_directory(entry.dir / group, ec)) {
+            return entry.dir / group;
+        }
+    }
+    return std::nullopt;
+}
+
+fs::path config_group_dir(const std::string& group) {
+    if (auto dir = find_config_group(group)) {
+        return *dir;
+    }
+    std::vector<std::string> searched;
+    for (const auto& entry : config_search_path()) {
+        searched.push_back(fmt::format("{} ({})", (entry.dir / group).string(), entry.origin));
+    }
+    LOLA_THROW_USAGE("no '{}' presets found; searched: {}. {}", group,
+                     searched.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(searched, ", ")),
+                     kConfigFix);
+}
+
+fs::path config_dir() {
+    const auto path = config_search_path();
+    std::vector<std::string> searched;
+    for (const auto& entry : path) {
+        std::error_code ec;
+        if (fs::is_directory(entry.dir, ec)) {
+            return entry.dir;
+        }
+        searched.push_back(fmt::format("{} ({})", entry.dir.string(), entry.origin));
+    }
+    LOLA_THROW_USAGE("no presets folder found; searched: {}. {}",
+                     searched.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(searched, ", ")),
+                     kConfigFix);
+}
+
+std::string config_source() {
+    std::vector<std::string> found;
+    for (const auto& entry : config_search_path()) {
+        std::error_code ec;
+        if (fs::is_directory(entry.dir, ec)) {
+            found.push_back(fmt::format("{} ({})", entry.dir.string(), entry.origin));
+        }
+    }
+    if (found.empty()) {
+        return "none found (set LOLA_CONFIG_PATH, or install lola)";
+    }
+    return fmt::format("{}", fmt::join(found, ", then "));
 }
 
 std::string closest_match(const std::string& word, const std::vector<std::string>& candidates) {
@@ -149,7 +288,7 @@ YAML::Node Config::load_group(const std::string& path, const std::string& name, 
     } else {
         // configs/<last key component>/<name>.yaml; nested groups use their last component
         std::vector<std::string> parts = split_key(path);
-        file = config_dir() / parts.back() / (name + ".yaml");
+        file = config_group_dir(parts.back()) / (name + ".yaml");
         std::error_code ec; // a name too long for the filesystem, or with a NUL, is just not a preset
         if (!fs::exists(file, ec)) {
             std::vector<std::string> available;

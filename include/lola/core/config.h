@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -17,9 +18,35 @@
 
 namespace lola::core {
 
-/// The built-in configs folder: $LOLA_CONFIG_DIR, else configs/ next to the source tree of the running binary,
-/// else share/lola/configs beside it, else ./configs.
+/// One folder on the preset search path, and why it is there.
+struct ConfigSearchEntry {
+    std::filesystem::path dir;
+    std::string origin; ///< "LOLA_CONFIG_PATH", "source tree" or "installed"
+};
+
+/// The preset search path, in order (docs/runtime.md, "Where presets come from"):
+///   1. each folder of $LOLA_CONFIG_PATH (colon-separated, empty entries skipped);
+///   2. the source tree's configs/, recorded at configure time, only for a binary that lives in its build tree;
+///   3. the installed presets: <prefix>/share/lola/configs of the prefix lola's binary (the executable, or liblola.so)
+///      is installed in, then the configured ${CMAKE_INSTALL_FULL_DATADIR}/lola/configs.
+/// Entries need not exist; a folder appears once. Nothing else (the working directory, folders above the executable)
+/// is ever searched.
+std::vector<ConfigSearchEntry> config_search_path();
+
+/// The folder of preset group `group` (dataset, ae, denoiser, ...): `<dir>/<group>` of the first entry of
+/// config_search_path() that has it (first match wins, per group). std::nullopt when none has it.
+std::optional<std::filesystem::path> find_config_group(const std::string& group);
+
+/// find_config_group, or a usage error naming every folder searched and how to point lola at its presets.
+std::filesystem::path config_group_dir(const std::string& group);
+
+/// The first existing folder of config_search_path() (usage error naming the folders searched when none exists).
+/// A group is looked up with config_group_dir, which may find it further down the path.
 std::filesystem::path config_dir();
+
+/// Where presets come from, for `lola --version`: the existing entries of the search path with their origins, the
+/// first (which wins) first, e.g. "/src/lola/configs (source tree)"; or a note that none was found.
+std::string config_source();
 
 /// The closest string to `word` among `candidates` (Levenshtein), or "" when none is reasonably close.
 std::string closest_match(const std::string& word, const std::vector<std::string>& candidates);

@@ -108,7 +108,7 @@ TEST_F(AutoEncoderTest, Options_DefaultsAreThePaperLargeModelAndRoundTrip) {
 
 TEST_F(AutoEncoderTest, Options_EveryPresetLoadsAndBuilds) {
     std::vector<std::string> names;
-    for (const auto& entry : std::filesystem::directory_iterator(core::config_dir() / "ae")) {
+    for (const auto& entry : std::filesystem::directory_iterator(core::config_group_dir("ae"))) {
         if (entry.path().extension() == ".yaml") {
             names.push_back(entry.path().stem().string());
         }

@@ -1,8 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <string>
 
 #include "lola/core/config.h"
 #include "lola/core/fs.h"
@@ -31,10 +35,10 @@ struct ConfigDir {
     ConfigDir() {
         fs::create_directories(dir / "dataset");
         std::ofstream(dir / "dataset" / "toy.yaml") << "name: toy\nfields: [a, b]\ntransform: {a: log1p}\n";
-        setenv("LOLA_CONFIG_DIR", dir.c_str(), 1);
+        setenv("LOLA_CONFIG_PATH", dir.c_str(), 1);
     }
     ~ConfigDir() {
-        unsetenv("LOLA_CONFIG_DIR");
+        unsetenv("LOLA_CONFIG_PATH");
         fs::remove_all(dir);
     }
 };
@@ -155,6 +159,97 @@ TEST(Config, SaveRoundTrip) {
     for (const auto& e : fs::directory_iterator(cd.dir)) {
         EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
     }
+}
+
+// ---- the preset search path ----------------------------------------------------------------------------------------
+
+namespace {
+
+/// Sets LOLA_CONFIG_PATH for one test and restores the previous value.
+struct ScopedConfigPath {
+    explicit ScopedConfigPath(const std::string& value) {
+        if (const char* v = std::getenv("LOLA_CONFIG_PATH")) {
+            old = v;
+        }
+        setenv("LOLA_CONFIG_PATH", value.c_str(), 1);
+    }
+    ~ScopedConfigPath() {
+        if (old) {
+            setenv("LOLA_CONFIG_PATH", old->c_str(), 1);
+        } else {
+            unsetenv("LOLA_CONFIG_PATH");
+        }
+    }
+    std::optional<std::string> old;
+};
+
+struct TempTree {
+    fs::path root = fs::temp_directory_path() / ("lola_cfgpath_" + std::to_string(::getpid()));
+    TempTree() { fs::create_directories(root); }
+    ~TempTree() { fs::remove_all(root); }
+    void preset(const std::string& dir, const std::string& group, const std::string& name) {
+        fs::create_directories(root / dir / group);
+        std::ofstream(root / dir / group / (name + ".yaml")) << "name: " << name << "\n";
+    }
+};
+
+} // namespace
+
+TEST(ConfigSearchPath, EnvironmentFoldersComeFirstAndEachGroupTakesTheFirstMatch) {
+    TempTree t;
+    t.preset("mine", "dataset", "toy");
+    t.preset("team", "dataset", "other");
+    t.preset("team", "ae", "tiny");
+    ScopedConfigPath env((t.root / "mine").string() + "::" + (t.root / "team").string());
+    const auto path = lola::core::config_search_path();
+    ASSERT_GE(path.size(), 2u);
+    EXPECT_EQ(path[0].dir, t.root / "mine");
+    EXPECT_EQ(path[0].origin, "LOLA_CONFIG_PATH");
+    EXPECT_EQ(path[1].dir, t.root / "team");
+    // dataset from the first folder that has it, ae from the second
+    EXPECT_EQ(lola::core::config_group_dir("dataset"), t.root / "mine" / "dataset");
+    EXPECT_EQ(lola::core::config_group_dir("ae"), t.root / "team" / "ae");
+    EXPECT_EQ(lola::core::config_dir(), t.root / "mine");
+    const std::string source = lola::core::config_source();
+    EXPECT_EQ(source.rfind((t.root / "mine").string() + " (LOLA_CONFIG_PATH)", 0), 0u) << source;
+    // presets compose from there
+    Config cfg(defaults());
+    cfg.apply_override("dataset=toy");
+    EXPECT_EQ(cfg.get<std::string>("dataset.name"), "toy");
+}
+
+TEST(ConfigSearchPath, MissingGroupNamesThePlacesSearchedAndTheFix) {
+    TempTree t;
+    t.preset("mine", "dataset", "toy");
+    ScopedConfigPath env((t.root / "mine").string());
+    EXPECT_FALSE(lola::core::find_config_group("no_such_group").has_value());
+    try {
+        lola::core::config_group_dir("no_such_group");
+        FAIL() << "expected a UsageError";
+    } catch (const lola::UsageError& e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find((t.root / "mine" / "no_such_group").string()), std::string::npos) << msg;
+        EXPECT_NE(msg.find("LOLA_CONFIG_PATH"), std::string::npos) << msg;
+    }
+}
+
+TEST(ConfigSearchPath, BuildTreeBinaryUsesTheSourceTreeNotTheWorkingDirectory) {
+    // A folder with its own configs/dataset (an embedding program's) is never searched, wherever we run from.
+    TempTree t;
+    t.preset("configs", "dataset", "theirs");
+    const fs::path cwd = fs::current_path();
+    fs::current_path(t.root);
+    unsetenv("LOLA_CONFIG_PATH");
+    const auto path = lola::core::config_search_path();
+    const auto group = lola::core::find_config_group("dataset");
+    fs::current_path(cwd);
+    ASSERT_FALSE(path.empty());
+    EXPECT_EQ(path[0].origin, "source tree"); // this test binary lives in the build tree
+    for (const auto& entry : path) {
+        EXPECT_NE(entry.dir, t.root / "configs");
+    }
+    ASSERT_TRUE(group.has_value());
+    EXPECT_TRUE(fs::exists(*group / "euler_small.yaml")) << *group;
 }
 
 TEST(Config, ClosestMatch) {

@@ -24,7 +24,7 @@ using BackboneTest = test::SeededTest;
 using test::rel_err;
 
 nn::BackboneOptions preset(const std::string& group, const std::string& name) {
-    const auto path = core::config_dir() / group / (name + ".yaml");
+    const auto path = core::config_group_dir(group) / (name + ".yaml");
     return nn::BackboneOptions::from_yaml(core::load_yaml_file(path), group);
 }
 
@@ -103,7 +103,7 @@ TEST_F(BackboneTest, ParameterCounts_MatchThePaper) {
 
 TEST_F(BackboneTest, Presets_LoadAndBuild) {
     for (const std::string group : {"denoiser", "surrogate"}) {
-        for (const auto& entry : std::filesystem::directory_iterator(core::config_dir() / group)) {
+        for (const auto& entry : std::filesystem::directory_iterator(core::config_group_dir(group))) {
             const auto o = nn::BackboneOptions::from_yaml(core::load_yaml_file(entry.path()), group);
             EXPECT_EQ(o.name, entry.path().stem().string()) << entry.path();
             nn::ParameterDeviceGuard meta(torch::kMeta);
