@@ -162,7 +162,7 @@ TEST_F(Installed, HoldsHeadersLibrariesConfigBindingAndPresets) {
     EXPECT_TRUE(shared) << "no liblola.so in " << prefix() / "lib";
     const std::string version = read(prefix() / "include/lola/version.h");
     EXPECT_TRUE(contains(version, std::string("#define LOLA_VERSION_STRING \"") + lola_version() + "\"")) << version;
-    // the installed CLI finds the installed presets (core::config_dir(): share/lola/configs beside bin/)
+    // the installed CLI finds the installed presets (core::config_search_path(): share/lola/configs beside bin/)
     Result info = run(quoted(prefix() / "bin/lola") + " info configs/ae/dcae_tiny.yaml");
     EXPECT_EQ(info.code, 0) << info.out;
     Result card = run(quoted(prefix() / "bin/lola") + " info " + quoted(model()));
