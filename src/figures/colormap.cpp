@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <iterator>
 
+#include "colormap_data.h"
 #include "lola/core/error.h"
 
 namespace lola::figures {
@@ -54,8 +56,6 @@ std::array<double, 3> lab_of_hex(unsigned hex) {
     return lab;
 }
 
-constexpr int kEntries = 256;
-
 } // namespace
 
 Rgb nan_color() { return {0.5, 0.5, 0.5}; }
@@ -85,20 +85,9 @@ double lightness(const Rgb& c) {
 
 const Colormap& Colormap::sequential() {
     static const Colormap map = [] {
-        // Published viridis stops; only their CIELAB coordinates are used, L* is made exactly linear.
-        const std::array<unsigned, 5> hex{0x440154, 0x3b528b, 0x21918c, 0x5ec962, 0xfde725};
-        std::array<std::array<double, 3>, 5> lab{};
-        for (size_t k = 0; k < hex.size(); ++k) lab[k] = lab_of_hex(hex[k]);
-        std::vector<Rgb> lut(kEntries);
-        for (int i = 0; i < kEntries; ++i) {
-            double t = static_cast<double>(i) / (kEntries - 1);
-            double s = t * (hex.size() - 1);
-            size_t k = std::min(static_cast<size_t>(s), hex.size() - 2);
-            double u = s - static_cast<double>(k);
-            double L = lab[0][0] + t * (lab[4][0] - lab[0][0]);
-            double a = (1 - u) * lab[k][1] + u * lab[k + 1][1];
-            double b = (1 - u) * lab[k][2] + u * lab[k + 1][2];
-            lut[static_cast<size_t>(i)] = gamut_mapped(L, a, b);
+        std::vector<Rgb> lut(std::size(kViridis));
+        for (size_t i = 0; i < lut.size(); ++i) {
+            lut[i] = {kViridis[i][0], kViridis[i][1], kViridis[i][2]};
         }
         return Colormap("sequential", std::move(lut));
     }();
@@ -110,7 +99,7 @@ const Colormap& Colormap::diverging() {
         const auto blue = lab_of_hex(0x3b4cc0), red = lab_of_hex(0xb40426);
         constexpr double kCentreL = 97;
         // An odd count puts t = 0.5 (the value 0 of a symmetric range) exactly on the white entry.
-        constexpr int n = kEntries + 1;
+        constexpr int n = 257;
         std::vector<Rgb> lut(n);
         for (int i = 0; i < n; ++i) {
             double t = static_cast<double>(i) / (n - 1);

@@ -1,4 +1,4 @@
-// Colormaps for figures: a perceptually uniform sequential map and a symmetric blue-white-red diverging map.
+// Colormaps for figures: viridis (sequential) and a symmetric blue-white-red diverging map.
 #pragma once
 
 #include <string>
@@ -14,16 +14,17 @@ struct Rgb {
 /// Which colormap a panel uses. Sequential for fields, diverging for signed errors (its range is made symmetric).
 enum class ColormapKind { sequential, diverging };
 
-/// A colormap: sRGB entries sampled along a curve in CIELAB (256 for the sequential map, 257 for the diverging one
-/// so that its white centre is an exact entry), linearly interpolated between entries.
+/// A colormap: a table of sRGB entries (256 for the sequential map, 257 for the diverging one so that its white centre
+/// is an exact entry), linearly interpolated between entries.
 class Colormap {
 public:
-    /// Viridis-like: L* rises linearly from the first to the last anchor of viridis's published five-stop ramp
-    /// (#440154, #3b528b, #21918c, #5ec962, #fde725), a* b* are interpolated between those anchors in CIELAB, and
-    /// colours outside the sRGB gamut lose chroma (never lightness). L* is therefore strictly increasing.
+    /// viridis (van der Walt and Smith, CC0): its 256 published entries (src/figures/colormap_data.cpp). Uniform in
+    /// CAM02-UCS, so CIELAB L* rises strictly from 15 to 91, in nearly (not exactly) equal steps.
     static const Colormap& sequential();
-    /// Blue (#3b4cc0) to near-white (L* = 97) to red (#b40426): L* and chroma linear in |2t - 1| on each side,
-    /// hue fixed per side. Meant for a symmetric range [-m, m], so 0 is the white centre.
+    /// Blue (#3b4cc0) to near-white (L* = 97) to red (#b40426), the end colours of Moreland's cool-warm map, built in
+    /// CIELAB: L* and chroma linear in |2t - 1| on each side, hue fixed per side, colours outside sRGB lose chroma
+    /// (never lightness). So lightness falls symmetrically and strictly away from the centre. Meant for a symmetric
+    /// range [-m, m], so 0 is the white centre.
     static const Colormap& diverging();
     /// The map for `kind`.
     static const Colormap& of(ColormapKind kind);
