@@ -4,7 +4,7 @@
 #include <numeric>
 
 #include "lola/core/error.h"
-#include "lola/io/well.h"
+#include "lola/io/well_schema.h"
 
 namespace lola::data {
 

@@ -7,6 +7,7 @@
 #include "lola/core/config.h"
 #include "lola/core/error.h"
 #include "lola/data/augment.h"
+#include "lola/io/well.h"
 #include "lola/io/well_dataset.h"
 
 namespace lola::data {

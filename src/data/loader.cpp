@@ -6,6 +6,7 @@
 #include "lola/core/error.h"
 #include "lola/core/log.h"
 #include "lola/io/hdf5.h"
+#include "lola/io/well.h"
 
 namespace lola::data {
 

@@ -8,6 +8,7 @@
 #include "lola/core/error.h"
 #include "lola/data/dataset.h"
 #include "lola/data/loader.h"
+#include "lola/io/well.h"
 
 namespace lola::data {
 

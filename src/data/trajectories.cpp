@@ -1,6 +1,7 @@
 #include "lola/data/trajectories.h"
 
 #include "lola/core/error.h"
+#include "lola/io/well.h"
 
 namespace lola::data {
 

@@ -9,6 +9,7 @@
 #include "lola/core/error.h"
 #include "lola/core/fs.h"
 #include "lola/core/log.h"
+#include "lola/io/well.h"
 
 namespace lola::io {
 

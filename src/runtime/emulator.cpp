@@ -15,7 +15,7 @@
 #include "lola/emulation/rollout.h"
 #include "lola/io/hdf5.h"
 #include "lola/io/latent_cache.h"
-#include "lola/io/well.h"
+#include "lola/io/well_schema.h"
 #include "lola/nn/layers.h"
 #include "lola/nn/mask.h"
 #include "lola/runtime/runs.h"

@@ -6,7 +6,7 @@
 #include "lola/core/error.h"
 #include "lola/core/log.h"
 #include "lola/io/latent_cache.h"
-#include "lola/io/well.h"
+#include "lola/io/well_schema.h"
 #include "lola/nn/layers.h"
 #include "lola/train/optimizer.h"
 #include "lola/train/trainer.h"

@@ -10,6 +10,8 @@
 #include <random>
 #include <vector>
 
+#include "lola/io/well.h"
+
 namespace lola::test {
 
 namespace fs = std::filesystem;

@@ -8,7 +8,7 @@
 #include <sstream>
 #include <string>
 
-#include "lola/io/well.h"
+#include "lola/io/well_schema.h"
 
 namespace lola::test {
 

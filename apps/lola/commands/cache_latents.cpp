@@ -16,6 +16,7 @@
 #include "lola/data/augment.h"
 #include "lola/data/loader.h"
 #include "lola/io/latent_cache.h"
+#include "lola/io/well.h"
 #include "lola/train/trainer.h"
 
 namespace lola::app {

@@ -14,6 +14,7 @@
 #include "lola/core/error.h"
 #include "lola/core/fs.h"
 #include "lola/core/log.h"
+#include "lola/io/well.h"
 #include "lola/train/trainer.h"
 
 namespace lola::app {

@@ -5,6 +5,7 @@
 
 #include <torch/types.h>
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -12,10 +13,13 @@
 #include <vector>
 
 #include "lola/data/transform.h"
-#include "lola/io/well.h"
+#include "lola/io/well_schema.h"
 
 namespace lola::core {
 class Config;
+}
+namespace lola::io {
+class WellReader;
 }
 
 namespace lola::data {

@@ -7,8 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "lola/io/well.h"
-
 namespace lola::io {
 
 /// The split folder names, in order.

@@ -9,6 +9,7 @@
 #include "lola/core/error.h"
 #include "lola/data/dataset.h"
 #include "lola/data/stats.h"
+#include "lola/io/well.h"
 #include "support/test_support.h"
 
 namespace fs = std::filesystem;
