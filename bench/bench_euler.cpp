@@ -16,10 +16,10 @@ void BM_EulerStep(benchmark::State& state) {
     EulerOptions o;
     o.nx = o.ny = static_cast<int>(state.range(0));
     o.n_threads = static_cast<int>(state.range(1));
-    o.boundary = EulerOptions::Boundary::Periodic;
+    o.boundary = EulerOptions::Boundary::kPeriodic;
     o.gamma = 1.4;
     if (state.range(2) == 1) {
-        o.scheme = EulerOptions::Scheme::SplitHancock;
+        o.scheme = EulerOptions::Scheme::kSplitHancock;
         o.cfl = 0.45;
     }
     EulerSolver solver(o);
@@ -40,7 +40,7 @@ void BM_EulerStep(benchmark::State& state) {
     const double cells = static_cast<double>(o.nx) * o.ny;
     state.counters["cell_updates_per_s"] =
         benchmark::Counter(cells * static_cast<double>(steps), benchmark::Counter::kIsRate);
-    state.SetLabel(o.scheme == EulerOptions::Scheme::UnsplitRK2 ? "rk2" : "hancock");
+    state.SetLabel(o.scheme == EulerOptions::Scheme::kUnsplitRK2 ? "rk2" : "hancock");
 }
 BENCHMARK(BM_EulerStep)
     ->ArgNames({"n", "threads", "split"})
@@ -56,7 +56,7 @@ void BM_EulerTrajectory(benchmark::State& state) {
     EulerOptions o;
     o.nx = o.ny = static_cast<int>(state.range(0));
     o.n_threads = static_cast<int>(state.range(1));
-    o.boundary = EulerOptions::Boundary::Open;
+    o.boundary = EulerOptions::Boundary::kOpen;
     o.gamma = 1.4;
     uint64_t seed = 1;
     int64_t steps = 0;

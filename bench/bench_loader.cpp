@@ -40,8 +40,8 @@ fs::path make_file(int64_t n) {
     s.scalars = {{"gamma", 1.4}};
     s.fields[0] = {"energy", "density", "pressure"};
     s.fields[1] = {"momentum"};
-    s.boundary_conditions = {{"x_periodic", io::BcType::Periodic, {"x"}, true, true},
-                             {"y_periodic", io::BcType::Periodic, {"y"}, true, true}};
+    s.boundary_conditions = {{"x_periodic", io::BcType::kPeriodic, {"x"}, true, true},
+                             {"y_periodic", io::BcType::kPeriodic, {"y"}, true, true}};
     io::WellWriter w(path, s);
     std::mt19937_64 rng(0);
     std::vector<float> frame(static_cast<size_t>(5 * n * n));
@@ -65,9 +65,9 @@ void BM_Loader(benchmark::State& state) {
     data::LoaderOptions o;
     o.batch_size = 8;
     o.workers = workers;
-    o.augment = {data::Augmentation::AxisFlip, data::Augmentation::AxisPermute, data::Augmentation::AxisRoll};
-    o.preprocess = data::Preprocessor({data::Transform::Log1p, data::Transform::Log1p, data::Transform::Log1p,
-                                       data::Transform::None, data::Transform::None},
+    o.augment = {data::Augmentation::kAxisFlip, data::Augmentation::kAxisPermute, data::Augmentation::kAxisRoll};
+    o.preprocess = data::Preprocessor({data::Transform::kLog1p, data::Transform::kLog1p, data::Transform::kLog1p,
+                                       data::Transform::kNone, data::Transform::kNone},
                                       {1.2, 0.6, 0.58, 0, 0}, {0.51, 0.27, 0.29, 0.53, 0.52});
     data::Loader loader(ds, o);
     int64_t epoch = 0, windows = 0;

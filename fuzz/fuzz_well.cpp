@@ -7,7 +7,7 @@
 #include "lola/core/log.h"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    lola::set_log_level(lola::LogLevel::Error); // statistics warnings on odd data are expected, not findings
+    lola::set_log_level(lola::LogLevel::kError); // statistics warnings on odd data are expected, not findings
     return 0;
 }
 

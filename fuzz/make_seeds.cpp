@@ -97,9 +97,9 @@ int main(int argc, char** argv) {
         for (const char* sub : {"well", "latent_cache", "config"}) {
             fs::create_directories(dir / sub);
         }
-        write_well(dir / "well" / "open_2d.hdf5", schema({4, 4}, 1, 3, io::BcType::Open));
-        write_well(dir / "well" / "periodic_1d.hdf5", schema({6}, 2, 2, io::BcType::Periodic));
-        io::WellSchema s3 = schema({2, 2, 2}, 1, 2, io::BcType::Wall);
+        write_well(dir / "well" / "open_2d.hdf5", schema({4, 4}, 1, 3, io::BcType::kOpen));
+        write_well(dir / "well" / "periodic_1d.hdf5", schema({6}, 2, 2, io::BcType::kPeriodic));
+        io::WellSchema s3 = schema({2, 2, 2}, 1, 2, io::BcType::kWall);
         s3.fields[2] = {"stress"};
         write_well(dir / "well" / "wall_3d_t2.hdf5", s3);
         write_cache(dir / "latent_cache" / "cache.h5");

@@ -156,8 +156,8 @@ std::optional<YAML::Node> group_defaults(const std::string& group) {
 
 YAML::Node all_group_defaults() {
     YAML::Node node(YAML::NodeType::Map);
-    for (const YAML::Node& schema : {train_ae_defaults(), train_emulator_defaults(EmulatorKind::diffusion),
-                                     train_emulator_defaults(EmulatorKind::surrogate)}) {
+    for (const YAML::Node& schema : {train_ae_defaults(), train_emulator_defaults(EmulatorKind::kDiffusion),
+                                     train_emulator_defaults(EmulatorKind::kSurrogate)}) {
         for (const auto& kv : schema) {
             const std::string key = kv.first.as<std::string>();
             if (kv.second.IsMap() && !node[key]) {

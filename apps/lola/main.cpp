@@ -164,9 +164,9 @@ int main(int argc, char** argv) {
     app.add_flag("--version", version, "print lola's and LibTorch's versions, CUDA availability and the thread count");
     app.parse_complete_callback([&] {
         if (quiet) {
-            lola::set_log_level(lola::LogLevel::Error);
+            lola::set_log_level(lola::LogLevel::kError);
         } else if (verbose > 0) {
-            lola::set_log_level(lola::LogLevel::Debug);
+            lola::set_log_level(lola::LogLevel::kDebug);
         }
         if (std::getenv("LOLA_WAIT_POLICY_SET") != nullptr) {
             LOLA_LOG_DEBUG(

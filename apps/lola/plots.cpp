@@ -90,10 +90,10 @@ void write_eval_figures(const fs::path& dir, const metrics::StatsTable& table, c
                         const std::vector<std::string>& fields, int64_t members) {
     fs::create_directories(dir);
     plot_metric(dir, table, "vrmse", "VRMSE against lead time (mean over fields, trajectories, contexts)",
-                figures::AxisScale::linear);
+                figures::AxisScale::kLinear);
     plot_metric(dir, table, "spread_skill", "spread-skill ratio (1 = calibrated; 0 for deterministic models)",
-                figures::AxisScale::linear, {"persistence", "autoencoder"});
-    plot_metric(dir, table, "psrmse_high", "power-spectrum RMSE, high frequencies", figures::AxisScale::log);
+                figures::AxisScale::kLinear, {"persistence", "autoencoder"});
+    plot_metric(dir, table, "psrmse_high", "power-spectrum RMSE, high frequencies", figures::AxisScale::kLog);
 
     const int64_t C = show.truth.size(0), L = show.truth.size(1);
     const int64_t last = L - 1;
@@ -116,14 +116,14 @@ void write_eval_figures(const fs::path& dir, const metrics::StatsTable& table, c
                 const double lo = u.min().item<double>(), hi = u.max().item<double>();
                 const figures::Range range{lo, hi > lo ? hi : lo + 1};
                 std::vector<figures::Panel> row;
-                row.push_back({"", to_field(u), figures::ColormapKind::sequential, range});
-                row.push_back({"", to_field(show.recon[c][t]), figures::ColormapKind::sequential, range});
+                row.push_back({"", to_field(u), figures::ColormapKind::kSequential, range});
+                row.push_back({"", to_field(show.recon[c][t]), figures::ColormapKind::kSequential, range});
                 for (int64_t k = 0; k < shown; ++k) {
-                    row.push_back({"", to_field(pred[k][c][t]), figures::ColormapKind::sequential, range});
+                    row.push_back({"", to_field(pred[k][c][t]), figures::ColormapKind::kSequential, range});
                 }
                 const torch::Tensor err = pred.select(1, c).select(1, t).mean(0) - u;
                 const double e = std::max(err.abs().max().item<double>(), 1e-12);
-                row.push_back({"", to_field(err), figures::ColormapKind::diverging, figures::Range{-e, e}});
+                row.push_back({"", to_field(err), figures::ColormapKind::kDiverging, figures::Range{-e, e}});
                 g.rows.push_back(std::move(row));
             }
             return g;

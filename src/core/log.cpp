@@ -14,18 +14,18 @@ namespace {
 LogLevel initial_level() {
     const char* env = std::getenv("LOLA_LOG_LEVEL");
     if (env == nullptr) {
-        return LogLevel::Info;
+        return LogLevel::kInfo;
     }
     if (std::strcmp(env, "error") == 0) {
-        return LogLevel::Error;
+        return LogLevel::kError;
     }
     if (std::strcmp(env, "warn") == 0) {
-        return LogLevel::Warn;
+        return LogLevel::kWarn;
     }
     if (std::strcmp(env, "debug") == 0) {
-        return LogLevel::Debug;
+        return LogLevel::kDebug;
     }
-    return LogLevel::Info;
+    return LogLevel::kInfo;
 }
 
 std::atomic<int> g_level{static_cast<int>(initial_level())};
@@ -34,9 +34,9 @@ LogSink g_sink;
 
 const char* prefix(LogLevel level) {
     switch (level) {
-        case LogLevel::Error:
+        case LogLevel::kError:
             return "error: ";
-        case LogLevel::Warn:
+        case LogLevel::kWarn:
             return "warning: ";
         default:
             return "";

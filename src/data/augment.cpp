@@ -10,13 +10,13 @@ namespace lola::data {
 
 Augmentation parse_augmentation(const std::string& name) {
     if (name == "random_axis_flip" || name == "flip") {
-        return Augmentation::AxisFlip;
+        return Augmentation::kAxisFlip;
     }
     if (name == "random_axis_permute" || name == "permute") {
-        return Augmentation::AxisPermute;
+        return Augmentation::kAxisPermute;
     }
     if (name == "random_axis_roll" || name == "roll") {
-        return Augmentation::AxisRoll;
+        return Augmentation::kAxisRoll;
     }
     LOLA_THROW_USAGE("unknown augmentation '{}' (valid: random_axis_flip, random_axis_permute, random_axis_roll)",
                      name);
@@ -85,7 +85,7 @@ void roll_axis(Sample& sample, int axis, int64_t shift) {
     const int d = spatial_dims(sample);
     LOLA_CHECK(axis >= 0 && axis < d, "roll axis {} out of range for {} spatial dims", axis, d);
     const auto& row = sample.bc[static_cast<size_t>(axis)];
-    const int periodic = static_cast<int>(io::BcType::Periodic);
+    const int periodic = static_cast<int>(io::BcType::kPeriodic);
     LOLA_CHECK(row[0] == periodic && row[1] == periodic, "cannot roll axis {}: it is not periodic on both sides", axis);
     sample.state = sample.state.roll({shift}, {axis + 2}).contiguous();
 }
@@ -95,14 +95,14 @@ void augment(Sample& sample, const std::vector<std::vector<int>>& channel_axes, 
     const int d = spatial_dims(sample);
     for (Augmentation a : augs) {
         switch (a) {
-            case Augmentation::AxisFlip:
+            case Augmentation::kAxisFlip:
                 for (int k = 0; k < d; ++k) {
                     if (uniform_int(rng, 2) == 1) {
                         flip_axis(sample, channel_axes, k);
                     }
                 }
                 break;
-            case Augmentation::AxisPermute: {
+            case Augmentation::kAxisPermute: {
                 bool square = true;
                 for (int k = 1; k < d; ++k) {
                     square = square && sample.state.size(k + 2) == sample.state.size(2);
@@ -118,10 +118,10 @@ void augment(Sample& sample, const std::vector<std::vector<int>>& channel_axes, 
                 permute_axes(sample, channel_axes, perm);
                 break;
             }
-            case Augmentation::AxisRoll:
+            case Augmentation::kAxisRoll:
                 for (int k = 0; k < d; ++k) {
                     const auto& row = sample.bc[static_cast<size_t>(k)];
-                    const int periodic = static_cast<int>(io::BcType::Periodic);
+                    const int periodic = static_cast<int>(io::BcType::kPeriodic);
                     if (row[0] == periodic && row[1] == periodic) {
                         roll_axis(
                             sample, k,

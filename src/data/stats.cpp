@@ -23,7 +23,7 @@ ChannelStats compute_channel_stats(const std::vector<std::filesystem::path>& fil
     const auto& schema = ds.schema(0);
     const int64_t c = schema.n_channels();
     std::vector<Transform> tr =
-        transforms.empty() ? std::vector<Transform>(static_cast<size_t>(c), Transform::None) : transforms;
+        transforms.empty() ? std::vector<Transform>(static_cast<size_t>(c), Transform::kNone) : transforms;
     LOLA_CHECK_USAGE(static_cast<int64_t>(tr.size()) == c, "{} transforms for {} channels", tr.size(), c);
     Preprocessor pre(tr, std::vector<double>(static_cast<size_t>(c), 0.0),
                      std::vector<double>(static_cast<size_t>(c), 1.0));

@@ -6,22 +6,22 @@ namespace lola::data {
 
 Transform parse_transform(const std::string& name) {
     if (name == "none" || name.empty()) {
-        return Transform::None;
+        return Transform::kNone;
     }
     if (name == "log1p") {
-        return Transform::Log1p;
+        return Transform::kLog1p;
     }
     if (name == "log") {
-        return Transform::LogEps;
+        return Transform::kLogEps;
     }
     LOLA_THROW_USAGE("unknown transform '{}' (valid: none, log1p, log)", name);
 }
 
 const char* transform_name(Transform t) {
     switch (t) {
-        case Transform::Log1p:
+        case Transform::kLog1p:
             return "log1p";
-        case Transform::LogEps:
+        case Transform::kLogEps:
             return "log";
         default:
             return "none";
@@ -56,9 +56,9 @@ torch::Tensor apply(const torch::Tensor& x, int64_t channel_dim, int64_t n,
 torch::Tensor Preprocessor::transform_only(const torch::Tensor& x, int64_t channel_dim) const {
     return apply(x, channel_dim, n_channels(), [&](const torch::Tensor& v, int64_t c) {
         switch (transforms_[static_cast<size_t>(c)]) {
-            case Transform::Log1p:
+            case Transform::kLog1p:
                 return torch::log1p(v);
-            case Transform::LogEps:
+            case Transform::kLogEps:
                 return torch::log(v + 1e-6);
             default:
                 return v;
@@ -77,9 +77,9 @@ torch::Tensor Preprocessor::inverse(const torch::Tensor& y, int64_t channel_dim)
     return apply(y, channel_dim, n_channels(), [&](const torch::Tensor& v, int64_t c) {
         torch::Tensor u = v * std_[static_cast<size_t>(c)] + mean_[static_cast<size_t>(c)];
         switch (transforms_[static_cast<size_t>(c)]) {
-            case Transform::Log1p:
+            case Transform::kLog1p:
                 return torch::expm1(u);
-            case Transform::LogEps:
+            case Transform::kLogEps:
                 return torch::exp(u) - 1e-6;
             default:
                 return u;

@@ -64,11 +64,11 @@ struct ContextDeleter {
 Format output_format(const fs::path& path) {
     std::string ext = path.extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-    Format format = Format::png;
+    Format format = Format::kPng;
     if (ext == ".png") {
-        format = Format::png;
+        format = Format::kPng;
     } else if (ext == ".svg") {
-        format = Format::svg;
+        format = Format::kSvg;
     } else {
         LOLA_THROW("cannot write figure '{}': unknown extension '{}' (use .png or .svg)", path.string(), ext);
     }
@@ -117,8 +117,8 @@ void Canvas::text(double x, double y, const std::string& s, double size, Align a
     if (s.empty()) return;
     // Baseline a little below the centre line: DejaVu's cap height is about 0.73 em.
     double baseline_offset = 0.36 * size;
-    if (format_ == Format::svg) {
-        const char* anchor = align == Align::left ? "start" : align == Align::center ? "middle" : "end";
+    if (format_ == Format::kSvg) {
+        const char* anchor = align == Align::kLeft ? "start" : align == Align::kCenter ? "middle" : "end";
         double bx = vertical ? x + baseline_offset : x, by = vertical ? y : y + baseline_offset;
         std::string transform = vertical ? fmt::format(" transform=\"rotate(-90 {:.2f} {:.2f})\"", bx, by) : "";
         svg_text_.push_back(
@@ -128,7 +128,7 @@ void Canvas::text(double x, double y, const std::string& s, double size, Align a
         return;
     }
     double w = text_width(s, size, bold);
-    double shift = align == Align::left ? 0 : align == Align::center ? -w / 2 : -w;
+    double shift = align == Align::kLeft ? 0 : align == Align::kCenter ? -w / 2 : -w;
     select_font(cr_, size, bold);
     cairo_set_source_rgb(cr_, 0, 0, 0);
     cairo_save(cr_);
@@ -166,8 +166,8 @@ void render_to_file(const fs::path& path, Format format, int width, int height,
     } guard{tmp};
 
     std::unique_ptr<cairo_surface_t, SurfaceDeleter> surface(
-        format == Format::png ? cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width, height)
-                              : cairo_svg_surface_create(tmp.c_str(), width, height));
+        format == Format::kPng ? cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width, height)
+                               : cairo_svg_surface_create(tmp.c_str(), width, height));
     LOLA_CHECK(cairo_surface_status(surface.get()) == CAIRO_STATUS_SUCCESS, "cannot write figure '{}': {}",
                path.string(), cairo_status_to_string(cairo_surface_status(surface.get())));
     std::string svg_text;
@@ -182,7 +182,7 @@ void render_to_file(const fs::path& path, Format format, int width, int height,
         svg_text = canvas.svg_text();
     }
     cairo_status_t status = CAIRO_STATUS_SUCCESS;
-    if (format == Format::png) {
+    if (format == Format::kPng) {
         status = cairo_surface_write_to_png(surface.get(), tmp.c_str());
     } else {
         cairo_surface_finish(surface.get());
@@ -191,7 +191,7 @@ void render_to_file(const fs::path& path, Format format, int width, int height,
     LOLA_CHECK(status == CAIRO_STATUS_SUCCESS, "cannot write figure '{}': {} (is the folder writable?)", path.string(),
                cairo_status_to_string(status));
     surface.reset();
-    if (format == Format::svg && !svg_text.empty()) {
+    if (format == Format::kSvg && !svg_text.empty()) {
         std::string doc = core::read_file(tmp);
         size_t end = doc.rfind("</svg>");
         LOLA_CHECK(end != std::string::npos, "cannot write figure '{}': cairo wrote no closing </svg>", path.string());

@@ -12,12 +12,12 @@
 
 namespace lola::figures::detail {
 
-enum class Format { png, svg };
+enum class Format { kPng, kSvg };
 
 /// The format for `path`'s extension; throws lola::Error naming the path unless .png/.svg and the folder exists.
 Format output_format(const std::filesystem::path& path);
 
-enum class Align { left, center, right };
+enum class Align { kLeft, kCenter, kRight };
 
 /// A cairo context plus text handling. PNG: text is rendered by cairo. SVG: text is collected and written as real
 /// <text> elements (cairo 1.16 would emit glyph outlines, which are not searchable or editable).
@@ -33,7 +33,7 @@ public:
 
     /// Text with its vertical centre at y; `x` is its left, centre or right end; vertical = rotated 90 degrees
     /// counter-clockwise (then x is the centre line and y the along-text anchor).
-    void text(double x, double y, const std::string& s, double size, Align align = Align::left, bool bold = false,
+    void text(double x, double y, const std::string& s, double size, Align align = Align::kLeft, bool bold = false,
               bool vertical = false);
 
     /// Width in pixels of `s` at `size` (cairo's toy font API, DejaVu Sans / sans-serif).

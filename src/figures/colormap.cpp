@@ -113,7 +113,9 @@ const Colormap& Colormap::diverging() {
     return map;
 }
 
-const Colormap& Colormap::of(ColormapKind kind) { return kind == ColormapKind::diverging ? diverging() : sequential(); }
+const Colormap& Colormap::of(ColormapKind kind) {
+    return kind == ColormapKind::kDiverging ? diverging() : sequential();
+}
 
 Rgb Colormap::at(double t) const {
     if (std::isnan(t)) return nan_color();

@@ -139,25 +139,25 @@ struct ToPixels {
 
 void draw_axes(Canvas& canvas, const LinePlot& plot, const Ticks& ticks, const ToPixels& to) {
     const Rect& box = to.box;
-    if (!plot.title.empty()) canvas.text(plot.width / 2.0, kPad + 9, plot.title, kTitleSize, Align::center, true);
+    if (!plot.title.empty()) canvas.text(plot.width / 2.0, kPad + 9, plot.title, kTitleSize, Align::kCenter, true);
     for (size_t k = 0; k < ticks.y.size(); ++k) {
         double yy = std::round(to.y(ticks.y[k])) + 0.5;
         canvas.line(box.x, yy, box.x + box.width, yy, kGrid, 1);
         canvas.line(box.x - 4, yy, box.x, yy, kBlack, 1);
-        canvas.text(box.x - 6, yy, ticks.y_labels[k], kTickSize, Align::right);
+        canvas.text(box.x - 6, yy, ticks.y_labels[k], kTickSize, Align::kRight);
     }
     for (double v : ticks.x) {
         double xx = std::round(to.x(v)) + 0.5;
         canvas.line(xx, box.y, xx, box.y + box.height, kGrid, 1);
         canvas.line(xx, box.y + box.height, xx, box.y + box.height + 4, kBlack, 1);
-        canvas.text(xx, box.y + box.height + 12, detail::tick_label(v, ticks.x_step), kTickSize, Align::center);
+        canvas.text(xx, box.y + box.height + 12, detail::tick_label(v, ticks.x_step), kTickSize, Align::kCenter);
     }
     canvas.stroke_rect(box.x + 0.5, box.y + 0.5, box.width - 1, box.height - 1, kFrame, 1);
     if (!plot.x_label.empty()) {
-        canvas.text(box.x + box.width / 2.0, plot.height - kPad - 8, plot.x_label, kLabelSize, Align::center);
+        canvas.text(box.x + box.width / 2.0, plot.height - kPad - 8, plot.x_label, kLabelSize, Align::kCenter);
     }
     if (!plot.y_label.empty()) {
-        canvas.text(kPad + 2, box.y + box.height / 2.0, plot.y_label, kLabelSize, Align::center, false, true);
+        canvas.text(kPad + 2, box.y + box.height / 2.0, plot.y_label, kLabelSize, Align::kCenter, false, true);
     }
 }
 
@@ -248,7 +248,7 @@ LinePlotLayout write_line_plot(const fs::path& path, const LinePlot& plot) {
                "line plot '{}': size {}x{} must be within 120x100 .. 16384x16384", path.string(), plot.width,
                plot.height);
     LOLA_CHECK(!plot.series.empty(), "line plot '{}': no series to draw", path.string());
-    const bool log_y = plot.y_scale == AxisScale::log;
+    const bool log_y = plot.y_scale == AxisScale::kLog;
     const DataRanges ranges = data_ranges(path, plot, log_y);
     const Ticks ticks = axis_ticks(ranges, log_y);
     const LinePlotLayout layout = plot_layout(path, plot, ranges, ticks);

@@ -46,10 +46,10 @@ std::optional<Range> finite_range(const Field2D& field) {
 
 Range drawable_range(std::optional<Range> range, ColormapKind kind) {
     if (!range || !std::isfinite(range->lo) || !std::isfinite(range->hi)) {
-        return kind == ColormapKind::diverging ? Range{-1, 1} : Range{0, 1};
+        return kind == ColormapKind::kDiverging ? Range{-1, 1} : Range{0, 1};
     }
     Range r{std::min(range->lo, range->hi), std::max(range->lo, range->hi)};
-    if (kind == ColormapKind::diverging) {
+    if (kind == ColormapKind::kDiverging) {
         double m = std::max(std::abs(r.lo), std::abs(r.hi));
         if (!(m > 0)) m = 1;
         return {-m, m};
@@ -210,13 +210,13 @@ std::vector<std::vector<Group>> colour_groups(const PanelGrid& grid) {
     std::vector<std::vector<Group>> groups(grid.rows.size());
     for (size_t r = 0; r < grid.rows.size(); ++r) {
         const auto& row = grid.rows[r];
-        if (grid.range_mode == RangeMode::per_panel) {
+        if (grid.range_mode == RangeMode::kPerPanel) {
             for (size_t c = 0; c < row.size(); ++c) {
                 groups[r].push_back({row[c].colormap, union_range({&row[c]}, row[c].colormap), {c}});
             }
             continue;
         }
-        for (ColormapKind kind : {ColormapKind::sequential, ColormapKind::diverging}) {
+        for (ColormapKind kind : {ColormapKind::kSequential, ColormapKind::kDiverging}) {
             Group g{kind, {}, {}};
             std::vector<const Panel*> members;
             for (size_t c = 0; c < row.size(); ++c) {
@@ -255,11 +255,11 @@ Geometry grid_geometry(const PanelGrid& grid, const Cells& cells, const std::vec
     const int col_title_h = any_col_title ? 20 : 0;
     geo.panel_title_h = cells.any_panel_title ? 16 : 0;
     geo.top = static_cast<int>(kPad) + geo.title_h + col_title_h;
-    geo.col_w = cells.width + (grid.range_mode == RangeMode::per_panel ? bar_block : 0);
+    geo.col_w = cells.width + (grid.range_mode == RangeMode::kPerPanel ? bar_block : 0);
     geo.row_h = geo.panel_title_h + cells.height;
     size_t max_groups = 0;
     for (const auto& g : groups) max_groups = std::max(max_groups, g.size());
-    const int right_bars = grid.range_mode == RangeMode::per_row ? static_cast<int>(max_groups) * bar_block : 0;
+    const int right_bars = grid.range_mode == RangeMode::kPerRow ? static_cast<int>(max_groups) * bar_block : 0;
     const int n_c = static_cast<int>(cells.n_cols), n_r = static_cast<int>(cells.n_rows);
     layout.width = geo.left + n_c * geo.col_w + (n_c - 1) * kGap + right_bars + static_cast<int>(kPad);
     layout.height = geo.top + n_r * geo.row_h + (n_r - 1) * kGap + static_cast<int>(kPad);
@@ -282,7 +282,7 @@ Geometry grid_geometry(const PanelGrid& grid, const Cells& cells, const std::vec
         }
         for (size_t g = 0; g < groups[r].size(); ++g) {
             int bx = 0;
-            if (grid.range_mode == RangeMode::per_panel) {
+            if (grid.range_mode == RangeMode::kPerPanel) {
                 bx = geo.left + static_cast<int>(groups[r][g].columns[0]) * (geo.col_w + kGap) + cells.width + kBarGap;
             } else {
                 bx = geo.left + n_c * geo.col_w + (n_c - 1) * kGap + static_cast<int>(g) * bar_block + kBarGap;
@@ -296,15 +296,15 @@ Geometry grid_geometry(const PanelGrid& grid, const Cells& cells, const std::vec
 
 void draw_grid(Canvas& canvas, const PanelGrid& grid, const Cells& cells, const std::vector<std::vector<Group>>& groups,
                const Geometry& geo, const PanelsLayout& layout) {
-    if (!grid.title.empty()) canvas.text(layout.width / 2.0, kPad + 10, grid.title, kTitleSize, Align::center, true);
+    if (!grid.title.empty()) canvas.text(layout.width / 2.0, kPad + 10, grid.title, kTitleSize, Align::kCenter, true);
     for (size_t c = 0; c < grid.column_titles.size(); ++c) {
         double cx = geo.left + static_cast<double>(c) * (geo.col_w + kGap) + cells.width / 2.0;
-        canvas.text(cx, kPad + geo.title_h + 9, grid.column_titles[c], kLabelSize, Align::center, true);
+        canvas.text(cx, kPad + geo.title_h + 9, grid.column_titles[c], kLabelSize, Align::kCenter, true);
     }
     for (size_t r = 0; r < cells.n_rows; ++r) {
         double y0 = geo.top + static_cast<double>(r) * (geo.row_h + kGap);
         if (!grid.row_labels.empty()) {
-            canvas.text(kPad, y0 + geo.panel_title_h + cells.height / 2.0, grid.row_labels[r], kLabelSize, Align::left,
+            canvas.text(kPad, y0 + geo.panel_title_h + cells.height / 2.0, grid.row_labels[r], kLabelSize, Align::kLeft,
                         true);
         }
         for (size_t g = 0; g < groups[r].size(); ++g) {
@@ -315,7 +315,7 @@ void draw_grid(Canvas& canvas, const PanelGrid& grid, const Cells& cells, const 
                 const Rect& box = layout.panels[r][c];
                 draw_field(canvas, p.field, box.width / static_cast<int>(p.field.width), grp.range, map, box.x, box.y);
                 if (!p.title.empty()) {
-                    canvas.text(box.x + box.width / 2.0, y0 + 7, p.title, kPanelTitleSize, Align::center);
+                    canvas.text(box.x + box.width / 2.0, y0 + 7, p.title, kPanelTitleSize, Align::kCenter);
                 }
             }
             draw_colorbar(canvas, layout.colorbars[r][g], grp.range, map);

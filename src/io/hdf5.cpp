@@ -144,15 +144,15 @@ Handle bool_enum_type() {
 Kind kind_of(hid_t type) {
     switch (H5Tget_class(type)) {
         case H5T_INTEGER:
-            return Kind::Integer;
+            return Kind::kInteger;
         case H5T_FLOAT:
-            return Kind::Float;
+            return Kind::kFloat;
         case H5T_STRING:
-            return Kind::String;
+            return Kind::kString;
         case H5T_ENUM:
-            return Kind::Bool;
+            return Kind::kBool;
         default:
-            return Kind::Other;
+            return Kind::kOther;
     }
 }
 
@@ -461,7 +461,7 @@ int64_t Object::read_attr_int(const std::string& name) const {
     OpenAttr a = open_attr(*this, name);
     LOLA_CHECK(a.n == 1, "attribute '{}' of {} should hold one number, has {}", name, describe(), a.n);
     Kind k = kind_of(a.type.get());
-    if (k == Kind::Float) {
+    if (k == Kind::kFloat) {
         double v = 0;
         LOLA_H5_CHECK(H5Aread(a.attr.get(), H5T_NATIVE_DOUBLE, &v), "cannot read attribute '{}' of {}", name,
                       describe());
@@ -471,8 +471,8 @@ int64_t Object::read_attr_int(const std::string& name) const {
                    "attribute '{}' of {} should be an integer, is {}", name, describe(), v);
         return static_cast<int64_t>(v);
     }
-    LOLA_CHECK(k == Kind::Integer || k == Kind::Bool, "attribute '{}' of {} is not a number", name, describe());
-    if (k == Kind::Bool) {
+    LOLA_CHECK(k == Kind::kInteger || k == Kind::kBool, "attribute '{}' of {} is not a number", name, describe());
+    if (k == Kind::kBool) {
         return read_attr_bool(name) ? 1 : 0;
     }
     int64_t v = 0;
@@ -485,7 +485,7 @@ double Object::read_attr_double(const std::string& name) const {
     OpenAttr a = open_attr(*this, name);
     LOLA_CHECK(a.n == 1, "attribute '{}' of {} should hold one number, has {}", name, describe(), a.n);
     Kind k = kind_of(a.type.get());
-    LOLA_CHECK(k == Kind::Integer || k == Kind::Float, "attribute '{}' of {} is not a number", name, describe());
+    LOLA_CHECK(k == Kind::kInteger || k == Kind::kFloat, "attribute '{}' of {} is not a number", name, describe());
     double v = 0;
     LOLA_H5_CHECK(H5Aread(a.attr.get(), H5T_NATIVE_DOUBLE, &v), "cannot read attribute '{}' of {}", name, describe());
     return v;
@@ -600,7 +600,7 @@ std::vector<double> Dataset::read_doubles() const {
     Handle s(H5Dget_space(id()), close_space);
     hssize_t n = npoints(s.get(), describe());
     Kind k = kind();
-    LOLA_CHECK(k == Kind::Float || k == Kind::Integer, "{} is not numeric", describe());
+    LOLA_CHECK(k == Kind::kFloat || k == Kind::kInteger, "{} is not numeric", describe());
     std::vector<double> out(static_cast<size_t>(n));
     if (n > 0) {
         LOLA_H5_CHECK(H5Dread(id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), "cannot read {}",
@@ -643,7 +643,7 @@ void Dataset::read_floats(const std::vector<uint64_t>& start, const std::vector<
                    count[k], stride[k], k, dims[k]);
     }
     Kind k = kind();
-    LOLA_CHECK(k == Kind::Float || k == Kind::Integer, "{} is not numeric (expected float32 or float64 data)",
+    LOLA_CHECK(k == Kind::kFloat || k == Kind::kInteger, "{} is not numeric (expected float32 or float64 data)",
                describe());
     if (rank == 0) {
         LOLA_H5_CHECK(H5Dread(id(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out), "cannot read {}",
@@ -881,7 +881,7 @@ Dataset Group::create_bools(const std::string& name, const std::vector<bool>& va
 // ---------------------------------------------------------------------------------------------------------------------
 File File::open(const std::string& path, Mode mode) {
     namespace fs = std::filesystem;
-    Enter enter(mode == Mode::Read ? path.c_str() : nullptr);
+    Enter enter(mode == Mode::kRead ? path.c_str() : nullptr);
     LOLA_CHECK(fs::exists(path), "file '{}' does not exist", path);
     LOLA_CHECK(fs::is_regular_file(path), "'{}' is not a regular file", path);
     std::error_code ec;
@@ -894,15 +894,15 @@ File File::open(const std::string& path, Mode mode) {
     // that make HDF5 1.10 hang or crash; writing keeps HDF5's default driver.
     Handle fapl(H5Pcreate(H5P_FILE_ACCESS), close_plist);
     LOLA_CHECK(
-        fapl.valid() && (mode != Mode::Read || H5Pset_driver(fapl.get(), detail::checked_driver(), nullptr) >= 0),
+        fapl.valid() && (mode != Mode::kRead || H5Pset_driver(fapl.get(), detail::checked_driver(), nullptr) >= 0),
         "cannot set up reading '{}'{}", path, hdf5_reason());
-    hid_t id = H5Fopen(path.c_str(), mode == Mode::Read ? H5F_ACC_RDONLY : H5F_ACC_RDWR, fapl.get());
+    hid_t id = H5Fopen(path.c_str(), mode == Mode::kRead ? H5F_ACC_RDONLY : H5F_ACC_RDWR, fapl.get());
     if (id < 0) {
         std::string reason = hdf5_reason();
         LOLA_THROW("cannot open HDF5 file '{}'{} (truncated or corrupt? regenerate or re-download it)", path, reason);
     }
     // A file opened for reading checks every dataset and attribute against its size (0 switches the checks off).
-    return File(Handle(id, close_file), path, "/", mode == Mode::Read ? std::max<uint64_t>(file_bytes, 1) : 0);
+    return File(Handle(id, close_file), path, "/", mode == Mode::kRead ? std::max<uint64_t>(file_bytes, 1) : 0);
 }
 
 File File::create(const std::string& path) {

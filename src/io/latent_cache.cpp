@@ -254,7 +254,7 @@ LatentCacheInfo read_info(const h5::File& f, h5::Dataset& state, h5::Dataset& la
     // The h5 layer has checked both datasets' declared bytes against the file's size and their int64 products; what
     // is left is the cache's own rules (a writer never produces an empty cache).
     for (const auto& ds : {&state, &label}) {
-        LOLA_CHECK(ds->kind() == h5::Kind::Float || ds->kind() == h5::Kind::Integer,
+        LOLA_CHECK(ds->kind() == h5::Kind::kFloat || ds->kind() == h5::Kind::kInteger,
                    "{} is not numeric (expected "
                    "float32 data)",
                    ds->describe());

@@ -16,11 +16,11 @@ namespace fs = std::filesystem;
 
 const char* bc_type_name(BcType type) {
     switch (type) {
-        case BcType::Wall:
+        case BcType::kWall:
             return "WALL";
-        case BcType::Open:
+        case BcType::kOpen:
             return "OPEN";
-        case BcType::Periodic:
+        case BcType::kPeriodic:
             return "PERIODIC";
     }
     return "OPEN";
@@ -30,13 +30,13 @@ BcType parse_bc_type(const std::string& name) {
     std::string up = name;
     std::transform(up.begin(), up.end(), up.begin(), [](unsigned char c) { return std::toupper(c); });
     if (up == "WALL") {
-        return BcType::Wall;
+        return BcType::kWall;
     }
     if (up == "OPEN") {
-        return BcType::Open;
+        return BcType::kOpen;
     }
     if (up == "PERIODIC") {
-        return BcType::Periodic;
+        return BcType::kPeriodic;
     }
     LOLA_THROW("unknown boundary condition type '{}' (valid: WALL, OPEN, PERIODIC)", name);
 }
@@ -110,7 +110,7 @@ std::vector<std::vector<int>> WellSchema::channel_axes() const {
 std::vector<std::array<int, 2>> WellSchema::bc_codes() const {
     const int d = n_spatial_dims();
     std::vector<std::array<int, 2>> codes(static_cast<size_t>(d),
-                                          {static_cast<int>(BcType::Open), static_cast<int>(BcType::Open)});
+                                          {static_cast<int>(BcType::kOpen), static_cast<int>(BcType::kOpen)});
     for (const auto& bc : boundary_conditions) {
         for (const auto& dim : bc.dims) {
             auto it = std::find(spatial_dims.begin(), spatial_dims.end(), dim);
@@ -312,7 +312,7 @@ WellReader::WellReader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
             for (int k = 0; k < order; ++k) {
                 expected.push_back(static_cast<uint64_t>(d));
             }
-            LOLA_CHECK(ds.kind() == h5::Kind::Float || ds.kind() == h5::Kind::Integer,
+            LOLA_CHECK(ds.kind() == h5::Kind::kFloat || ds.kind() == h5::Kind::kInteger,
                        "{}: field '{}' is not numeric (expected float32 or float64 data)", where, ds.path());
             auto shape = ds.shape();
             LOLA_CHECK(shape == expected,

@@ -124,7 +124,7 @@ ModelCard make_card(Emulator::Impl& m, const data::DatasetOptions& ds) {
                         static_cast<double>(o.lat_channels);
         c.autoencoder_parameters = nn::count_parameters(*m.ae->model);
     }
-    if (run.kind == EmulatorKind::diffusion) {
+    if (run.kind == EmulatorKind::kDiffusion) {
         c.sampler = run.emulator.sampler;
         c.sampler_steps = run.emulator.steps;
     }
@@ -179,7 +179,7 @@ std::shared_ptr<Emulator::Impl> load_model_file(const fs::path& path, torch::Dev
     LOLA_CHECK(kind == "diffusion" || kind == "surrogate", "'{}': the emulator configuration has no valid model.kind",
                path.string());
     m->run = build_emulator_run(config_from_text(
-        train_emulator_defaults(kind == "diffusion" ? EmulatorKind::diffusion : EmulatorKind::surrogate),
+        train_emulator_defaults(kind == "diffusion" ? EmulatorKind::kDiffusion : EmulatorKind::kSurrogate),
         h.emulator_config, path, "emulator"));
     m->run.dir = path.parent_path();
     detail::read_model_weights(path, "emulator", m->run.module());
@@ -339,7 +339,7 @@ torch::Tensor Emulator::forecast(const torch::Tensor& context, const torch::Tens
                      "the generator is on {} but the model on {}: make "
                      "it with runtime::make_generator(model.device(), seed)",
                      generator.device().str(), m.device.str());
-    const bool generative = m.run.kind == EmulatorKind::diffusion;
+    const bool generative = m.run.kind == EmulatorKind::kDiffusion;
     const int64_t K = generative ? o.members : 1;
     const int64_t length = c + n_states;
     if (m.device.is_cpu()) {

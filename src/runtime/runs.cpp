@@ -128,8 +128,8 @@ AeRun load_ae_run(const fs::path& dir, torch::Device device, bool best) {
 
 // ---- emulator runs --------------------------------------------------------------------------------------------------
 
-const char* kind_name(EmulatorKind kind) { return kind == EmulatorKind::diffusion ? "diffusion" : "surrogate"; }
-const char* backbone_group(EmulatorKind kind) { return kind == EmulatorKind::diffusion ? "denoiser" : "surrogate"; }
+const char* kind_name(EmulatorKind kind) { return kind == EmulatorKind::kDiffusion ? "diffusion" : "surrogate"; }
+const char* backbone_group(EmulatorKind kind) { return kind == EmulatorKind::kDiffusion ? "denoiser" : "surrogate"; }
 
 YAML::Node train_emulator_defaults(EmulatorKind kind) {
     YAML::Node n(YAML::NodeType::Map);
@@ -148,7 +148,7 @@ YAML::Node train_emulator_defaults(EmulatorKind kind) {
     em["mask"] = mask;
     n["emulator"] = em;
     n[backbone_group(kind)] = nn::BackboneOptions::defaults();
-    if (kind == EmulatorKind::diffusion) {
+    if (kind == EmulatorKind::kDiffusion) {
         YAML::Node d(YAML::NodeType::Map);
         d["schedule"] = "log_logit";
         d["sigma_min"] = 1e-3;
@@ -210,7 +210,7 @@ EmulatorOptions EmulatorOptions::from_config(const core::Config& cfg) {
 }
 
 torch::nn::Module& EmulatorRun::module() {
-    if (kind == EmulatorKind::diffusion) {
+    if (kind == EmulatorKind::kDiffusion) {
         return *denoiser;
     }
     return *solver;
@@ -227,7 +227,7 @@ fs::path EmulatorRun::ae_dir() const {
 
 void build_model(EmulatorRun& run) {
     const ModelShape& s = run.shape;
-    if (run.kind == EmulatorKind::diffusion) {
+    if (run.kind == EmulatorKind::kDiffusion) {
         run.denoiser = diffusion::DenoiserNet(run.backbone, s.channels, s.label_dim, s.spatial_axes);
         run.preconditioned = std::make_shared<diffusion::PreconditionedDenoiser>(
             diffusion::network_fn(run.denoiser),
@@ -242,7 +242,7 @@ EmulatorRun build_emulator_run(core::Config config) {
     LOLA_CHECK(kind == "diffusion" || kind == "surrogate", "unknown model.kind '{}' (valid: diffusion, surrogate)",
                kind);
     EmulatorRun run;
-    run.kind = kind == "diffusion" ? EmulatorKind::diffusion : EmulatorKind::surrogate;
+    run.kind = kind == "diffusion" ? EmulatorKind::kDiffusion : EmulatorKind::kSurrogate;
     run.config = std::move(config);
     run.emulator = EmulatorOptions::from_config(run.config);
     run.backbone = nn::BackboneOptions::from_config(run.config, backbone_group(run.kind));
@@ -273,7 +273,7 @@ EmulatorRun load_emulator_run(const fs::path& dir, torch::Device device, bool be
     EmulatorRun run;
     try {
         run = build_emulator_run(read_run_config(
-            dir, train_emulator_defaults(kind == "diffusion" ? EmulatorKind::diffusion : EmulatorKind::surrogate)));
+            dir, train_emulator_defaults(kind == "diffusion" ? EmulatorKind::kDiffusion : EmulatorKind::kSurrogate)));
     } catch (const UsageError& e) {
         throw;
     } catch (const Error& e) {

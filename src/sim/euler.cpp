@@ -107,7 +107,7 @@ namespace {
 template <bool kHancock>
 void reconstruct_dispatch(EulerOptions::Limiter limiter, const Stencil3& s, int n, double half_dtdx, const Gas& gas,
                           const FaceStates& out, double* fallbacks) {
-    if (limiter == EulerOptions::Limiter::MC) {
+    if (limiter == EulerOptions::Limiter::kMC) {
         reconstruct_line<LimiterMC, kHancock>(s, n, half_dtdx, gas, out, fallbacks);
     } else {
         reconstruct_line<LimiterMinmod, kHancock>(s, n, half_dtdx, gas, out, fallbacks);
@@ -206,7 +206,7 @@ EulerSolver::Impl::Impl(const EulerOptions& options) : opt(options), gas(options
     ny = opt.ny;
     dx = 1.0 / nx;
     dy = 1.0 / ny;
-    periodic = opt.boundary == EulerOptions::Boundary::Periodic;
+    periodic = opt.boundary == EulerOptions::Boundary::kPeriodic;
     u0.resize(nx, ny);
     u1.resize(nx, ny);
     u2.resize(nx, ny);
@@ -262,7 +262,7 @@ void EulerSolver::Impl::check_state_and_speeds(const char* what) {
 }
 
 double EulerSolver::Impl::cfl_dt() const {
-    if (opt.scheme == EulerOptions::Scheme::UnsplitRK2) {
+    if (opt.scheme == EulerOptions::Scheme::kUnsplitRK2) {
         return opt.cfl / (a_x / dx + a_y / dy);
     }
     return opt.cfl / std::max(a_x / dx, a_y / dy);
@@ -400,7 +400,7 @@ void EulerSolver::Impl::accumulate_outflow(const Stage& st) {
 // ---- time step ----
 
 double EulerSolver::Impl::take_step(double dt) {
-    if (opt.scheme == EulerOptions::Scheme::UnsplitRK2) {
+    if (opt.scheme == EulerOptions::Scheme::kUnsplitRK2) {
         Stage s1;
         s1.dirs = 3;
         s1.in = &u0;
@@ -441,8 +441,8 @@ double EulerSolver::Impl::take_step(double dt) {
 // Throws when the step just taken violated the CFL condition by more than the hard limit (the signal speed grew
 // too fast within one step), naming the cell with the largest speed.
 void EulerSolver::Impl::check_cfl_after_step(double dt) {
-    const double courant =
-        opt.scheme == EulerOptions::Scheme::UnsplitRK2 ? dt * (a_x / dx + a_y / dy) : dt * std::max(a_x / dx, a_y / dy);
+    const double courant = opt.scheme == EulerOptions::Scheme::kUnsplitRK2 ? dt * (a_x / dx + a_y / dy)
+                                                                           : dt * std::max(a_x / dx, a_y / dy);
     // Both schemes are stable up to a Courant number of about 1. The step was sized from the speeds before it, so
     // allow some growth within the step; beyond 1.5 the step was not valid (blow-up or near vacuum).
     const double hard_limit = 1.5;

@@ -75,7 +75,7 @@ struct Stage {
 
 /// Reconstruction settings of one sweep direction.
 struct ReconSettings {
-    EulerOptions::Limiter limiter = EulerOptions::Limiter::MC;
+    EulerOptions::Limiter limiter = EulerOptions::Limiter::kMC;
     bool hancock = false;
     double half_dtdx = 0.0; // dt / (2 h) for the Hancock predictor
 };

@@ -33,7 +33,7 @@ void EulerOptions::validate() const {
                      ny);
     LOLA_CHECK_USAGE(std::isfinite(gamma) && gamma > 1.0 && gamma <= 3.0,
                      "euler: gamma must be in (1, 3], got {} (the official values are 1.13 ... 1.76)", gamma);
-    const bool unsplit = scheme == Scheme::UnsplitRK2;
+    const bool unsplit = scheme == Scheme::kUnsplitRK2;
     const double cfl_max = unsplit ? 0.5 : 0.9;
     LOLA_CHECK_USAGE(std::isfinite(cfl) && cfl > 0.0 && cfl <= cfl_max,
                      "euler: cfl must be in (0, {}] for the {} scheme, got {} (default 0.4)", cfl_max,
@@ -44,41 +44,41 @@ void EulerOptions::validate() const {
 }
 
 std::string to_string(EulerOptions::Boundary boundary) {
-    return boundary == EulerOptions::Boundary::Open ? "open" : "periodic";
+    return boundary == EulerOptions::Boundary::kOpen ? "open" : "periodic";
 }
 
-std::string to_string(EulerOptions::Limiter limiter) { return limiter == EulerOptions::Limiter::MC ? "mc" : "minmod"; }
+std::string to_string(EulerOptions::Limiter limiter) { return limiter == EulerOptions::Limiter::kMC ? "mc" : "minmod"; }
 
 std::string to_string(EulerOptions::Scheme scheme) {
-    return scheme == EulerOptions::Scheme::UnsplitRK2 ? "rk2" : "hancock";
+    return scheme == EulerOptions::Scheme::kUnsplitRK2 ? "rk2" : "hancock";
 }
 
 EulerOptions::Boundary parse_euler_boundary(const std::string& name) {
     if (name == "open" || name == "extrap") {
-        return EulerOptions::Boundary::Open;
+        return EulerOptions::Boundary::kOpen;
     }
     if (name == "periodic") {
-        return EulerOptions::Boundary::Periodic;
+        return EulerOptions::Boundary::kPeriodic;
     }
     LOLA_THROW_USAGE("unknown Euler boundary '{}' (valid: open, periodic)", name);
 }
 
 EulerOptions::Limiter parse_euler_limiter(const std::string& name) {
     if (name == "mc") {
-        return EulerOptions::Limiter::MC;
+        return EulerOptions::Limiter::kMC;
     }
     if (name == "minmod") {
-        return EulerOptions::Limiter::Minmod;
+        return EulerOptions::Limiter::kMinmod;
     }
     LOLA_THROW_USAGE("unknown Euler limiter '{}' (valid: mc, minmod)", name);
 }
 
 EulerOptions::Scheme parse_euler_scheme(const std::string& name) {
     if (name == "rk2") {
-        return EulerOptions::Scheme::UnsplitRK2;
+        return EulerOptions::Scheme::kUnsplitRK2;
     }
     if (name == "hancock") {
-        return EulerOptions::Scheme::SplitHancock;
+        return EulerOptions::Scheme::kSplitHancock;
     }
     LOLA_THROW_USAGE("unknown Euler scheme '{}' (valid: rk2, hancock)", name);
 }

@@ -123,7 +123,7 @@ std::vector<Job> make_jobs(const GenerateOptions& o) {
                 s.scalars = {{"gamma", gamma}};
                 s.fields[0] = {"energy", "density", "pressure"};
                 s.fields[1] = {"momentum"};
-                const io::BcType type = periodic ? io::BcType::Periodic : io::BcType::Open;
+                const io::BcType type = periodic ? io::BcType::kPeriodic : io::BcType::kOpen;
                 const std::string suffix = periodic ? "_periodic" : "_open";
                 s.boundary_conditions = {{"x" + suffix, type, {"x"}, true, true},
                                          {"y" + suffix, type, {"y"}, true, true}};
@@ -138,10 +138,10 @@ std::vector<Job> make_jobs(const GenerateOptions& o) {
                     eo.nx = static_cast<int>(nx);
                     eo.ny = static_cast<int>(ny);
                     eo.gamma = gamma;
-                    eo.boundary = periodic ? EulerOptions::Boundary::Periodic : EulerOptions::Boundary::Open;
+                    eo.boundary = periodic ? EulerOptions::Boundary::kPeriodic : EulerOptions::Boundary::kOpen;
                     eo.n_threads = threads;
                     eo.scheme = scheme;
-                    if (scheme == EulerOptions::Scheme::SplitHancock) {
+                    if (scheme == EulerOptions::Scheme::kSplitHancock) {
                         eo.cfl = 0.8;
                     }
                     run_trajectory(eo, seed, static_cast<int>(snapshots), t_end, sink);
@@ -174,8 +174,8 @@ std::vector<Job> make_jobs(const GenerateOptions& o) {
                 s.scalars = {{"Rayleigh", ra}, {"Prandtl", pr}};
                 s.fields[0] = {"buoyancy", "pressure"};
                 s.fields[1] = {"velocity"};
-                s.boundary_conditions = {{"x_periodic", io::BcType::Periodic, {"x"}, true, true},
-                                         {"y_wall_dirichlet", io::BcType::Wall, {"y"}, true, true}};
+                s.boundary_conditions = {{"x_periodic", io::BcType::kPeriodic, {"x"}, true, true},
+                                         {"y_wall_dirichlet", io::BcType::kWall, {"y"}, true, true}};
                 job.n_traj = o.trajectories;
                 job.sim_time_per_traj = dt_out * static_cast<double>(o.snapshots - 1);
                 job.describe = fmt::format("Rayleigh={:g} Prandtl={:g}", ra, pr);

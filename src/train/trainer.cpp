@@ -248,7 +248,7 @@ public:
         : opts_(opts),
           total_steps_(total_steps),
           first_step_(first_step),
-          tty_(stderr_is_tty() && log_level() >= LogLevel::Info) {}
+          tty_(stderr_is_tty() && log_level() >= LogLevel::kInfo) {}
 
     /// Start of an epoch: the rates restart.
     void start_epoch() {

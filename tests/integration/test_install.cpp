@@ -319,7 +319,7 @@ TEST_F(Installed, CApiErrorsAreCodesAndMessages) {
     const fs::path future = *tmp_ / "future.lola";
     fs::copy_file(model(), future, fs::copy_options::overwrite_existing);
     {
-        auto f = lola::io::h5::File::open(future.string(), lola::io::h5::Mode::Write);
+        auto f = lola::io::h5::File::open(future.string(), lola::io::h5::Mode::kWrite);
         f.write_attr("version", static_cast<int64_t>(lola::runtime::kModelFormatVersion + 1));
         f.close();
     }

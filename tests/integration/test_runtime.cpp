@@ -152,7 +152,7 @@ TEST_F(Runtime, DiffusionForecastMatchesEmulateMovesExportsAndKeepsTheGlobalGene
     // a model file of a newer format version is refused, naming the version and the fix
     fs::copy_file(file, path("newer.lola"));
     {
-        io::h5::File f = io::h5::File::open(path("newer.lola").string(), io::h5::Mode::Write);
+        io::h5::File f = io::h5::File::open(path("newer.lola").string(), io::h5::Mode::kWrite);
         f.write_attr("version", int64_t{runtime::kModelFormatVersion + 1});
         f.close();
     }

@@ -48,7 +48,7 @@ io::WellSchema euler_like_schema(int64_t n_traj, int64_t n_steps, int64_t nx, in
     s.scalars = {{"gamma", gamma}};
     s.fields[0] = {"energy", "density", "pressure"};
     s.fields[1] = {"momentum"};
-    const io::BcType type = periodic ? io::BcType::Periodic : io::BcType::Open;
+    const io::BcType type = periodic ? io::BcType::kPeriodic : io::BcType::kOpen;
     const std::string suffix = periodic ? "_periodic" : "_open";
     s.boundary_conditions = {{"x" + suffix, type, {"x"}, true, true}, {"y" + suffix, type, {"y"}, true, true}};
     return s;

@@ -263,7 +263,7 @@ ParameterCount model_parameters(const core::Config& cfg, const std::string& grou
         return {autoencoder::count_parameters(ae), fmt::format("{} input channels, {} latent channels, downsampling {}",
                                                                ae.pixel_channels, ae.lat_channels, ae.downsampling())};
     }
-    const EmulatorKind kind = group == "denoiser" ? EmulatorKind::diffusion : EmulatorKind::surrogate;
+    const EmulatorKind kind = group == "denoiser" ? EmulatorKind::kDiffusion : EmulatorKind::kSurrogate;
     const nn::BackboneOptions backbone = nn::BackboneOptions::from_config(cfg, backbone_group(kind));
     const auto dims = cfg.get<int64_t>("dataset.spatial_dims");
     const auto label_dim = cfg.get<int64_t>("dataset.label_dim");
@@ -283,7 +283,7 @@ ParameterCount model_parameters(const core::Config& cfg, const std::string& grou
     return {
         nn::count_parameters(run.module()),
         fmt::format("{} {}, {} channels per state, label of {}, {} axes with time", pixel ? "pixel-space" : "latent",
-                    kind == EmulatorKind::diffusion ? "denoiser" : "neural solver", channels, label_dim, dims + 1)};
+                    kind == EmulatorKind::kDiffusion ? "denoiser" : "neural solver", channels, label_dim, dims + 1)};
 }
 
 /// A config file of `group` composed over every group's defaults, then `overrides`.

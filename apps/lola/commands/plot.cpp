@@ -72,7 +72,7 @@ void run_plot(const PlotArgs& a) {
     figures::LinePlot plot;
     plot.x_label = a.x;
     plot.y_label = a.keys.size() == 1 ? a.keys[0] : "value";
-    plot.y_scale = a.linear ? figures::AxisScale::linear : figures::AxisScale::log;
+    plot.y_scale = a.linear ? figures::AxisScale::kLinear : figures::AxisScale::kLog;
     plot.title =
         several ? "training curves" : fmt::format("training curves of {}", fs::path(a.runs[0]).filename().string());
     for (const auto& run : a.runs) {

@@ -105,7 +105,7 @@ private:
         const torch::Tensor label = run_.shape.label_dim > 0 ? b.label.to(device_) : torch::Tensor();
         const torch::Tensor known =
             diffusion::sample_context_mask(x.size(0), x.size(2), run_.emulator.mask, gen, device_);
-        if (run_.kind == EmulatorKind::diffusion) {
+        if (run_.kind == EmulatorKind::kDiffusion) {
             return diffusion::denoiser_loss(*run_.preconditioned, x, label, known, run_.emulator.time_prior, gen);
         }
         return run_.solver->loss(x, known, label);
@@ -228,7 +228,7 @@ void record_model(core::Config& cfg, const EmulatorRun& run, const EmulatorData&
 }
 
 void run_train_emulator(EmulatorKind kind, const TrainRunArgs& a) {
-    const char* cmd = kind == EmulatorKind::diffusion ? "train-diffusion" : "train-surrogate";
+    const char* cmd = kind == EmulatorKind::kDiffusion ? "train-diffusion" : "train-surrogate";
     const train::RunFolder folder(a.out, a.mode()); // locked for the whole run
     EmulatorRun run;
     run.kind = kind;
@@ -264,7 +264,7 @@ void run_train_emulator(EmulatorKind kind, const TrainRunArgs& a) {
 }
 
 void register_one(CLI::App& app, EmulatorKind kind) {
-    const bool dm = kind == EmulatorKind::diffusion;
+    const bool dm = kind == EmulatorKind::kDiffusion;
     auto* cmd = app.add_subcommand(dm ? "train-diffusion" : "train-surrogate",
                                    dm ? "train a latent (or pixel) diffusion emulator, e.g. latents.dir=runs/x/latents "
                                         "denoiser=small"
@@ -278,8 +278,8 @@ void register_one(CLI::App& app, EmulatorKind kind) {
 } // namespace
 
 void register_train_emulators(CLI::App& app) {
-    register_one(app, EmulatorKind::diffusion);
-    register_one(app, EmulatorKind::surrogate);
+    register_one(app, EmulatorKind::kDiffusion);
+    register_one(app, EmulatorKind::kSurrogate);
 }
 
 } // namespace lola::app

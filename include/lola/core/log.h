@@ -8,7 +8,7 @@
 
 namespace lola {
 
-enum class LogLevel { Error = 0, Warn = 1, Info = 2, Debug = 3 };
+enum class LogLevel { kError = 0, kWarn = 1, kInfo = 2, kDebug = 3 };
 
 /// Current verbosity; messages above it are not formatted at all.
 LogLevel log_level();
@@ -32,7 +32,7 @@ bool stderr_is_tty();
         }                                                                       \
     } while (0)
 
-#define LOLA_LOG_ERROR(...) LOLA_LOG_AT(::lola::LogLevel::Error, __VA_ARGS__)
-#define LOLA_LOG_WARN(...) LOLA_LOG_AT(::lola::LogLevel::Warn, __VA_ARGS__)
-#define LOLA_LOG_INFO(...) LOLA_LOG_AT(::lola::LogLevel::Info, __VA_ARGS__)
-#define LOLA_LOG_DEBUG(...) LOLA_LOG_AT(::lola::LogLevel::Debug, __VA_ARGS__)
+#define LOLA_LOG_ERROR(...) LOLA_LOG_AT(::lola::LogLevel::kError, __VA_ARGS__)
+#define LOLA_LOG_WARN(...) LOLA_LOG_AT(::lola::LogLevel::kWarn, __VA_ARGS__)
+#define LOLA_LOG_INFO(...) LOLA_LOG_AT(::lola::LogLevel::kInfo, __VA_ARGS__)
+#define LOLA_LOG_DEBUG(...) LOLA_LOG_AT(::lola::LogLevel::kDebug, __VA_ARGS__)

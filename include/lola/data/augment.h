@@ -11,7 +11,7 @@
 
 namespace lola::data {
 
-enum class Augmentation { AxisFlip, AxisPermute, AxisRoll };
+enum class Augmentation { kAxisFlip, kAxisPermute, kAxisRoll };
 
 /// "random_axis_flip" | "random_axis_permute" | "random_axis_roll" (also "flip", "permute", "roll").
 Augmentation parse_augmentation(const std::string& name);

@@ -9,9 +9,9 @@
 namespace lola::data {
 
 enum class Transform {
-    None,  ///< identity
-    Log1p, ///< log(1 + x), inverse expm1 (Euler energy, density, pressure)
-    LogEps ///< log(x + 1e-6), inverse exp(y) - 1e-6 (TGC density, pressure, temperature)
+    kNone,  ///< identity
+    kLog1p, ///< log(1 + x), inverse expm1 (Euler energy, density, pressure)
+    kLogEps ///< log(x + 1e-6), inverse exp(y) - 1e-6 (TGC density, pressure, temperature)
 };
 
 /// "none" | "log1p" | "log" (log(x + 1e-6)); throws a UsageError listing the valid names.

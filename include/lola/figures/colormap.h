@@ -12,7 +12,7 @@ struct Rgb {
 };
 
 /// Which colormap a panel uses. Sequential for fields, diverging for signed errors (its range is made symmetric).
-enum class ColormapKind { sequential, diverging };
+enum class ColormapKind { kSequential, kDiverging };
 
 /// A colormap: a table of sRGB entries (256 for the sequential map, 257 for the diverging one so that its white centre
 /// is an exact entry), linearly interpolated between entries.

@@ -17,7 +17,7 @@ struct Series {
 };
 
 /// Scale of the y axis.
-enum class AxisScale { linear, log };
+enum class AxisScale { kLinear, kLog };
 
 /// A line plot. Series get distinct colours (an 8-colour colour-blind-safe palette, then dashed repeats).
 struct LinePlot {
@@ -25,7 +25,7 @@ struct LinePlot {
     std::string x_label;
     std::string y_label;
     std::vector<Series> series;
-    AxisScale y_scale = AxisScale::linear;
+    AxisScale y_scale = AxisScale::kLinear;
     int width = 720;  ///< pixels
     int height = 480; ///< pixels
 };

@@ -21,14 +21,14 @@ struct Range {
 struct Panel {
     std::string title; ///< drawn above the panel ("" = none)
     Field2D field;     ///< the values
-    ColormapKind colormap = ColormapKind::sequential;
+    ColormapKind colormap = ColormapKind::kSequential;
     std::optional<Range> range; ///< fixed range (e.g. shared over animation frames); else data
 };
 
 /// How panels share a value range.
 enum class RangeMode {
-    per_row,   ///< panels of a row with the same colormap share one range and one colour bar at the row's end
-    per_panel, ///< every panel has its own range and its own colour bar right of it
+    kPerRow,   ///< panels of a row with the same colormap share one range and one colour bar at the row's end
+    kPerPanel, ///< every panel has its own range and its own colour bar right of it
 };
 
 /// A figure: rows of panels (e.g. one row per field; columns truth, reconstruction, member 1..k, error).
@@ -37,7 +37,7 @@ struct PanelGrid {
     std::vector<std::string> row_labels;    ///< left of each row (e.g. field names); empty or one per row
     std::vector<std::string> column_titles; ///< above the first row; empty or one per column
     std::vector<std::vector<Panel>> rows;   ///< rows[r][c]; rows may be shorter than the widest (blank cells)
-    RangeMode range_mode = RangeMode::per_row;
+    RangeMode range_mode = RangeMode::kPerRow;
     int min_panel_px = 128; ///< fields are upscaled by an integer factor (nearest neighbour) to at least this size
 };
 

@@ -41,10 +41,10 @@ private:
     int (*closer_)(hid) = nullptr;
 };
 
-enum class Mode { Read, Write };
+enum class Mode { kRead, kWrite };
 
 /// The kind of element an attribute or dataset stores, as far as lola cares.
-enum class Kind { Integer, Float, String, Bool, Other };
+enum class Kind { kInteger, kFloat, kString, kBool, kOther };
 
 class Object;
 
@@ -141,7 +141,7 @@ public:
 class File : public Group {
 public:
     /// Open an existing file. Errors say whether the file is missing or not HDF5.
-    static File open(const std::string& path, Mode mode = Mode::Read);
+    static File open(const std::string& path, Mode mode = Mode::kRead);
     /// Create (truncate) a file.
     static File create(const std::string& path);
 

@@ -14,14 +14,14 @@
 namespace lola::io {
 
 /// Boundary-condition codes as the_well encodes them in the label.
-enum class BcType { Wall = 0, Open = 1, Periodic = 2 };
+enum class BcType { kWall = 0, kOpen = 1, kPeriodic = 2 };
 
 const char* bc_type_name(BcType type);         // "WALL", "OPEN", "PERIODIC"
 BcType parse_bc_type(const std::string& name); // case-insensitive; throws naming the value
 
 struct BoundaryCondition {
     std::string name; ///< group name, e.g. "x_periodic", "y_wall_dirichlet"
-    BcType type = BcType::Open;
+    BcType type = BcType::kOpen;
     std::vector<std::string> dims; ///< associated_dims, e.g. {"x"}
     bool lower = true;             ///< mask[0]
     bool upper = true;             ///< mask[-1]

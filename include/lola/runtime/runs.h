@@ -59,7 +59,7 @@ AeRun load_ae_run(const std::filesystem::path& dir, torch::Device device, bool b
 
 // ---- emulator runs --------------------------------------------------------------------------------------------------
 
-enum class EmulatorKind { diffusion, surrogate };
+enum class EmulatorKind { kDiffusion, kSurrogate };
 const char* kind_name(EmulatorKind kind);
 /// The config group of the backbone: "denoiser" or "surrogate".
 const char* backbone_group(EmulatorKind kind);
@@ -93,7 +93,7 @@ struct ModelShape {
 /// A trained (or training) emulator: one of the two models is set.
 struct EmulatorRun {
     std::filesystem::path dir;
-    EmulatorKind kind = EmulatorKind::diffusion;
+    EmulatorKind kind = EmulatorKind::kDiffusion;
     core::Config config;
     EmulatorOptions emulator;
     ModelShape shape;

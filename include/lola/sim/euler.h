@@ -7,9 +7,9 @@
 // Scheme (docs/simulators.md 2.2): cell averages in double precision on an nx x ny grid of cells with centres
 // x_i = (i + 1/2) / nx, y_j = (j + 1/2) / ny; MUSCL reconstruction of the primitive variables (rho, u, v, p) with the
 // MC (default) or minmod limiter; HLLC fluxes with Einfeldt's wave-speed bounds. Two time integrators:
-//   - Scheme::UnsplitRK2 (default): SSP-RK2 (Heun) with x and y fluxes in each stage,
+//   - Scheme::kUnsplitRK2 (default): SSP-RK2 (Heun) with x and y fluxes in each stage,
 //     dt = cfl / (max(|u| + c) / dx + max(|v| + c) / dy). It keeps the x <-> y symmetry bit for bit.
-//   - Scheme::SplitHancock (fast mode): dimensionally split MUSCL-Hancock, sweeps X then Y, then Y then X on the next
+//   - Scheme::kSplitHancock (fast mode): dimensionally split MUSCL-Hancock, sweeps X then Y, then Y then X on the next
 //     step; dt = cfl / max(max(|u| + c) / dx, max(|v| + c) / dy).
 // Boundaries: Open (zero-gradient ghost cells, Clawpack `extrap`) or Periodic, on all four sides. Two ghost layers
 // are applied to the primitive work rows, so the stored state holds interior cells only.
@@ -121,20 +121,20 @@ std::vector<int> lax_liu_configurations();
 
 /// Options of one Euler solver. validate() throws lola::UsageError naming the field and the valid range.
 struct EulerOptions {
-    enum class Boundary { Open, Periodic };
-    enum class Limiter { MC, Minmod };
-    enum class Scheme { UnsplitRK2, SplitHancock };
+    enum class Boundary { kOpen, kPeriodic };
+    enum class Limiter { kMC, kMinmod };
+    enum class Scheme { kUnsplitRK2, kSplitHancock };
 
-    int nx = 128;                           ///< cells along x (first array index); >= 4
-    int ny = 128;                           ///< cells along y (second, contiguous index); >= 4
-    double gamma = 1.4;                     ///< ratio of specific heats; in (1, 3]
-    Boundary boundary = Boundary::Periodic; ///< the same on all four sides
-    double cfl = 0.4;                       ///< Courant number; (0, 0.5] for UnsplitRK2, (0, 0.9] for SplitHancock
-    Limiter limiter = Limiter::MC;          ///< slope limiter of the primitive MUSCL reconstruction
-    Scheme scheme = Scheme::UnsplitRK2;     ///< time integrator
-    int n_threads = 1;                      ///< threads for one solver, rows split in blocks; in [1, 256]
-    int64_t max_steps = 10'000'000;         ///< a run needing more time steps is an error (collapsed dt); >= 1
-    QuadrantSamplerOptions sampler;         ///< initial conditions drawn by run_trajectory(options, seed, ...)
+    int nx = 128;                            ///< cells along x (first array index); >= 4
+    int ny = 128;                            ///< cells along y (second, contiguous index); >= 4
+    double gamma = 1.4;                      ///< ratio of specific heats; in (1, 3]
+    Boundary boundary = Boundary::kPeriodic; ///< the same on all four sides
+    double cfl = 0.4;                        ///< Courant number; (0, 0.5] for UnsplitRK2, (0, 0.9] for SplitHancock
+    Limiter limiter = Limiter::kMC;          ///< slope limiter of the primitive MUSCL reconstruction
+    Scheme scheme = Scheme::kUnsplitRK2;     ///< time integrator
+    int n_threads = 1;                       ///< threads for one solver, rows split in blocks; in [1, 256]
+    int64_t max_steps = 10'000'000;          ///< a run needing more time steps is an error (collapsed dt); >= 1
+    QuadrantSamplerOptions sampler;          ///< initial conditions drawn by run_trajectory(options, seed, ...)
 
     void validate() const;
 };

@@ -76,7 +76,7 @@ TEST(Augment, RollOnlyOnPeriodicAxes) {
     for (int k = 0; k < 20; ++k) {
         Sample t = make_sample(4, 3, false);
         torch::Tensor before = t.state.clone();
-        augment(t, kAxes, {Augmentation::AxisRoll}, rng);
+        augment(t, kAxes, {Augmentation::kAxisRoll}, rng);
         EXPECT_TRUE(torch::equal(t.state, before));
     }
 }
@@ -85,7 +85,7 @@ TEST(Augment, PermuteSkippedOnNonSquareDomains) {
     std::mt19937_64 rng(5);
     for (int k = 0; k < 10; ++k) {
         Sample t = make_sample(4, 3, false);
-        augment(t, kAxes, {Augmentation::AxisPermute}, rng);
+        augment(t, kAxes, {Augmentation::kAxisPermute}, rng);
         EXPECT_EQ(t.state.size(2), 4);
     }
 }
@@ -96,7 +96,7 @@ TEST(Augment, FlipProbabilityIsAboutHalf) {
     const int n = 400;
     for (int k = 0; k < n; ++k) {
         Sample t = make_sample(4, 3, false);
-        augment(t, kAxes, {Augmentation::AxisFlip}, rng);
+        augment(t, kAxes, {Augmentation::kAxisFlip}, rng);
         flipped += t.bc[1][0] == 1 ? 1 : 0; // y boundary codes swapped
     }
     EXPECT_NEAR(flipped / static_cast<double>(n), 0.5, 0.1);

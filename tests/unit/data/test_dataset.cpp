@@ -95,7 +95,8 @@ TEST(ChannelStats, MatchDirectComputationWhenEveryStateIsDrawnOnce) {
     test::write_pattern_file(tmp / "a.hdf5", test::euler_like_schema(1, 1, 4, 4, false));
     // one state only: every draw returns it, so the aggregates are that state's own statistics
     ChannelStats st = compute_channel_stats(
-        {tmp / "a.hdf5"}, {Transform::Log1p, Transform::None, Transform::None, Transform::None, Transform::None}, 5, 0);
+        {tmp / "a.hdf5"}, {Transform::kLog1p, Transform::kNone, Transform::kNone, Transform::kNone, Transform::kNone},
+        5, 0);
     std::vector<double> v;
     for (int i = 0; i < 4; ++i) {
         for (int j = 0; j < 4; ++j) {

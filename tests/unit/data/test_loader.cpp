@@ -37,7 +37,7 @@ TEST(Loader, CoversEveryWindowOnceAndIsDeterministicAcrossWorkerCounts) {
     LoaderOptions o;
     o.batch_size = 5;
     o.seed = 42;
-    o.augment = {Augmentation::AxisFlip, Augmentation::AxisPermute, Augmentation::AxisRoll};
+    o.augment = {Augmentation::kAxisFlip, Augmentation::kAxisPermute, Augmentation::kAxisRoll};
     o.workers = 1;
     auto one = run_epoch(ds2, o, 3);
     o.workers = 3;
@@ -71,8 +71,9 @@ TEST(Loader, PreprocessesAfterAugmentation) {
     o.batch_size = 2;
     o.shuffle = false;
     auto raw = run_epoch(ds, o, 0);
-    o.preprocess = Preprocessor({Transform::Log1p, Transform::None, Transform::None, Transform::None, Transform::None},
-                                {1, 2, 3, 4, 5}, {2, 2, 2, 2, 2});
+    o.preprocess =
+        Preprocessor({Transform::kLog1p, Transform::kNone, Transform::kNone, Transform::kNone, Transform::kNone},
+                     {1, 2, 3, 4, 5}, {2, 2, 2, 2, 2});
     auto pre = run_epoch(ds, o, 0);
     ASSERT_EQ(raw.size(), 1u);
     EXPECT_TRUE(torch::allclose(pre[0].state, o.preprocess->forward(raw[0].state, 1)));
@@ -103,7 +104,7 @@ TEST(LoaderSerial, OneReaderAndOneWarningWhenHdf5IsSerialised) {
     }
     std::vector<std::string> warnings;
     set_log_sink([&](LogLevel level, const std::string& message) {
-        if (level == LogLevel::Warn) {
+        if (level == LogLevel::kWarn) {
             warnings.push_back(message);
         }
     });

@@ -165,24 +165,24 @@ TEST(Colormap, LabRoundTrip) {
 
 TEST(Ranges, DegenerateInputsStayDrawable) {
     Field2D constant{2, 3, std::vector<float>(6, 4.0f)};
-    Range r = drawable_range(finite_range(constant), ColormapKind::sequential);
+    Range r = drawable_range(finite_range(constant), ColormapKind::kSequential);
     EXPECT_LT(r.lo, 4.0);
     EXPECT_GT(r.hi, 4.0);
     EXPECT_COLOR(bytes_of(color_of(4.0, r, Colormap::sequential())), Colormap::sequential().at(0.5));
 
     Field2D zeros{2, 2, std::vector<float>(4, 0.0f)};
-    Range z = drawable_range(finite_range(zeros), ColormapKind::sequential);
+    Range z = drawable_range(finite_range(zeros), ColormapKind::kSequential);
     EXPECT_LT(z.lo, 0.0);
     EXPECT_GT(z.hi, 0.0);
 
     Field2D bad{1, 3, {NAN, INFINITY, -INFINITY}};
     EXPECT_FALSE(finite_range(bad).has_value());
-    Range b = drawable_range(finite_range(bad), ColormapKind::sequential);
+    Range b = drawable_range(finite_range(bad), ColormapKind::kSequential);
     EXPECT_EQ(b.lo, 0.0);
     EXPECT_EQ(b.hi, 1.0);
 
     Field2D mixed{1, 4, {NAN, -3.0f, INFINITY, 1.0f}};
-    Range m = drawable_range(finite_range(mixed), ColormapKind::diverging);
+    Range m = drawable_range(finite_range(mixed), ColormapKind::kDiverging);
     EXPECT_EQ(m.lo, -3.0);
     EXPECT_EQ(m.hi, 3.0);
     EXPECT_COLOR(bytes_of(color_of(NAN, m, Colormap::diverging())), nan_color());
@@ -197,11 +197,11 @@ TEST(Panels, PngPixelsAreTheColormapEnds) {
     grid.row_labels = {"density", "pressure"};
     grid.column_titles = {"truth", "reconstruction", "error"};
     // Row 0: truth 0|3, reconstruction 1|2 (same row range [0, 3]), error -2|1 (symmetric range [-2, 2]).
-    grid.rows.push_back({{"", halves(16, 16, 0, 3), ColormapKind::sequential, std::nullopt},
-                         {"", halves(16, 16, 1, 2), ColormapKind::sequential, std::nullopt},
-                         {"", halves(16, 16, -2, 1), ColormapKind::diverging, std::nullopt}});
+    grid.rows.push_back({{"", halves(16, 16, 0, 3), ColormapKind::kSequential, std::nullopt},
+                         {"", halves(16, 16, 1, 2), ColormapKind::kSequential, std::nullopt},
+                         {"", halves(16, 16, -2, 1), ColormapKind::kDiverging, std::nullopt}});
     // Row 1: one 32x64 panel, a different range.
-    grid.rows.push_back({{"member 1", halves(32, 64, -5, 5), ColormapKind::sequential, std::nullopt}});
+    grid.rows.push_back({{"member 1", halves(32, 64, -5, 5), ColormapKind::kSequential, std::nullopt}});
     fs::path path = dir / "panels.png";
     PanelsLayout layout = write_panels(path, grid);
 
@@ -264,11 +264,11 @@ TEST(Panels, NanInfAndConstantFields) {
     f.values[8 * 8 - 1] = INFINITY; // row 7, column 7
     Field2D constant{8, 8, std::vector<float>(64, 2.5f)};
     PanelGrid grid;
-    grid.range_mode = RangeMode::per_panel;
+    grid.range_mode = RangeMode::kPerPanel;
     grid.rows.push_back(
-        {{"with NaN", f, ColormapKind::sequential, std::nullopt},
-         {"constant", constant, ColormapKind::sequential, std::nullopt},
-         {"zero error", Field2D{8, 8, std::vector<float>(64, 0.0f)}, ColormapKind::diverging, std::nullopt}});
+        {{"with NaN", f, ColormapKind::kSequential, std::nullopt},
+         {"constant", constant, ColormapKind::kSequential, std::nullopt},
+         {"zero error", Field2D{8, 8, std::vector<float>(64, 0.0f)}, ColormapKind::kDiverging, std::nullopt}});
     fs::path path = dir / "nan.png";
     PanelsLayout layout = write_panels(path, grid);
     Image img(path);
@@ -298,7 +298,7 @@ TEST(Panels, NanInfAndConstantFields) {
 TEST(Panels, FixedRangeOverridesData) {
     lola::test::TempDir dir;
     PanelGrid grid;
-    grid.rows.push_back({{"", halves(16, 16, 0, 1), ColormapKind::sequential, Range{0, 2}}});
+    grid.rows.push_back({{"", halves(16, 16, 0, 1), ColormapKind::kSequential, Range{0, 2}}});
     fs::path path = dir / "fixed.png";
     PanelsLayout layout = write_panels(path, grid);
     Image img(path);
@@ -312,8 +312,8 @@ TEST(Panels, SvgKeepsTextAsText) {
     grid.title = "Rayleigh <Benard> & co";
     grid.row_labels = {"buoyancy"};
     grid.column_titles = {"truth", "member 1"};
-    grid.rows.push_back({{"", random_field(16, 16, 1), ColormapKind::sequential, std::nullopt},
-                         {"", random_field(16, 16, 2), ColormapKind::sequential, std::nullopt}});
+    grid.rows.push_back({{"", random_field(16, 16, 1), ColormapKind::kSequential, std::nullopt},
+                         {"", random_field(16, 16, 2), ColormapKind::kSequential, std::nullopt}});
     fs::path path = dir / "panels.SVG";
     write_panels(path, grid);
     std::string svg = lola::core::read_file(path);
@@ -334,7 +334,7 @@ TEST(Panels, SvgKeepsTextAsText) {
 TEST(Panels, BadInputNamesThePath) {
     lola::test::TempDir dir;
     PanelGrid grid;
-    grid.rows.push_back({{"", halves(4, 4, 0, 1), ColormapKind::sequential, std::nullopt}});
+    grid.rows.push_back({{"", halves(4, 4, 0, 1), ColormapKind::kSequential, std::nullopt}});
     fs::path missing = dir / "no_such_folder" / "fig.png";
     EXPECT_NE(error_of([&] { write_panels(missing, grid); }).find(missing.string()), std::string::npos);
     fs::path jpg = dir / "fig.jpg";
@@ -363,7 +363,7 @@ TEST(Panels, DifferenceAndFolderAsTarget) {
     // A folder where the figure should go is refused, and nothing is left behind.
     fs::create_directory(dir / "taken.png");
     PanelGrid grid;
-    grid.rows.push_back({{"", a, ColormapKind::sequential, std::nullopt}});
+    grid.rows.push_back({{"", a, ColormapKind::kSequential, std::nullopt}});
     std::string msg = error_of([&] { write_panels(dir / "taken.png", grid); });
     EXPECT_NE(msg.find((dir / "taken.png").string()), std::string::npos) << msg;
     EXPECT_EQ(names_in(dir.path()), std::vector<std::string>{"taken.png"});
@@ -371,7 +371,7 @@ TEST(Panels, DifferenceAndFolderAsTarget) {
 
 TEST(Panels, UnwritableFolderLeavesNoTemporary) {
     PanelGrid one;
-    one.rows.push_back({{"", halves(4, 4, 0, 1), ColormapKind::sequential, std::nullopt}});
+    one.rows.push_back({{"", halves(4, 4, 0, 1), ColormapKind::kSequential, std::nullopt}});
     // /proc refuses new files even to root.
     for (const char* p : {"/proc/lola_figure_test.png", "/proc/lola_figure_test.svg"}) {
         std::string msg = error_of([&] { write_panels(p, one); });
@@ -382,7 +382,7 @@ TEST(Panels, UnwritableFolderLeavesNoTemporary) {
     fs::create_directory(dir / "ro");
     fs::permissions(dir / "ro", fs::perms::owner_read | fs::perms::owner_exec);
     PanelGrid grid;
-    grid.rows.push_back({{"", halves(4, 4, 0, 1), ColormapKind::sequential, std::nullopt}});
+    grid.rows.push_back({{"", halves(4, 4, 0, 1), ColormapKind::kSequential, std::nullopt}});
     std::string msg = error_of([&] { write_panels(dir / "ro" / "fig.png", grid); });
     fs::permissions(dir / "ro", fs::perms::owner_all);
     EXPECT_NE(msg.find("fig.png"), std::string::npos) << msg;
@@ -395,7 +395,7 @@ TEST(LinePlot, PngHasSeriesColoursInsideTheAxes) {
     plot.title = "VRMSE against lead time";
     plot.x_label = "lead time";
     plot.y_label = "VRMSE";
-    plot.y_scale = AxisScale::log;
+    plot.y_scale = AxisScale::kLog;
     Series a{"surrogate", {}, {}}, b{"diffusion", {}, {}};
     for (int k = 0; k <= 20; ++k) {
         a.x.push_back(k);
@@ -451,9 +451,9 @@ TEST(LinePlot, BadInput) {
     EXPECT_NE(error_of([&] { write_line_plot(dir / "p.png", plot); }).find("'short' has 3 x but 2 y"),
               std::string::npos);
     plot.series = {{"neg", {0, 1}, {-1, 0}}};
-    plot.y_scale = AxisScale::log;
+    plot.y_scale = AxisScale::kLog;
     EXPECT_NE(error_of([&] { write_line_plot(dir / "p.png", plot); }).find("y > 0"), std::string::npos);
-    plot.y_scale = AxisScale::linear;
+    plot.y_scale = AxisScale::kLinear;
     fs::path bad = dir / "p.pdf";
     EXPECT_NE(error_of([&] { write_line_plot(bad, plot); }).find(bad.string()), std::string::npos);
     EXPECT_TRUE(names_in(dir.path()).empty());
@@ -467,8 +467,8 @@ std::vector<PanelGrid> three_frames() {
         PanelGrid g;
         g.title = "t = " + std::to_string(t);
         g.column_titles = {"truth", "prediction"};
-        g.rows.push_back({{"", random_field(16, 16, 10 + t), ColormapKind::sequential, Range{-3, 3}},
-                          {"", random_field(16, 16, 20 + t), ColormapKind::sequential, Range{-3, 3}}});
+        g.rows.push_back({{"", random_field(16, 16, 10 + t), ColormapKind::kSequential, Range{-3, 3}},
+                          {"", random_field(16, 16, 20 + t), ColormapKind::kSequential, Range{-3, 3}}});
         frames.push_back(g);
     }
     return frames;

@@ -33,8 +33,8 @@ TEST(Hdf5, AttributeRoundTrip) {
     EXPECT_DOUBLE_EQ(f.read_attr_double("d"), 2.5);
     EXPECT_TRUE(f.read_attr_bool("b"));
     EXPECT_EQ(f.read_attr_bools("bs"), (std::vector<bool>{true, false, true}));
-    EXPECT_EQ(f.attr_kind("b"), h5::Kind::Bool);
-    EXPECT_EQ(f.attr_kind("s"), h5::Kind::String);
+    EXPECT_EQ(f.attr_kind("b"), h5::Kind::kBool);
+    EXPECT_EQ(f.attr_kind("s"), h5::Kind::kString);
     h5::Group g = f.group("g");
     EXPECT_TRUE(g.dataset("x").shape().empty());
     EXPECT_EQ(g.dataset("x").read_doubles(), std::vector<double>{1.5});

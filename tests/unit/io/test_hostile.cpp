@@ -44,8 +44,8 @@ void expect_error(const fs::path& path, const std::string& what) {
 
 // Statistics of odd data warn (std below 1e-4); mutated files produce many.
 struct QuietLogs {
-    QuietLogs() { set_log_level(LogLevel::Error); }
-    ~QuietLogs() { set_log_level(LogLevel::Info); }
+    QuietLogs() { set_log_level(LogLevel::kError); }
+    ~QuietLogs() { set_log_level(LogLevel::kInfo); }
 };
 
 } // namespace

@@ -52,8 +52,8 @@ TEST(Well, BoundaryCodes) {
     EXPECT_EQ(open, (std::vector<std::array<int, 2>>{{1, 1}, {1, 1}}));
     EXPECT_EQ(periodic, (std::vector<std::array<int, 2>>{{2, 2}, {2, 2}}));
     WellSchema rb = test::euler_like_schema(1, 2, 4, 4, false);
-    rb.boundary_conditions = {{"x_periodic", BcType::Periodic, {"x"}, true, true},
-                              {"y_wall_dirichlet", BcType::Wall, {"y"}, true, true}};
+    rb.boundary_conditions = {{"x_periodic", BcType::kPeriodic, {"x"}, true, true},
+                              {"y_wall_dirichlet", BcType::kWall, {"y"}, true, true}};
     EXPECT_EQ(rb.bc_codes(), (std::vector<std::array<int, 2>>{{2, 2}, {0, 0}}));
 }
 
@@ -64,7 +64,7 @@ TEST(Well, WriterPassesConformanceChecklist) {
     test::write_pattern_file(tmp / "f.hdf5", s);
     h5::File f = h5::File::open((tmp / "f.hdf5").string());
     for (const char* a : {"dataset_name", "grid_type"}) {
-        EXPECT_EQ(f.attr_kind(a), h5::Kind::String) << a;
+        EXPECT_EQ(f.attr_kind(a), h5::Kind::kString) << a;
     }
     EXPECT_EQ(f.read_attr_int("n_spatial_dims"), 2);
     EXPECT_EQ(f.read_attr_int("n_trajectories"), 2);
@@ -325,7 +325,7 @@ TEST(Well, WrongDimensionalityIsAClearError) {
     test::TempDir tmp;
     test::write_pattern_file(tmp / "f.hdf5", test::euler_like_schema(1, 2, 4, 4, false));
     {
-        h5::File f = h5::File::open((tmp / "f.hdf5").string(), h5::Mode::Write);
+        h5::File f = h5::File::open((tmp / "f.hdf5").string(), h5::Mode::kWrite);
         f.write_attr("n_spatial_dims", int64_t{3});
     }
     try {

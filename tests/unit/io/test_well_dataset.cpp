@@ -106,10 +106,10 @@ TEST(WellDataset, MetadataListsEachBoundaryTypeOnceSorted) {
     // sorted (the_well's loader collects them in a set).
     test::TempDir tmp;
     io::WellSchema s = test::euler_like_schema(1, 2, 4, 4, false);
-    s.boundary_conditions = {{"y_wall", io::BcType::Wall, {"y"}, true, true},
-                             {"x_periodic", io::BcType::Periodic, {"x"}, true, true}};
+    s.boundary_conditions = {{"y_wall", io::BcType::kWall, {"y"}, true, true},
+                             {"x_periodic", io::BcType::kPeriodic, {"x"}, true, true}};
     test::write_pattern_file(tmp / "a.hdf5", s);
-    s.boundary_conditions.push_back({"x_open", io::BcType::Open, {"x"}, true, true});
+    s.boundary_conditions.push_back({"x_open", io::BcType::kOpen, {"x"}, true, true});
     test::write_pattern_file(tmp / "b.hdf5", s);
     YAML::Node meta = YAML::Load(io::well_metadata_yaml({tmp / "a.hdf5"}));
     EXPECT_EQ(meta["boundary_condition_types"].as<std::vector<std::string>>(),

@@ -20,7 +20,7 @@ namespace {
 using Boundary = EulerOptions::Boundary;
 using Scheme = EulerOptions::Scheme;
 
-EulerOptions grid(int nx, int ny, Boundary boundary = Boundary::Periodic, double gamma = 1.4) {
+EulerOptions grid(int nx, int ny, Boundary boundary = Boundary::kPeriodic, double gamma = 1.4) {
     EulerOptions o;
     o.nx = nx;
     o.ny = ny;
@@ -87,26 +87,26 @@ TEST(RiemannTest, LaxLiuQuadrantsAreJoinedBySingleWaves) {
 
 // ---- Sod shock tube ----
 
-enum class SodAxis { X, Y, XMirrored };
+enum class SodAxis { kX, kY, kXMirrored };
 
 // Runs Sod's problem (discontinuity at 0.5, open boundaries) to t = 0.2 on an n x 4 (or 4 x n) grid and returns
 // the density profile along the axis of the problem.
-std::vector<double> run_sod(int n, SodAxis axis, Scheme scheme = Scheme::UnsplitRK2) {
-    EulerOptions o = axis == SodAxis::Y ? grid(4, n, Boundary::Open) : grid(n, 4, Boundary::Open);
+std::vector<double> run_sod(int n, SodAxis axis, Scheme scheme = Scheme::kUnsplitRK2) {
+    EulerOptions o = axis == SodAxis::kY ? grid(4, n, Boundary::kOpen) : grid(n, 4, Boundary::kOpen);
     o.scheme = scheme;
-    if (scheme == Scheme::SplitHancock) {
+    if (scheme == Scheme::kSplitHancock) {
         o.cfl = 0.8;
     }
     EulerSolver solver(o);
     solver.set_primitive([axis](double x, double y) {
-        const double s = axis == SodAxis::Y ? y : x;
-        const bool high = axis == SodAxis::XMirrored ? s > 0.5 : s < 0.5;
+        const double s = axis == SodAxis::kY ? y : x;
+        const bool high = axis == SodAxis::kXMirrored ? s > 0.5 : s < 0.5;
         return high ? Primitive2D{1.0, 0.0, 0.0, 1.0} : Primitive2D{0.125, 0.0, 0.0, 0.1};
     });
     solver.advance_to(0.2);
     std::vector<double> rho(n);
     for (int k = 0; k < n; ++k) {
-        rho[k] = axis == SodAxis::Y ? solver.density()[k] : solver.density()[static_cast<size_t>(k) * 4];
+        rho[k] = axis == SodAxis::kY ? solver.density()[k] : solver.density()[static_cast<size_t>(k) * 4];
     }
     return rho;
 }
@@ -125,10 +125,10 @@ double sod_l1_error(const std::vector<double>& rho, bool mirrored) {
 
 TEST(EulerTest, SodErrorAndOrder_AlongX) {
     // docs/simulators.md 2.4 test 2: L1 density error <= 6e-3 at N = 100, <= 1.6e-3 at N = 400, observed order >= 0.8.
-    const double e100 = sod_l1_error(run_sod(100, SodAxis::X), false);
-    const double e200 = sod_l1_error(run_sod(200, SodAxis::X), false);
-    const double e400 = sod_l1_error(run_sod(400, SodAxis::X), false);
-    const double e800 = sod_l1_error(run_sod(800, SodAxis::X), false);
+    const double e100 = sod_l1_error(run_sod(100, SodAxis::kX), false);
+    const double e200 = sod_l1_error(run_sod(200, SodAxis::kX), false);
+    const double e400 = sod_l1_error(run_sod(400, SodAxis::kX), false);
+    const double e800 = sod_l1_error(run_sod(800, SodAxis::kX), false);
     RecordProperty("l1_errors", ::testing::PrintToString(std::vector<double>{e100, e200, e400, e800}));
     EXPECT_LE(e100, 6e-3);
     EXPECT_LE(e400, 1.6e-3);
@@ -138,8 +138,8 @@ TEST(EulerTest, SodErrorAndOrder_AlongX) {
 }
 
 TEST(EulerTest, SodErrorAndOrder_AlongY) {
-    const double e100 = sod_l1_error(run_sod(100, SodAxis::Y), false);
-    const double e400 = sod_l1_error(run_sod(400, SodAxis::Y), false);
+    const double e100 = sod_l1_error(run_sod(100, SodAxis::kY), false);
+    const double e400 = sod_l1_error(run_sod(400, SodAxis::kY), false);
     EXPECT_LE(e100, 6e-3);
     EXPECT_LE(e400, 1.6e-3);
     EXPECT_GE(std::log2(e100 / e400) / 2.0, 0.8) << e100 << " " << e400;
@@ -147,8 +147,8 @@ TEST(EulerTest, SodErrorAndOrder_AlongY) {
 
 TEST(EulerTest, SodErrorAndOrder_Mirrored) {
     // The reflected problem (high state on the right, flow towards -x) checks the signs of the fluxes.
-    const double e100 = sod_l1_error(run_sod(100, SodAxis::XMirrored), true);
-    const double e400 = sod_l1_error(run_sod(400, SodAxis::XMirrored), true);
+    const double e100 = sod_l1_error(run_sod(100, SodAxis::kXMirrored), true);
+    const double e400 = sod_l1_error(run_sod(400, SodAxis::kXMirrored), true);
     EXPECT_LE(e100, 6e-3);
     EXPECT_LE(e400, 1.6e-3);
     EXPECT_GE(std::log2(e100 / e400) / 2.0, 0.8) << e100 << " " << e400;
@@ -156,12 +156,12 @@ TEST(EulerTest, SodErrorAndOrder_Mirrored) {
 
 TEST(EulerTest, SodAlongYIsTransposeOfAlongX) {
     // With the unsplit scheme x- and y-sweeps are the same arithmetic, so the transposed run agrees bit for bit.
-    EXPECT_EQ(run_sod(200, SodAxis::X), run_sod(200, SodAxis::Y));
+    EXPECT_EQ(run_sod(200, SodAxis::kX), run_sod(200, SodAxis::kY));
 }
 
 TEST(EulerTest, SodErrorAndOrder_SplitHancock) {
-    const double e100 = sod_l1_error(run_sod(100, SodAxis::X, Scheme::SplitHancock), false);
-    const double e400 = sod_l1_error(run_sod(400, SodAxis::X, Scheme::SplitHancock), false);
+    const double e100 = sod_l1_error(run_sod(100, SodAxis::kX, Scheme::kSplitHancock), false);
+    const double e400 = sod_l1_error(run_sod(400, SodAxis::kX, Scheme::kSplitHancock), false);
     EXPECT_LE(e100, 6e-3);
     EXPECT_LE(e400, 1.6e-3);
     EXPECT_GE(std::log2(e100 / e400) / 2.0, 0.8) << e100 << " " << e400;
@@ -169,7 +169,7 @@ TEST(EulerTest, SodErrorAndOrder_SplitHancock) {
 
 TEST(EulerTest, ToroTest2StaysPositive) {
     // The 123 problem: two strong rarefactions leave a near-vacuum (p* = 0.0019) at the centre.
-    EulerOptions o = grid(200, 4, Boundary::Open);
+    EulerOptions o = grid(200, 4, Boundary::kOpen);
     EulerSolver solver(o);
     solver.set_primitive([](double x, double) {
         return x < 0.5 ? Primitive2D{1.0, -2.0, 0.0, 0.4} : Primitive2D{1.0, 2.0, 0.0, 0.4};
@@ -202,7 +202,7 @@ void expect_conserved(const EulerTotals& before, const EulerTotals& after, const
 }
 
 TEST(EulerTest, ConservationPeriodic) {
-    for (Scheme scheme : {Scheme::UnsplitRK2, Scheme::SplitHancock}) {
+    for (Scheme scheme : {Scheme::kUnsplitRK2, Scheme::kSplitHancock}) {
         EulerOptions o = grid(64, 48);
         o.scheme = scheme;
         o.gamma = 1.13;
@@ -218,8 +218,8 @@ TEST(EulerTest, ConservationPeriodic) {
 }
 
 TEST(EulerTest, ConservationOpenBoundaryFluxBalance) {
-    for (Scheme scheme : {Scheme::UnsplitRK2, Scheme::SplitHancock}) {
-        EulerOptions o = grid(48, 64, Boundary::Open);
+    for (Scheme scheme : {Scheme::kUnsplitRK2, Scheme::kSplitHancock}) {
+        EulerOptions o = grid(48, 64, Boundary::kOpen);
         o.scheme = scheme;
         EulerSolver solver(o);
         solver.set_initial_condition(sample_quadrant_ic(11));
@@ -269,7 +269,7 @@ TEST(EulerTest, FallbacksKeepPositivityAndConservation) {
 
 TEST(EulerTest, DiagonalSymmetryIsExact) {
     // Lax-Liu configuration 3 is symmetric under (x, y, u, v) -> (y, x, v, u); so must the solution be.
-    for (Boundary boundary : {Boundary::Periodic, Boundary::Open}) {
+    for (Boundary boundary : {Boundary::kPeriodic, Boundary::kOpen}) {
         EulerSolver solver(grid(64, 64, boundary));
         solver.set_initial_condition(lax_liu_ic(3));
         solver.advance_to(0.3);
@@ -294,7 +294,7 @@ TEST(EulerTest, RotationEquivariance) {
     // (u, v) -> (-v, u), rotates the solution: rho'[i][j] = rho[j][N-1-i], m_x' = -m_y, m_y' = m_x.
     const int n = 48;
     const QuadrantIC ic = sample_quadrant_ic(3);
-    for (Boundary boundary : {Boundary::Periodic, Boundary::Open}) {
+    for (Boundary boundary : {Boundary::kPeriodic, Boundary::kOpen}) {
         EulerSolver a(grid(n, n, boundary, 1.3));
         EulerSolver b(grid(n, n, boundary, 1.3));
         a.set_initial_condition(ic);
@@ -321,8 +321,8 @@ TEST(EulerTest, RotationEquivariance) {
 }
 
 TEST(EulerTest, UniformStateStaysUniform) {
-    for (Boundary boundary : {Boundary::Periodic, Boundary::Open}) {
-        for (Scheme scheme : {Scheme::UnsplitRK2, Scheme::SplitHancock}) {
+    for (Boundary boundary : {Boundary::kPeriodic, Boundary::kOpen}) {
+        for (Scheme scheme : {Scheme::kUnsplitRK2, Scheme::kSplitHancock}) {
             EulerOptions o = grid(32, 16, boundary);
             o.scheme = scheme;
             EulerSolver solver(o);
@@ -344,7 +344,7 @@ TEST(EulerTest, UniformStateStaysUniform) {
 }
 
 TEST(EulerTest, YIndependentStateStaysYIndependent) {
-    EulerSolver solver(grid(32, 12, Boundary::Periodic));
+    EulerSolver solver(grid(32, 12, Boundary::kPeriodic));
     solver.set_primitive([](double x, double) {
         return x < 0.3 ? Primitive2D{1.0, 0.2, 0.5, 1.0} : Primitive2D{0.3, -0.4, 0.1, 0.2};
     });
@@ -361,7 +361,7 @@ TEST(EulerTest, YIndependentStateStaysYIndependent) {
 // ---- frames, trajectories, robustness ----
 
 TEST(EulerTest, FrameLayoutIsChannelFirstWithXFirst) {
-    EulerOptions o = grid(8, 6, Boundary::Open, 1.4);
+    EulerOptions o = grid(8, 6, Boundary::kOpen, 1.4);
     EulerSolver solver(o);
     solver.set_primitive([](double x, double y) { return Primitive2D{1.0 + x + 2.0 * y, x, -y, 2.0 + y}; });
     std::vector<double> frame(5 * 8 * 6);
@@ -397,7 +397,7 @@ std::vector<double> trajectory_frames(const EulerOptions& o, uint64_t seed, int 
 }
 
 TEST(EulerTest, SameSeedSameFrames) {
-    EulerOptions o = grid(32, 32, Boundary::Open, 1.22);
+    EulerOptions o = grid(32, 32, Boundary::kOpen, 1.22);
     const std::vector<double> a = trajectory_frames(o, 42, 11, 0.3);
     const std::vector<double> b = trajectory_frames(o, 42, 11, 0.3);
     EXPECT_EQ(a, b);
@@ -435,7 +435,7 @@ TEST(EulerTest, RandomInitialConditionsStayPhysical) {
     const size_t cells = static_cast<size_t>(n) * n;
     int64_t n_robust = 0;
     for (int k = 0; k < 80; ++k) {
-        EulerOptions o = grid(n, n, k % 2 == 0 ? Boundary::Periodic : Boundary::Open, kEulerGammas[(k / 2) % 10]);
+        EulerOptions o = grid(n, n, k % 2 == 0 ? Boundary::kPeriodic : Boundary::kOpen, kEulerGammas[(k / 2) % 10]);
         std::vector<double> previous;
         const EulerRunStats stats = run_trajectory(o, 1000 + k, 101, 1.5, [&](int64_t index, double, const double* f) {
             for (int c = 0; c < kEulerChannels; ++c) {
@@ -481,13 +481,13 @@ TEST(EulerTest, InvalidOptionsNameTheOption) {
     o = EulerOptions{};
     o.cfl = 0.7;
     EXPECT_NE(message_of(o).find("cfl"), std::string::npos);
-    o.scheme = Scheme::SplitHancock;
+    o.scheme = Scheme::kSplitHancock;
     EXPECT_EQ(message_of(o), "no error");
     o = EulerOptions{};
     o.sampler.rho_min = -1.0;
     EXPECT_NE(message_of(o).find("rho_min"), std::string::npos);
     EXPECT_THROW(parse_euler_boundary("wall"), UsageError);
-    EXPECT_EQ(parse_euler_boundary("extrap"), Boundary::Open);
+    EXPECT_EQ(parse_euler_boundary("extrap"), Boundary::kOpen);
     EXPECT_THROW(lax_liu_ic(7), UsageError);
     EXPECT_THROW(run_trajectory(EulerOptions{}, uint64_t{1}, 1, 1.5, [](int64_t, double, const double*) {}),
                  UsageError);
@@ -507,7 +507,7 @@ TEST(EulerTest, NonPhysicalStateNamesTheCell) {
 
 TEST(EulerTest, CollapsingTimeStepIsAnError) {
     // A supersonic jet into near-vacuum: the speeds are so large that the time step collapses.
-    EulerOptions o = grid(16, 16, Boundary::Open);
+    EulerOptions o = grid(16, 16, Boundary::kOpen);
     o.max_steps = 100;
     EulerSolver solver(o);
     solver.set_primitive([](double x, double) {
