@@ -1,0 +1,446 @@
+// Golden tests against the reference implementation (docs/reference.md): import each reference run of
+// tests/data/reference/ and reproduce its recorded outputs at the tolerances of tests/data/reference/README.md.
+#include <gtest/gtest.h>
+
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "lola/core/error.h"
+#include "lola/diffusion/denoiser.h"
+#include "lola/diffusion/loss.h"
+#include "lola/diffusion/sampler.h"
+#include "lola/interop/reference.h"
+#include "lola/io/hdf5.h"
+#include "lola/nn/embedding.h"
+#include "lola/nn/mask.h"
+#include "lola/runtime/runs.h"
+#include "support/test_support.h"
+
+namespace lola::interop {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kData = "tests/data/reference";
+const fs::path kAe1 = kData / "runs/ae/gold0ae1_euler_all_dcae_f4c4_tiny";
+const fs::path kAe2 = kData / "runs/ae/gold0ae2_euler_periodic_dcae_f4c4_tiny_attn_periodic";
+const fs::path kDm = kData / "runs/dm/gold0dm1_euler_all_f4c4_vit_tiny";
+const fs::path kSm = kData / "runs/sm/gold0sm1_euler_all_f4c4_vit_tiny";
+
+/// The dataset at `path` ("float32/t_0.5/x") of a golden HDF5 file.
+io::h5::Dataset open_dataset(const io::h5::File& f, const std::string& path) {
+    std::vector<std::string> parts;
+    for (size_t start = 0;;) {
+        const size_t end = path.find('/', start);
+        parts.push_back(path.substr(start, end == std::string::npos ? std::string::npos : end - start));
+        if (end == std::string::npos) {
+            break;
+        }
+        start = end + 1;
+    }
+    if (parts.size() == 1) {
+        return f.dataset(parts[0]);
+    }
+    io::h5::Group g = f.group(parts[0]);
+    for (size_t i = 1; i + 1 < parts.size(); ++i) {
+        g = g.group(parts[i]);
+    }
+    return g.dataset(parts.back());
+}
+
+/// A dataset of a golden HDF5 file as a tensor of `dtype` (uint8 masks read as 0/1).
+torch::Tensor read(const io::h5::File& f, const std::string& path, torch::ScalarType dtype = torch::kFloat64) {
+    const io::h5::Dataset d = open_dataset(f, path);
+    const std::vector<double> values = d.read_doubles();
+    std::vector<int64_t> shape;
+    for (const auto s : d.shape()) {
+        shape.push_back(static_cast<int64_t>(s));
+    }
+    return torch::tensor(values, torch::kFloat64).reshape(shape).to(dtype);
+}
+
+/// The README's rule: max|got - ref| / max(1, max|ref|).
+double golden_error(const torch::Tensor& got, const torch::Tensor& ref) {
+    const torch::Tensor r = ref.to(torch::kFloat64);
+    const double scale = std::max(1.0, r.abs().max().item<double>());
+    return (got.to(torch::kFloat64) - r).abs().max().item<double>() / scale;
+}
+
+/// The tolerance of a dataset: its `tol` attribute (float32) or 1e-10 (float64).
+double golden_tol(const io::h5::File& f, const std::string& path) {
+    if (path.rfind("float64/", 0) == 0) {
+        return 1e-10;
+    }
+    const io::h5::Dataset d = open_dataset(f, path);
+    return d.has_attr("tol") ? d.read_attr_double("tol") : 1e-5;
+}
+
+/// Measured errors, printed for docs/reference.md: "[golden] file:path error tol".
+void report(const std::string& file, const std::string& path, double err, double tol) {
+    std::printf("[golden] %s:%s error %.3g tol %.3g\n", file.c_str(), path.c_str(), err, tol);
+}
+
+/// Check `got` against dataset `path` of `f` at its tolerance (times `slack` where a documented difference applies).
+void expect_golden(const io::h5::File& f, const std::string& path, const torch::Tensor& got, double slack = 1.0) {
+    const torch::Tensor ref = read(f, path);
+    ASSERT_EQ(got.sizes(), ref.sizes()) << path;
+    const double err = golden_error(got, ref), tol = golden_tol(f, path) * slack;
+    report(fs::path(f.file()).filename().string(), path, err, tol);
+    EXPECT_LE(err, tol) << path;
+}
+
+torch::ScalarType dtype_of(const std::string& prec) { return prec == "float64" ? torch::kFloat64 : torch::kFloat32; }
+
+// ---- reading state.pth and the name table -----------------------------------------------------------------------------
+
+TEST(StateDict, ReadsEveryGoldenRunOntoTheCpu) {
+    for (const fs::path& run : {kAe1, kAe2, kDm, kSm}) {
+        const StateDict state = read_state_dict(run / "state.pth");
+        ASSERT_FALSE(state.empty()) << run;
+        for (const auto& [name, t] : state) {
+            EXPECT_TRUE(t.device().is_cpu()) << name; // tagged cuda:0 in the file
+            EXPECT_EQ(t.scalar_type(), torch::kFloat32) << name;
+            EXPECT_TRUE(t.is_contiguous()) << name;
+        }
+    }
+}
+
+TEST(StateDict, ParameterCountsAreTheReferenceOnes) {
+    const std::map<fs::path, int64_t> expected{{kAe1, 97905}, {kAe2, 67569}, {kDm, 574532}, {kSm, 442948}};
+    for (const auto& [run, n] : expected) {
+        int64_t params = 0;
+        for (const auto& [name, t] : read_state_dict(run / "state.pth")) {
+            const bool buffer = name.size() >= 4 &&
+                                (name.substr(name.size() - 4) == ".eps" || name.substr(name.size() - 6) == ".freqs");
+            params += buffer ? 0 : t.numel();
+        }
+        EXPECT_EQ(params, n) << run;
+    }
+}
+
+/// Every reference name maps to one of ours and back: importing, then writing our tensors under the reference
+/// names, gives the file's state dict exactly (same names, same order, same values).
+void expect_round_trip(const fs::path& run_dir, torch::nn::Module& module, const std::vector<NameEntry>& table) {
+    const StateDict file = read_state_dict(run_dir / "state.pth");
+    const StateDict back = to_reference_state(module, table);
+    ASSERT_EQ(file.size(), back.size()) << run_dir;
+    std::map<std::string, torch::Tensor> by_name(back.begin(), back.end());
+    std::set<std::string> ours;
+    for (const auto& e : table) {
+        if (!e.ours.empty()) {
+            EXPECT_TRUE(ours.insert(e.ours).second) << "two reference names map to " << e.ours;
+        }
+    }
+    size_t module_tensors = module.named_parameters().size() + module.named_buffers().size();
+    EXPECT_EQ(ours.size(), module_tensors) << run_dir;
+    for (const auto& [name, t] : file) {
+        ASSERT_EQ(by_name.count(name), 1U) << name;
+        EXPECT_TRUE(torch::allclose(by_name.at(name), t, 1e-6, 0)) << name;
+    }
+}
+
+TEST(NameTable, MapsEveryAutoencoderTensorBothWays) {
+    for (const fs::path& run : {kAe1, kAe2}) {
+        runtime::AeRun ae = import_autoencoder(read_reference_run(run));
+        expect_round_trip(run, *ae.model, autoencoder_names(ae.ae_options));
+    }
+}
+
+TEST(NameTable, MapsEveryEmulatorTensorBothWays) {
+    runtime::AeRun ae = import_autoencoder(read_reference_run(kAe1));
+    for (const fs::path& run : {kDm, kSm}) {
+        const ReferenceRun ref = read_reference_run(run);
+        runtime::EmulatorRun em = import_emulator(ref, ae, "../ae");
+        expect_round_trip(run, em.module(), emulator_names(ref.kind, em.backbone, em.shape.label_dim));
+    }
+}
+
+// ---- autoencoders ---------------------------------------------------------------------------------------------------
+
+void check_autoencoder(const fs::path& run, const std::string& h5) {
+    runtime::AeRun ae = import_autoencoder(read_reference_run(run));
+    const io::h5::File f = io::h5::File::open((kData / h5).string());
+    torch::NoGradGuard no_grad;
+    for (const std::string prec : {"float32", "float64"}) {
+        ae.model->to(dtype_of(prec));
+        const torch::Tensor x = read(f, prec + "/x", dtype_of(prec));
+        expect_golden(f, prec + "/encoder_out", ae.model->encoder->forward(x));
+        expect_golden(f, prec + "/z", ae.model->encode(x));
+        expect_golden(f, prec + "/y", ae.model->decode(read(f, prec + "/z", dtype_of(prec))));
+    }
+}
+
+TEST(Golden, AutoencoderTiny) { check_autoencoder(kAe1, "ae_tiny.h5"); }
+TEST(Golden, AutoencoderAttentionPeriodic) { check_autoencoder(kAe2, "ae_tiny_attn_periodic.h5"); }
+
+// ---- denoiser -------------------------------------------------------------------------------------------------------
+
+struct ImportedEmulator {
+    runtime::AeRun ae;
+    runtime::EmulatorRun em;
+};
+
+ImportedEmulator import_golden(const fs::path& run) {
+    ImportedEmulator out{import_autoencoder(read_reference_run(kAe1)), {}};
+    out.em = import_emulator(read_reference_run(run), out.ae, "../ae");
+    return out;
+}
+
+/// The float64 ViT differs from the reference's by its sinusoidal frequencies (computed in float64 here, float32
+/// buffers there; docs/reference.md): the slack over 1e-10 that this needs.
+constexpr double kFloat64ViTSlack = 1e3;
+
+double slack_for(const std::string& prec) { return prec == "float64" ? kFloat64ViTSlack : 1.0; }
+
+TEST(Golden, DenoiserNetworkPreconditioningMaskedAndLoss) {
+    ImportedEmulator g = import_golden(kDm);
+    auto& net = g.em.denoiser;
+    const io::h5::File f = io::h5::File::open((kData / "dm_vit_tiny.h5").string());
+    torch::NoGradGuard no_grad;
+    for (const std::string prec : {"float32", "float64"}) {
+        const torch::ScalarType dt = dtype_of(prec);
+        net->to(dt);
+        const torch::Tensor x = read(f, prec + "/x", dt), label = read(f, prec + "/label", dt);
+        const torch::Tensor mask = read(f, prec + "/mask", torch::kBool);
+        const torch::Tensor cond = mask.to(dt);
+        for (const std::string t_name : {"t_0.05", "t_0.5", "t_0.95"}) {
+            const std::string p = prec + "/" + t_name + "/";
+            const torch::Tensor t = read(f, p + "t", dt);
+            const torch::Tensor alpha = g.em.preconditioned->schedule().alpha(t);
+            const torch::Tensor sigma = g.em.preconditioned->schedule().sigma(t);
+            expect_golden(f, p + "alpha", alpha);
+            expect_golden(f, p + "sigma", sigma);
+            const diffusion::Preconditioning c = diffusion::preconditioning(alpha, sigma);
+            expect_golden(f, p + "c_in", c.c_in);
+            expect_golden(f, p + "c_out", c.c_out);
+            expect_golden(f, p + "c_skip", c.c_skip);
+            expect_golden(f, p + "c_noise", c.c_noise);
+            const torch::Tensor x_t = read(f, p + "x_t", dt);
+            expect_golden(f, p + "net_in", c.c_in * x_t);
+            const torch::Tensor c_noise = read(f, p + "c_noise", dt);
+            const torch::Tensor mod =
+                net->time_embedding->forward(nn::sinusoidal_encoding(c_noise, nn::kModFeatures)).unsqueeze(0) +
+                net->label_embedding->forward(label);
+            expect_golden(f, p + "mod", mod, slack_for(prec));
+            expect_golden(f, p + "net_out", net->forward(read(f, p + "net_in", dt), c_noise, label, cond),
+                          slack_for(prec));
+            const diffusion::Gaussian q = g.em.preconditioned->denoise(x_t, t, label, cond);
+            expect_golden(f, p + "mean", q.mean, slack_for(prec));
+            expect_golden(f, p + "var", q.var.max().reshape({1, 1, 1, 1, 1}));
+            expect_golden(f, p + "var", q.var.min().reshape({1, 1, 1, 1, 1}));
+            const diffusion::MaskedDenoiser masked(*g.em.preconditioned, torch::where(mask, x, torch::zeros_like(x)),
+                                                   mask);
+            const diffusion::Gaussian qm = masked.denoise(x_t, t, label);
+            expect_golden(f, p + "masked_mean", qm.mean, slack_for(prec));
+            // known entries: variance 0 here, the unmasked variance there (docs/reference.md); unknown ones agree
+            const torch::Tensor unknown_var = qm.var.expand_as(x).masked_select(~mask);
+            expect_golden(f, p + "masked_var", unknown_var.max().reshape({1, 1, 1, 1, 1}));
+            expect_golden(f, p + "masked_var", unknown_var.min().reshape({1, 1, 1, 1, 1}));
+        }
+        const torch::Tensor loss = diffusion::denoiser_loss_at(
+            *g.em.preconditioned, x, label, mask, read(f, prec + "/loss/t", dt), read(f, prec + "/eps", dt));
+        expect_golden(f, prec + "/loss/value", loss, slack_for(prec));
+    }
+}
+
+TEST(Golden, DenoiserSamplesOneWindowWithAb16) {
+    ImportedEmulator g = import_golden(kDm);
+    const io::h5::File f = io::h5::File::open((kData / "dm_vit_tiny.h5").string());
+    torch::NoGradGuard no_grad;
+    for (const std::string prec : {"float32", "float64"}) {
+        const torch::ScalarType dt = dtype_of(prec);
+        g.em.denoiser->to(dt);
+        const std::string p = prec + "/sample/";
+        const torch::Tensor mask = read(f, p + "mask", torch::kBool);
+        const torch::Tensor x_obs = read(f, p + "x_obs", dt), label = read(f, p + "label", dt);
+        torch::Tensor y = torch::zeros(mask.sizes(), x_obs.options());
+        y.narrow(2, 0, 1).copy_(x_obs);
+        const diffusion::MaskedDenoiser masked(*g.em.preconditioned, y, mask);
+        diffusion::ABSampler sampler(masked, 16, 1.0, 0.0, 3);
+        std::vector<double> grid = sampler.times();
+        expect_golden(f, p + "timesteps", torch::tensor(grid, torch::kFloat64));
+        const torch::Tensor z_init = read(f, p + "z_init", dt);
+        const double s1 = g.em.preconditioned->schedule().sigma_at(1.0);
+        const torch::Tensor x_init = z_init * std::sqrt(1.0 + s1 * s1);
+        expect_golden(f, p + "x_init", x_init);
+        // from the reference's own x_init: the float32 schedule's sigma(1) differs by 3e-5 (docs/reference.md)
+        const torch::Tensor x0 = sampler.sample(read(f, p + "x_init", dt), label);
+        expect_golden(f, p + "x0", x0, slack_for(prec));
+    }
+}
+
+// ---- neural solver --------------------------------------------------------------------------------------------------
+
+TEST(Golden, NeuralSolverTrainingAndRolloutForms) {
+    ImportedEmulator g = import_golden(kSm);
+    auto& solver = g.em.solver;
+    const io::h5::File f = io::h5::File::open((kData / "sm_vit_tiny.h5").string());
+    torch::NoGradGuard no_grad;
+    for (const std::string prec : {"float32", "float64"}) {
+        const torch::ScalarType dt = dtype_of(prec);
+        solver->to(dt);
+        const torch::Tensor x = read(f, prec + "/x", dt), label = read(f, prec + "/label", dt);
+        const torch::Tensor mask = read(f, prec + "/mask", torch::kBool);
+        const torch::Tensor known = mask.select(1, 0).flatten(2).select(2, 0); // (B, n)
+        ASSERT_TRUE(torch::equal(nn::expand_window_mask(known, x.dim()).expand_as(mask), mask));
+        expect_golden(f, prec + "/net_in", x * mask);
+        expect_golden(f, prec + "/mod", solver->label_embedding->forward(label));
+        expect_golden(f, prec + "/out", solver->forward(x, known, label), slack_for(prec));
+        expect_golden(f, prec + "/loss", solver->loss(x, known, label), slack_for(prec));
+        const std::string r = prec + "/rollout/";
+        const torch::Tensor rmask = read(f, r + "mask", torch::kBool);
+        const torch::Tensor rknown = rmask.select(1, 0).flatten(2).select(2, 0);
+        expect_golden(f, r + "out", solver->forward(read(f, r + "y", dt), rknown, read(f, r + "label", dt)),
+                      slack_for(prec));
+    }
+}
+
+// ---- bad input ------------------------------------------------------------------------------------------------------
+
+/// A copy of a golden run folder to break.
+fs::path copy_run(const fs::path& run, const test::TempDir& tmp, const std::string& name) {
+    const fs::path dst = tmp / name;
+    fs::create_directories(dst);
+    fs::copy_file(run / "config.yaml", dst / "config.yaml");
+    fs::copy_file(run / "state.pth", dst / "state.pth");
+    return dst;
+}
+
+template <class F>
+std::string error_of(F&& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+TEST(ImportRun, TruncatedStateIsAnErrorNamingTheFile) {
+    const test::TempDir tmp;
+    const fs::path run = copy_run(kAe1, tmp, "py");
+    fs::resize_file(run / "state.pth", fs::file_size(run / "state.pth") / 2);
+    const std::string msg = error_of([&] { import_run(run, tmp / "out", {}); });
+    EXPECT_TRUE(test::contains(msg, (run / "state.pth").string())) << msg;
+    EXPECT_FALSE(fs::exists(tmp / "out"));
+    EXPECT_EQ(std::distance(fs::directory_iterator(tmp.path()), fs::directory_iterator()), 1); // only py/
+}
+
+/// A state dict with one tensor renamed: unknown and missing, both named.
+TEST(ImportRun, MissingOrExtraTensorIsAnErrorListingThem) {
+    const ReferenceRun ref = read_reference_run(kAe1);
+    runtime::AeRun ae = runtime::build_ae_run(autoencoder_config(ref));
+    StateDict state = ref.state;
+    state[3].first = "encoder.descent.0.9.weight";
+    const std::string msg =
+        error_of([&] { load_reference_state(*ae.model, state, autoencoder_names(ae.ae_options), "x/state.pth"); });
+    EXPECT_TRUE(test::contains(msg, "x/state.pth")) << msg;
+    EXPECT_TRUE(test::contains(msg, "unknown tensor(s): encoder.descent.0.9.weight")) << msg;
+    EXPECT_TRUE(test::contains(msg, "missing tensor(s): " + ref.state[3].first)) << msg;
+    state = ref.state;
+    state.pop_back();
+    const std::string missing =
+        error_of([&] { load_reference_state(*ae.model, state, autoencoder_names(ae.ae_options), "x/state.pth"); });
+    EXPECT_TRUE(test::contains(missing, "missing tensor(s): " + ref.state.back().first)) << missing;
+}
+
+TEST(ImportRun, WrongShapeIsAnErrorNamingTheTensorAndBothShapes) {
+    const ReferenceRun ref = read_reference_run(kAe1);
+    runtime::AeRun ae = runtime::build_ae_run(autoencoder_config(ref));
+    StateDict state = ref.state;
+    state[0].second = torch::zeros({8, 5, 3, 2});
+    const std::string msg =
+        error_of([&] { load_reference_state(*ae.model, state, autoencoder_names(ae.ae_options), "x/state.pth"); });
+    EXPECT_TRUE(test::contains(msg, "'encoder.descent.0.0.weight' is (8, 5, 3, 2)")) << msg;
+    EXPECT_TRUE(test::contains(msg, "'encoder.in_conv.weight' is (8, 5, 3, 3)")) << msg;
+}
+
+void edit_config(const fs::path& run, const std::string& from, const std::string& to) {
+    std::string text = test::read_text(run / "config.yaml");
+    const auto at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), to);
+    std::ofstream(run / "config.yaml") << text;
+}
+
+TEST(ImportRun, RefusesUnknownArchitecturesAndUnimplementedOptionsByName) {
+    const test::TempDir tmp;
+    const std::vector<std::tuple<fs::path, std::string, std::string, std::string>> cases{
+        {kAe1, "arch: dcae", "arch: unet", "ae.arch = unet"},
+        {kAe1, "ffn_factor: 1", "ffn_factor: 2", "ae.ffn_factor"},
+        {kAe1, "norm: layer", "norm: group", "ae.norm"},
+        {kAe1, "pixel_shuffle: true", "pixel_shuffle: false", "ae.pixel_shuffle"},
+        {kAe1, "identity_init: true", "identity_init: true\n  mystery: 3", "ae.mystery"},
+        {kDm, "arch: vit", "arch: dit", "denoiser.arch = dit"},
+        {kDm, "window_size: null", "window_size: 4", "denoiser.window_size"},
+        {kDm, "shift: 0.0", "shift: 1.0", "denoiser.schedule.shift"},
+        {kSm, "window_size: null", "window_size: 4", "surrogate.window_size"},
+    };
+    runtime::AeRun ae = import_autoencoder(read_reference_run(kAe1));
+    int k = 0;
+    for (const auto& [run, from, to, key] : cases) {
+        const fs::path dir = copy_run(run, tmp, "py" + std::to_string(k++));
+        edit_config(dir, from, to);
+        const std::string msg = error_of([&, run = run] {
+            const ReferenceRun ref = read_reference_config(dir);
+            if (ref.kind == RunKind::kAutoencoder) {
+                autoencoder_config(ref);
+            } else {
+                emulator_config(ref, ae, "../ae");
+            }
+        });
+        EXPECT_TRUE(test::contains(msg, key)) << msg;
+        EXPECT_TRUE(test::contains(msg, (dir / "config.yaml").string())) << msg;
+    }
+}
+
+TEST(ImportRun, RefusesHydraConfigsWithDefaults) {
+    const test::TempDir tmp;
+    const fs::path dir = copy_run(kAe1, tmp, "py");
+    std::ofstream(dir / "config.yaml") << "defaults:\n  - ae: dcae_f32c64\n  - _self_\nseed: 0\n";
+    EXPECT_TRUE(test::contains(error_of([&] { read_reference_config(dir); }), "`defaults:`"));
+}
+
+// ---- run folders ----------------------------------------------------------------------------------------------------
+
+TEST(ImportRun, WritesRunFoldersTheRuntimeLoads) {
+    const test::TempDir tmp;
+    const ImportReport a = import_run(kAe1, tmp / "runs/ae", {});
+    EXPECT_EQ(a.parameters, 97905);
+    EXPECT_TRUE(fs::exists(tmp / "runs/ae/state.pt"));
+    EXPECT_TRUE(fs::exists(tmp / "runs/ae/reference.yaml"));
+    runtime::AeRun ae = runtime::load_ae_run(tmp / "runs/ae", torch::kCPU);
+    const io::h5::File f = io::h5::File::open((kData / "ae_tiny.h5").string());
+    torch::NoGradGuard no_grad;
+    expect_golden(f, "float32/z", ae.model->encode(read(f, "float32/x", torch::kFloat32)));
+
+    // an emulator run without --ae names the AE run to import first; nothing is written
+    const std::string msg = error_of([&] { import_run(kDm, tmp / "runs/dm", {}); });
+    EXPECT_TRUE(test::contains(msg, "--ae")) << msg;
+    EXPECT_FALSE(fs::exists(tmp / "runs/dm"));
+    // on another AE run it is refused
+    import_run(kAe2, tmp / "runs/ae2", {});
+    EXPECT_TRUE(test::contains(error_of([&] { import_run(kDm, tmp / "runs/dm", {tmp / "runs/ae2"}); }),
+                               "gold0ae1_euler_all_dcae_f4c4_tiny"));
+    EXPECT_FALSE(fs::exists(tmp / "runs/dm"));
+
+    for (const auto& [src, name] : {std::pair{kDm, "dm"}, std::pair{kSm, "sm"}}) {
+        const ImportReport r = import_run(src, tmp / "runs" / name, {tmp / "runs/ae"});
+        EXPECT_EQ(r.parameters, src == kDm ? 574532 : 442948);
+        EXPECT_TRUE(fs::exists(tmp / "runs" / name / "state_best.pt"));
+        runtime::EmulatorRun em = runtime::load_emulator_run(tmp / "runs" / name, torch::kCPU);
+        EXPECT_EQ(fs::weakly_canonical(em.ae_dir()), fs::weakly_canonical(tmp / "runs/ae"));
+        EXPECT_EQ(em.config.get<std::string>("model.ae_run"), "../ae");
+    }
+    // an existing run is never replaced
+    EXPECT_TRUE(test::contains(error_of([&] { import_run(kAe1, tmp / "runs/ae", {}); }), "already exists"));
+}
+
+} // namespace
+} // namespace lola::interop
