@@ -9,16 +9,8 @@ namespace lola::autoencoder {
 
 namespace {
 
+using core::flow_list;
 using core::shape_str;
-
-YAML::Node flow_list(const std::vector<int64_t>& values) {
-    YAML::Node node(YAML::NodeType::Sequence);
-    for (int64_t v : values) {
-        node.push_back(v);
-    }
-    node.SetStyle(YAML::EmitterStyle::Flow);
-    return node;
-}
 
 nn::ResBlockOptions block_options(const AutoEncoderOptions& o, int64_t level) {
     return nn::ResBlockOptions(o.hid_channels[static_cast<size_t>(level)], o.spatial)

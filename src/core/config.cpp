@@ -265,6 +265,15 @@ YAML::Node load_yaml_file(const fs::path& path) {
     }
 }
 
+YAML::Node flow_list(const std::vector<int64_t>& values) {
+    YAML::Node node(YAML::NodeType::Sequence);
+    for (int64_t v : values) {
+        node.push_back(v);
+    }
+    node.SetStyle(YAML::EmitterStyle::Flow);
+    return node;
+}
+
 Config::Config() : root_(YAML::NodeType::Map), defaults_(YAML::NodeType::Map) {}
 
 Config::Config(const YAML::Node& defaults) : root_(YAML::Clone(defaults)), defaults_(YAML::Clone(defaults)) {

@@ -12,16 +12,8 @@ namespace lola::nn {
 
 namespace {
 
+using core::flow_list;
 using core::shape_str;
-
-YAML::Node flow_list(const std::vector<int64_t>& values) {
-    YAML::Node node(YAML::NodeType::Sequence);
-    for (int64_t v : values) {
-        node.push_back(v);
-    }
-    node.SetStyle(YAML::EmitterStyle::Flow);
-    return node;
-}
 
 template <class T>
 void read(const YAML::Node& node, const std::string& key, const std::string& name, T& value) {

@@ -125,4 +125,7 @@ private:
 /// Load a YAML file with an error that names it.
 YAML::Node load_yaml_file(const std::filesystem::path& path);
 
+/// A YAML sequence of `values` in flow style ([1, 2, 3]): how option structs write their lists.
+YAML::Node flow_list(const std::vector<int64_t>& values);
+
 } // namespace lola::core
