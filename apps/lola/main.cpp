@@ -187,6 +187,7 @@ int main(int argc, char** argv) {
     lola::app::register_eval(app);
     lola::app::register_score(app);
     lola::app::register_export(app);
+    lola::app::register_import_run(app);
     lola::app::register_plot(app);
 
     try {
