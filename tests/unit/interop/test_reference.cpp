@@ -15,6 +15,7 @@
 #include "lola/diffusion/denoiser.h"
 #include "lola/diffusion/loss.h"
 #include "lola/diffusion/sampler.h"
+#include "lola/diffusion/schedule.h"
 #include "lola/interop/reference.h"
 #include "lola/io/hdf5.h"
 #include "lola/nn/embedding.h"
@@ -91,6 +92,15 @@ void expect_golden(const io::h5::File& f, const std::string& path, const torch::
     const torch::Tensor ref = read(f, path);
     ASSERT_EQ(got.sizes(), ref.sizes()) << path;
     const double err = golden_error(got, ref), tol = golden_tol(f, path) * slack;
+    report(fs::path(f.file()).filename().string(), path, err, tol);
+    EXPECT_LE(err, tol) << path;
+}
+
+/// The same at an explicit tolerance.
+void expect_golden_at(const io::h5::File& f, const std::string& path, const torch::Tensor& got, double tol) {
+    const torch::Tensor ref = read(f, path);
+    ASSERT_EQ(got.sizes(), ref.sizes()) << path;
+    const double err = golden_error(got, ref);
     report(fs::path(f.file()).filename().string(), path, err, tol);
     EXPECT_LE(err, tol) << path;
 }
@@ -298,6 +308,103 @@ TEST(Golden, NeuralSolverTrainingAndRolloutForms) {
         const torch::Tensor rknown = rmask.select(1, 0).flatten(2).select(2, 0);
         expect_golden(f, r + "out", solver->forward(read(f, r + "y", dt), rknown, read(f, r + "label", dt)),
                       slack_for(prec));
+    }
+}
+
+// ---- samplers on an analytic Gaussian denoiser -------------------------------------------------------------------
+
+/// The exact posterior mean of x ~ N(mu, Sigma) given x_t = alpha x + sigma z: mu + alpha Sigma (alpha^2 Sigma +
+/// sigma^2 I)^-1 (x_t - alpha mu), on the log-logit schedule of samplers_gaussian.h5. Records every call.
+class GaussianPosterior : public diffusion::Denoiser {
+public:
+    GaussianPosterior(torch::Tensor mu, torch::Tensor sigma_matrix)
+        : mu_(std::move(mu)),
+          cov_(std::move(sigma_matrix)),
+          schedule_(diffusion::make_schedule("log_logit", 1e-3, 1e3)) {}
+
+    diffusion::Gaussian denoise(const torch::Tensor& x_t, const torch::Tensor& t, const torch::Tensor& /*label*/,
+                                const torch::Tensor& /*cond*/) const override {
+        const double time = t.item<double>();
+        const double a = schedule_->alpha_at(time), s = schedule_->sigma_at(time);
+        calls_t.push_back(time);
+        calls_x_t.push_back(x_t.clone());
+        const torch::Tensor eye = torch::eye(cov_.size(0), cov_.options());
+        const torch::Tensor m = torch::linalg_solve(a * a * cov_ + s * s * eye, cov_); // A^-1 Sigma
+        const torch::Tensor mean = mu_ + a * torch::matmul(x_t - a * mu_, m);
+        return {mean, torch::ones_like(mean)};
+    }
+    const diffusion::Schedule& schedule() const override { return *schedule_; }
+
+    mutable std::vector<double> calls_t;
+    mutable std::vector<torch::Tensor> calls_x_t;
+
+private:
+    torch::Tensor mu_, cov_;
+    std::shared_ptr<const diffusion::Schedule> schedule_;
+};
+
+/// The deterministic samplers replay the reference exactly from its x_init: DDIM(eta = 0), AB and EAB of orders 1-3,
+/// with 4, 16 and 64 steps (every denoiser call, the multistep coefficients, the sample).
+TEST(Golden, DeterministicSamplersReplayTheReference) {
+    const io::h5::File f = io::h5::File::open((kData / "samplers_gaussian.h5").string());
+    const torch::Tensor x_init = read(f, "x_init");
+    const double s1 = diffusion::make_schedule("log_logit", 1e-3, 1e3)->sigma_at(1.0);
+    expect_golden_at(f, "x_init", read(f, "z_init") * std::sqrt(1.0 + s1 * s1), 1e-10);
+    for (const int64_t steps : {4, 16, 64}) {
+        const std::string base = fmt::format("steps_{}/", steps);
+        for (const std::string name : {"ddim_eta0", "ab1", "ab2", "ab3", "eab1", "eab2", "eab3"}) {
+            GaussianPosterior den(read(f, "mu"), read(f, "Sigma"));
+            std::unique_ptr<diffusion::Sampler> sampler;
+            int64_t order = 1;
+            if (name == "ddim_eta0") {
+                sampler = std::make_unique<diffusion::DDIMSampler>(den, steps, 1.0, 0.0, 0.0);
+            } else {
+                order = name.back() - '0';
+                if (name[0] == 'a') {
+                    sampler = std::make_unique<diffusion::ABSampler>(den, steps, 1.0, 0.0, order);
+                } else {
+                    sampler = std::make_unique<diffusion::EABSampler>(den, steps, 1.0, 0.0, order);
+                }
+            }
+            const std::vector<double> grid = sampler->times();
+            if (name == "ddim_eta0") {
+                expect_golden_at(f, base + "timesteps", torch::tensor(grid, torch::kFloat64), 1e-10);
+                std::vector<double> sigma;
+                for (const double t : grid) {
+                    sigma.push_back(den.schedule().sigma_at(t));
+                }
+                expect_golden_at(f, base + "sigma", torch::tensor(sigma, torch::kFloat64), 1e-10);
+            }
+            const torch::Tensor x0 = sampler->sample(x_init);
+            const std::string g = base + name + "/";
+            expect_golden_at(f, g + "x0", x0, 1e-10);
+            expect_golden_at(f, g + "calls_t", torch::tensor(den.calls_t, torch::kFloat64), 1e-10);
+            expect_golden_at(f, g + "calls_x_t", torch::stack(den.calls_x_t), 1e-10);
+            if (name == "ddim_eta0") {
+                continue;
+            }
+            // row i: the weights of step i for its last min(order, i + 1) z's, oldest first, over [rho_t, rho_s]
+            const torch::Tensor coeffs = read(f, g + "coeffs");
+            auto rho = [&](double t) { return den.schedule().sigma_at(t) / den.schedule().alpha_at(t); };
+            std::vector<double> ours;
+            for (int64_t i = 0; i < steps; ++i) {
+                std::vector<double> nodes;
+                for (int64_t j = std::max<int64_t>(0, i - order + 1); j <= i; ++j) {
+                    nodes.push_back(rho(grid[static_cast<size_t>(j)]));
+                }
+                const double from = rho(grid[static_cast<size_t>(i)]), to = rho(grid[static_cast<size_t>(i + 1)]);
+                std::vector<double> w = name[0] == 'a' ? diffusion::ab_coefficients(nodes, from, to)
+                                                       : diffusion::eab_coefficients(nodes, from, to);
+                w.resize(static_cast<size_t>(order), std::nan(""));
+                ours.insert(ours.end(), w.begin(), w.end());
+            }
+            const torch::Tensor got = torch::tensor(ours, torch::kFloat64).reshape(coeffs.sizes());
+            const torch::Tensor known = ~torch::isnan(coeffs);
+            ASSERT_TRUE(torch::equal(known, ~torch::isnan(got))) << g;
+            const double err = golden_error(got.masked_select(known), coeffs.masked_select(known));
+            report("samplers_gaussian.h5", g + "coeffs", err, 1e-10);
+            EXPECT_LE(err, 1e-10) << g;
+        }
     }
 }
 
