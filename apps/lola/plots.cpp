@@ -106,7 +106,7 @@ void write_eval_figures(const fs::path& dir, const metrics::StatsTable& table, c
                                   show.context, t, L - 1);
             g.column_titles = {"truth", "reconstruction"};
             for (int64_t k = 0; k < shown; ++k) {
-                g.column_titles.push_back(shown == 1 ? "prediction" : fmt::format("member {}", k + 1));
+                g.column_titles.emplace_back(shown == 1 ? "prediction" : fmt::format("member {}", k + 1));
             }
             g.column_titles.push_back("error (mean - truth)");
             for (int64_t c = 0; c < C; ++c) {

@@ -124,7 +124,7 @@ constexpr const char* kConfigFix =
 #ifdef LOLA_INSTALL_DATADIR
 // <prefix>/<datadir>/lola/configs when `dir` is <prefix>/<bindir> or <prefix>/<libdir> (relocatable installs).
 std::optional<fs::path> installed_beside(const fs::path& dir) {
-    for (const fs::path rel : {fs::path(LOLA_INSTALL_BINDIR), fs::path(LOLA_INSTALL_LIBDIR)}) {
+    for (const fs::path& rel : {fs::path(LOLA_INSTALL_BINDIR), fs::path(LOLA_INSTALL_LIBDIR)}) {
         fs::path prefix = dir;
         bool match = true;
         std::vector<fs::path> parts(rel.begin(), rel.end());

@@ -4,8 +4,8 @@
 
 namespace lola {
 
-Error::Error(std::string message, std::string location)
-    : std::runtime_error(std::move(message)), location_(std::move(location)) {}
+Error::Error(const std::string& message, std::string location)
+    : std::runtime_error(message), location_(std::move(location)) {}
 
 namespace detail {
 

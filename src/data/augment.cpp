@@ -113,7 +113,7 @@ void augment(Sample& sample, const std::vector<std::vector<int>>& channel_axes, 
                 std::vector<int> perm(static_cast<size_t>(d));
                 std::iota(perm.begin(), perm.end(), 0);
                 for (int i = d - 1; i > 0; --i) { // Fisher-Yates
-                    std::swap(perm[static_cast<size_t>(i)], perm[uniform_int(rng, static_cast<uint64_t>(i + 1))]);
+                    std::swap(perm[static_cast<size_t>(i)], perm[uniform_int(rng, static_cast<uint64_t>(i) + 1)]);
                 }
                 permute_axes(sample, channel_axes, perm);
                 break;

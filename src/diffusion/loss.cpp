@@ -137,7 +137,7 @@ torch::Tensor denoiser_loss_at(const Denoiser& denoiser, const torch::Tensor& x,
 
 torch::Tensor denoiser_loss(const Denoiser& denoiser, const torch::Tensor& x, const torch::Tensor& label,
                             const torch::Tensor& window_mask, const TimePrior& prior,
-                            std::optional<at::Generator> generator) {
+                            const std::optional<at::Generator>& generator) {
     LOLA_CHECK(x.defined() && x.dim() >= 1, "denoiser_loss: x must be a defined (B, C, n, spatial...) tensor");
     // times in the dtype of x, but at least float32 (bf16 / fp16 times would be coarse)
     const bool low = x.scalar_type() != torch::kFloat && x.scalar_type() != torch::kDouble;
@@ -151,7 +151,7 @@ torch::Tensor denoiser_loss(const NetworkFn& network, const std::shared_ptr<cons
                             const torch::Tensor& x, const torch::Tensor& label, const torch::Tensor& window_mask,
                             const TimePrior& prior, std::optional<at::Generator> generator) {
     PreconditionedDenoiser denoiser(network, schedule);
-    return denoiser_loss(denoiser, x, label, window_mask, prior, std::move(generator));
+    return denoiser_loss(denoiser, x, label, window_mask, prior, generator);
 }
 
 } // namespace lola::diffusion

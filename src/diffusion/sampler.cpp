@@ -126,7 +126,7 @@ Gaussian Sampler::denoise(const torch::Tensor& x, double t, const torch::Tensor&
 }
 
 torch::Tensor Sampler::init(at::IntArrayRef shape, const torch::TensorOptions& options,
-                            std::optional<at::Generator> generator) const {
+                            const std::optional<at::Generator>& generator) const {
     const double a = alpha(start_), s = sigma(start_);
     return randn_with(shape, options, generator) * std::sqrt(a * a + s * s);
 }

@@ -251,7 +251,7 @@ LinePlotLayout write_line_plot(const fs::path& path, const LinePlot& plot) {
     const bool log_y = plot.y_scale == AxisScale::kLog;
     const DataRanges ranges = data_ranges(path, plot, log_y);
     const Ticks ticks = axis_ticks(ranges, log_y);
-    const LinePlotLayout layout = plot_layout(path, plot, ranges, ticks);
+    LinePlotLayout layout = plot_layout(path, plot, ranges, ticks);
     const ToPixels to{layout.plot, ranges, log_y};
     detail::render_to_file(path, format, plot.width, plot.height, [&](Canvas& canvas) {
         draw_axes(canvas, plot, ticks, to);

@@ -306,8 +306,8 @@ namespace {
 /// The keys of a reference config group: every key must be known, and known keys are read with defaults.
 class Group {
 public:
-    Group(YAML::Node node, std::string key, std::string file, std::set<std::string> known)
-        : node_(std::move(node)), key_(std::move(key)), file_(std::move(file)) {
+    Group(const YAML::Node& node, std::string key, std::string file, const std::set<std::string>& known)
+        : node_(node), key_(std::move(key)), file_(std::move(file)) {
         LOLA_CHECK(node_ && node_.IsMap(), "'{}': `{}` is not a mapping", file_, key_);
         std::vector<std::string> unknown;
         for (const auto& kv : node_) {

@@ -234,8 +234,7 @@ size_t check_type(hid_t type, const std::string& what) {
                        "{} has an unsupported enum type ({} bytes)", what, size);
             break;
         }
-        case H5T_STRING:
-            break;
+        case H5T_STRING: // nothing to check
         default:
             break; // other classes are reported by the readers that need a number, a string or a bool
     }

@@ -183,7 +183,7 @@ std::string check_datatype(Reader& r, int depth, uint64_t* size, unsigned* cls_o
         case 8: { // enumeration: its base type must be an integer of the same size
             uint64_t base_size = 0;
             unsigned base_cls = 0, unused = 0;
-            const std::string why = check_datatype(r, depth + 1, &base_size, &base_cls, &unused);
+            std::string why = check_datatype(r, depth + 1, &base_size, &base_cls, &unused);
             if (!why.empty()) {
                 return why;
             }
@@ -213,7 +213,7 @@ std::string check_datatype(Reader& r, int depth, uint64_t* size, unsigned* cls_o
             *vlen_kind = bits & 0x0f;
             uint64_t base_size = 0;
             unsigned base_cls = 0, unused = 0;
-            const std::string why = check_datatype(r, depth + 1, &base_size, &base_cls, &unused);
+            std::string why = check_datatype(r, depth + 1, &base_size, &base_cls, &unused);
             if (!why.empty()) {
                 return why;
             }

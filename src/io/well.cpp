@@ -450,7 +450,7 @@ struct WellWriter::Impl {
 };
 
 WellWriter::WellWriter(const fs::path& path, WellSchema schema,
-                       std::vector<std::pair<std::string, std::string>> attributes)
+                       const std::vector<std::pair<std::string, std::string>>& attributes)
     : impl_(std::make_unique<Impl>()) {
     Impl& im = *impl_;
     WellSchema& s = im.schema;

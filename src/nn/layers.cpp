@@ -17,7 +17,7 @@ thread_local torch::Device g_parameter_device(torch::kCPU);
 using core::shape_str;
 
 /// An uninitialised tensor on the parameter device with the default dtype.
-torch::Tensor new_parameter(std::vector<int64_t> shape) {
+torch::Tensor new_parameter(const std::vector<int64_t>& shape) {
     return torch::empty(shape, torch::TensorOptions().device(parameter_device()));
 }
 

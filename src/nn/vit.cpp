@@ -20,7 +20,7 @@ int64_t product(const std::vector<int64_t>& v) {
     return p;
 }
 
-torch::Tensor new_parameter(std::vector<int64_t> shape) {
+torch::Tensor new_parameter(const std::vector<int64_t>& shape) {
     return torch::empty(shape, torch::TensorOptions().device(parameter_device()));
 }
 

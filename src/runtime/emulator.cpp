@@ -344,8 +344,8 @@ torch::Tensor Emulator::forecast(const torch::Tensor& context, const torch::Tens
     const int64_t length = c + n_states;
     if (m.device.is_cpu()) {
         // the ensemble in physical units, its decoded and standardised copies: about three of (K, C, L, *S)
-        const double need =
-            3.0 * 4.0 * static_cast<double>(K) * static_cast<double>(length) * static_cast<double>(context.numel() / c);
+        const double need = 3.0 * 4.0 * static_cast<double>(K) * static_cast<double>(length) *
+                            static_cast<double>(context.numel()) / static_cast<double>(c);
         const int64_t have = core::available_memory_bytes();
         LOLA_CHECK_USAGE(have < 0 || need <= static_cast<double>(have),
                          "{} ensemble members of {} states need about "

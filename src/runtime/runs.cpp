@@ -290,7 +290,7 @@ EmulatorRun load_emulator_run(const fs::path& dir, torch::Device device, bool be
 }
 
 fs::path checked_cache(const fs::path& dir, const std::string& split, const AeRun& ae, const std::string& ae_hash) {
-    const fs::path path = dir / (split + ".h5");
+    fs::path path = dir / (split + ".h5");
     LOLA_CHECK_USAGE(fs::exists(path), "latent cache '{}' does not exist: run `lola cache-latents --ae {} --out {}`",
                      path.string(), ae.dir.string(), dir.string());
     const io::LatentCacheInfo info = io::read_latent_cache_info(path);

@@ -16,7 +16,7 @@ namespace lola::sim {
 namespace euler_detail {
 
 /// Four components, each a row-major (rows, cols) array.
-struct Field4 {
+struct Field4 { // NOLINT(bugprone-reserved-identifier): clang-tidy 14 flags the implicit copy of c[4]
     std::vector<double> c[4];
     int cols = 0;
 

@@ -271,7 +271,7 @@ public:
         const bool log_now = (opts_.log_every > 0 ? (step % opts_.log_every == 0) : last_of_epoch) || overdue || first;
         if (opts_.progress && tty_ && !log_now) {
             std::fprintf(stderr, "\repoch %4lld/%lld step %7lld/%lld | loss %.3e | grad %.3f   ",
-                         static_cast<long long>(epoch + 1), static_cast<long long>(opts_.epochs),
+                         static_cast<long long>(epoch) + 1, static_cast<long long>(opts_.epochs),
                          static_cast<long long>(step), static_cast<long long>(total_steps_), loss, grad_norm);
             std::fflush(stderr);
         }

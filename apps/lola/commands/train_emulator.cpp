@@ -100,7 +100,7 @@ public:
     void seek(const std::vector<int64_t>& position) override { source_->seek(position); }
 
 private:
-    torch::Tensor loss_of(const data::WindowBatch& b, std::optional<at::Generator> gen) {
+    torch::Tensor loss_of(const data::WindowBatch& b, const std::optional<at::Generator>& gen) {
         const torch::Tensor x = b.window.to(device_);
         const torch::Tensor label = run_.shape.label_dim > 0 ? b.label.to(device_) : torch::Tensor();
         const torch::Tensor known =

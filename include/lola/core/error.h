@@ -12,7 +12,7 @@ namespace lola {
 /// A runtime failure: bad data, a missing file, a numerical problem. The CLI exits with code 1.
 class Error : public std::runtime_error {
 public:
-    Error(std::string message, std::string location = {});
+    Error(const std::string& message, std::string location = {});
 
     /// "file.cpp:123" of the check that failed (empty when thrown without one).
     const std::string& location() const { return location_; }

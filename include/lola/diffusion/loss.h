@@ -66,7 +66,7 @@ torch::Tensor denoiser_loss_at(const Denoiser& denoiser, const torch::Tensor& x,
 /// x; t first, then eps). See denoiser_loss_at.
 torch::Tensor denoiser_loss(const Denoiser& denoiser, const torch::Tensor& x, const torch::Tensor& label,
                             const torch::Tensor& window_mask, const TimePrior& prior = {},
-                            std::optional<at::Generator> generator = std::nullopt);
+                            const std::optional<at::Generator>& generator = std::nullopt);
 
 /// The same with PreconditionedDenoiser(network, schedule) built on the fly.
 torch::Tensor denoiser_loss(const NetworkFn& network, const std::shared_ptr<const Schedule>& schedule,

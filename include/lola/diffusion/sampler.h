@@ -28,7 +28,7 @@ public:
 
     /// x ~ N(0, (alpha_start^2 + sigma_start^2) I) of `shape`, drawn with `generator` (see randn_with).
     torch::Tensor init(at::IntArrayRef shape, const torch::TensorOptions& options = {},
-                       std::optional<at::Generator> generator = std::nullopt) const;
+                       const std::optional<at::Generator>& generator = std::nullopt) const;
 
     /// Run the whole grid from x_init: x <- step(x, t_k, t_{k+1}, ...) for k = 0 .. steps - 1; returns x at `stop`.
     /// label and cond are passed to every denoiser call; `generator` feeds the stochastic samplers.

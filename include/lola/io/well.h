@@ -45,7 +45,7 @@ public:
     /// `schema.time`, `resolution`, `coords`, `n_trajectories` and fields must be set. Extra root attributes go in
     /// `attributes` (name, string value), e.g. provenance.
     WellWriter(const std::filesystem::path& path, WellSchema schema,
-               std::vector<std::pair<std::string, std::string>> attributes = {});
+               const std::vector<std::pair<std::string, std::string>>& attributes = {});
     ~WellWriter();
     WellWriter(const WellWriter&) = delete;
     WellWriter& operator=(const WellWriter&) = delete;
