@@ -164,7 +164,6 @@ Gaussian MaskedDenoiser::denoise(const torch::Tensor& x_t, const torch::Tensor& 
     torch::Tensor x_in = at::where(known, scale * y, x_t);
     Gaussian q = inner_.denoise(x_in, t, label, cond.defined() ? cond : nn::mask_channels(mask_, x_t));
     q.mean = at::where(known, y, q.mean);
-    q.var = at::where(known, at::zeros({}, q.var.options()), q.var);
     return q;
 }
 

@@ -131,6 +131,10 @@ torch::Tensor Sampler::init(at::IntArrayRef shape, const torch::TensorOptions& o
     return randn_with(shape, options, generator) * std::sqrt(a * a + s * s);
 }
 
+torch::Tensor Sampler::noise(const torch::Tensor& like, std::optional<at::Generator>& generator) {
+    return randn_with(like.sizes(), like.options(), generator);
+}
+
 torch::Tensor Sampler::sample(const torch::Tensor& x_init, const torch::Tensor& label, const torch::Tensor& cond,
                               std::optional<at::Generator> generator) {
     LOLA_CHECK(x_init.defined() && x_init.is_floating_point(), "Sampler::sample: x_init must be a floating tensor");
@@ -148,10 +152,10 @@ torch::Tensor Sampler::sample(const torch::Tensor& x_init, const torch::Tensor& 
 
 namespace {
 
-/// The DDPM posterior variance of x_s given x_t and x: (sigma_t^2 - a^2 sigma_s^2) sigma_s^2 / sigma_t^2, a = at/as.
-double posterior_var(double at_, double st, double as, double ss) {
-    const double a = at_ / as;
-    return std::max(st * st - a * a * ss * ss, 0.0) * ss * ss / (st * st);
+/// 1 - (alpha_t sigma_s / (alpha_s sigma_t))^2: the DDPM posterior variance of x_s given (x_t, x) over sigma_s^2.
+double posterior_fraction(double at_, double st, double as, double ss) {
+    const double r = at_ * ss / (as * st);
+    return std::max(1.0 - r * r, 0.0);
 }
 
 } // namespace
@@ -159,28 +163,25 @@ double posterior_var(double at_, double st, double as, double ss) {
 torch::Tensor DDPMSampler::step(const torch::Tensor& x_t, double t, double s, int64_t /*k*/, const torch::Tensor& label,
                                 const torch::Tensor& cond, std::optional<at::Generator>& generator) {
     const double at_ = alpha(t), st = sigma(t), as = alpha(s), ss = sigma(s);
+    const double tau = posterior_fraction(at_, st, as, ss);
+    const torch::Tensor eps = noise(x_t, generator); // drawn before the denoiser call, as the reference does
     Gaussian q = denoise(x_t, t, label, cond);
-    const double a = at_ / as;
-    const double v = std::max(st * st - a * a * ss * ss, 0.0);
-    torch::Tensor mean = (a * ss * ss / (st * st)) * x_t + (as * v / (st * st)) * q.mean;
-    const double sd = std::sqrt(posterior_var(at_, st, as, ss));
-    return mean + sd * randn_with(x_t.sizes(), x_t.options(), generator);
+    return as * q.mean + (ss * std::sqrt(1.0 - tau) / st) * (x_t - at_ * q.mean) + (ss * std::sqrt(tau)) * eps;
 }
 
 DDIMSampler::DDIMSampler(const Denoiser& denoiser, int64_t steps, double start, double stop, double eta)
     : Sampler(denoiser, steps, start, stop), eta_(eta) {
-    LOLA_CHECK_USAGE(eta >= 0.0 && eta <= 1.0, "DDIM eta must be in [0, 1], got {}", eta);
+    LOLA_CHECK_USAGE(eta >= 0.0 && std::isfinite(eta), "DDIM eta must be >= 0, got {}", eta);
 }
 
 torch::Tensor DDIMSampler::step(const torch::Tensor& x_t, double t, double s, int64_t /*k*/, const torch::Tensor& label,
                                 const torch::Tensor& cond, std::optional<at::Generator>& generator) {
     const double at_ = alpha(t), st = sigma(t), as = alpha(s), ss = sigma(s);
+    const double tau = std::clamp(eta_ * posterior_fraction(at_, st, as, ss), 0.0, 1.0);
     Gaussian q = denoise(x_t, t, label, cond);
-    torch::Tensor z = (x_t - at_ * q.mean) / st;
-    const double c2 = eta_ * eta_ * posterior_var(at_, st, as, ss);
-    torch::Tensor x_s = as * q.mean + std::sqrt(std::max(ss * ss - c2, 0.0)) * z;
-    if (c2 > 0.0) {
-        x_s = x_s + std::sqrt(c2) * randn_with(x_t.sizes(), x_t.options(), generator);
+    torch::Tensor x_s = as * q.mean + (ss * std::sqrt(1.0 - tau) / st) * (x_t - at_ * q.mean);
+    if (tau > 0.0) {
+        x_s = x_s + (ss * std::sqrt(tau)) * noise(x_t, generator);
     }
     return x_s;
 }
@@ -226,23 +227,23 @@ std::vector<double> EABSampler::weights(const std::vector<double>& nodes, double
 // ==== predictor-corrector ============================================================================================
 
 PCSampler::PCSampler(const Denoiser& denoiser, int64_t steps, double start, double stop, int64_t corrections,
-                     double tau)
-    : Sampler(denoiser, steps, start, stop), corrections_(corrections), tau_(tau) {
+                     double delta)
+    : Sampler(denoiser, steps, start, stop), corrections_(corrections), delta_(delta) {
     LOLA_CHECK_USAGE(corrections >= 0, "pc: the number of corrections must be >= 0, got {}", corrections);
-    LOLA_CHECK_USAGE(tau > 0.0, "pc: the Langevin step tau must be > 0, got {}", tau);
+    LOLA_CHECK_USAGE(delta > 0.0 && delta <= 1.0, "pc: the correction amplitude delta must be in (0, 1], got {}",
+                     delta);
 }
 
 torch::Tensor PCSampler::step(const torch::Tensor& x_t, double t, double s, int64_t /*k*/, const torch::Tensor& label,
                               const torch::Tensor& cond, std::optional<at::Generator>& generator) {
     const double at_ = alpha(t), st = sigma(t), as = alpha(s), ss = sigma(s);
-    Gaussian q = denoise(x_t, t, label, cond);
-    torch::Tensor x = as * q.mean + ss * ((x_t - at_ * q.mean) / st);
+    torch::Tensor x = x_t;
     for (int64_t i = 0; i < corrections_; ++i) {
-        q = denoise(x, s, label, cond);
-        torch::Tensor z = (x - as * q.mean) / ss;
-        x = x - (tau_ * ss) * z + (std::sqrt(2.0 * tau_) * ss) * randn_with(x.sizes(), x.options(), generator);
+        const Gaussian q = denoise(x, t, label, cond);
+        x = x - delta_ * (x - at_ * q.mean) + (std::sqrt(2.0 * delta_) * st) * noise(x, generator);
     }
-    return x;
+    const Gaussian q = denoise(x, t, label, cond);
+    return as * q.mean + (ss / st) * (x - at_ * q.mean);
 }
 
 // ==== registry =======================================================================================================
@@ -267,7 +268,7 @@ std::unique_ptr<Sampler> make_sampler(const std::string& name, const Denoiser& d
         return std::make_unique<EABSampler>(denoiser, steps, o.start, o.stop, o.order);
     }
     if (name == "pc") {
-        return std::make_unique<PCSampler>(denoiser, steps, o.start, o.stop, o.corrections, o.tau);
+        return std::make_unique<PCSampler>(denoiser, steps, o.start, o.stop, o.corrections, o.delta);
     }
     LOLA_THROW_USAGE("unknown sampler '{}'; valid: {}", name, fmt::join(sampler_names(), ", "));
 }

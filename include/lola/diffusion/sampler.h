@@ -50,6 +50,11 @@ protected:
     virtual torch::Tensor step(const torch::Tensor& x_t, double t, double s, int64_t k, const torch::Tensor& label,
                                const torch::Tensor& cond, std::optional<at::Generator>& generator) = 0;
 
+    /// A standard normal draw shaped like `like` (its dtype and device), from `generator` (see randn_with). Every
+    /// stochastic step draws through here, in the order the reference draws (docs/reference.md), so a subclass can
+    /// replay recorded noise.
+    virtual torch::Tensor noise(const torch::Tensor& like, std::optional<at::Generator>& generator);
+
     /// denoiser().denoise at a single time (a 0-d tensor on the device of x, in its dtype or float32 if lower).
     Gaussian denoise(const torch::Tensor& x, double t, const torch::Tensor& label, const torch::Tensor& cond) const;
     /// alpha_t of the schedule (float64).
@@ -75,11 +80,14 @@ protected:
                        const torch::Tensor& cond, std::optional<at::Generator>& generator) override;
 };
 
-/// DDIM(eta): x_s = alpha_s x-hat + sqrt(sigma_s^2 - c^2) z + c eps with c^2 = eta^2 times the DDPM posterior
-/// variance. eta = 0 is deterministic (Euler on the probability-flow ODE in rho); eta = 1 matches DDPM.
+/// DDIM(eta) in azula 0.3.1's convention (the reference's, docs/reference.md): with
+/// tau = clip(eta (1 - (alpha_t sigma_s / (alpha_s sigma_t))^2), 0, 1),
+/// x_s = alpha_s x-hat + sigma_s sqrt(1 - tau) z + sigma_s sqrt(tau) eps. eta = 0 is deterministic (Euler on the
+/// probability-flow ODE in rho); eta = 1 is DDPM. The noise variance is linear in eta: lola before 0.4 scaled it by
+/// eta^2, so its eta e is this eta e^2.
 class DDIMSampler : public Sampler {
 public:
-    /// eta in [0, 1].
+    /// eta >= 0 (values above 1 clip tau at 1).
     DDIMSampler(const Denoiser& denoiser, int64_t steps = 16, double start = 1.0, double stop = 0.0, double eta = 0.0);
 
 protected:
@@ -134,15 +142,15 @@ protected:
     std::vector<double> weights(const std::vector<double>& nodes, double rho_t, double rho_s) const override;
 };
 
-/// Predictor-corrector ("pc"): a deterministic DDIM predictor step t -> s, then `corrections` unadjusted Langevin
-/// steps at time s on log p_s, with the score -(x - alpha_s x-hat) / sigma_s^2 = -z / sigma_s and the step size
-/// delta = tau sigma_s^2: x <- x - tau sigma_s z + sqrt(2 tau) sigma_s eps. Costs 1 + corrections denoiser calls per
-/// step. The Langevin bias scales with tau; at the last step sigma_s = sigma_min makes the correction negligible.
+/// Predictor-corrector ("pc") in azula 0.3.1's order (docs/reference.md): at time t, `corrections` unadjusted
+/// Langevin steps on log p_t with step size delta sigma_t^2, whose score is -(x - alpha_t x-hat) / sigma_t^2:
+/// x <- x - delta (x - alpha_t x-hat) + sqrt(2 delta) sigma_t eps (each with a fresh x-hat), then the deterministic
+/// DDIM predictor t -> s. Costs 1 + corrections denoiser calls per step.
 class PCSampler : public Sampler {
 public:
-    /// corrections >= 0, tau > 0.
+    /// corrections >= 0, 0 < delta <= 1 (the Langevin step in units of sigma_t^2).
     PCSampler(const Denoiser& denoiser, int64_t steps = 16, double start = 1.0, double stop = 0.0,
-              int64_t corrections = 1, double tau = 0.1);
+              int64_t corrections = 1, double delta = 0.01);
 
 protected:
     torch::Tensor step(const torch::Tensor& x_t, double t, double s, int64_t k, const torch::Tensor& label,
@@ -150,17 +158,17 @@ protected:
 
 private:
     int64_t corrections_;
-    double tau_;
+    double delta_;
 };
 
 /// Options of make_sampler beyond the step count (each sampler reads its own).
 struct SamplerOptions {
     double start = 1.0;      ///< first time of the grid
     double stop = 0.0;       ///< last time of the grid
-    double eta = 0.0;        ///< ddim
+    double eta = 0.0;        ///< ddim: azula's eta (noise variance eta tau, clipped at 1)
     int64_t order = 3;       ///< ab, eab
     int64_t corrections = 1; ///< pc: Langevin steps per step
-    double tau = 0.1;        ///< pc: Langevin step size in units of sigma_s^2
+    double delta = 0.01;     ///< pc: the Langevin step in units of sigma_t^2, in (0, 1]
 };
 
 /// The valid sampler names: ddpm, ddim, ab, eab, pc.

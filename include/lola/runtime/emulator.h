@@ -64,7 +64,7 @@ struct ForecastOptions {
     int64_t members = 1;          ///< ensemble members (diffusion); the neural solver gives 1
     std::string sampler;          ///< diffusion sampler (ddpm, ddim, ab, eab, pc); empty: the card's
     int64_t steps = 0;            ///< sampler steps; 0: the card's
-    double eta = -1;              ///< DDIM's eta; < 0: the model's
+    double eta = -1;              ///< DDIM's eta in azula's convention (docs/reference.md); < 0: the model's
     bool include_context = false; ///< also return the model's view of the context states, first (see forecast())
     int64_t decode_chunk = 16;    ///< states decoded at once (memory only; 0: all)
     double* seconds = nullptr;    ///< when set, receives the wall time of the rollout and the decoding

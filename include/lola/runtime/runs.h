@@ -77,7 +77,7 @@ struct EmulatorOptions {
     diffusion::TimePrior time_prior;
     std::string sampler = "ab"; ///< sampling at evaluation (docs/method.md 7.1)
     int64_t steps = 16;
-    double eta = 0.0; ///< DDIM's eta
+    double eta = 0.0; ///< DDIM's eta in azula's convention (docs/reference.md)
 
     static EmulatorOptions from_config(const core::Config& cfg);
 };
