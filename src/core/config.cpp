@@ -1,6 +1,7 @@
 #include "lola/core/config.h"
 
 #include <dlfcn.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
@@ -455,9 +456,65 @@ void Config::set(const std::string& key, const YAML::Node& value) {
     node[parts.back()] = value;
 }
 
+namespace {
+
+/// A plain scalar written by yaml-cpp from a double carries 17 significant digits ("0.90000000000000002"); the
+/// shortest decimal that reads back as the same double ("0.9") replaces it. Only unquoted decimal scalars of 16 or
+/// more digits that round-trip exactly are touched.
+void shorten_floats(YAML::Node node) {
+    if (node.IsMap()) {
+        for (auto kv : node) {
+            shorten_floats(kv.second);
+        }
+        return;
+    }
+    if (node.IsSequence()) {
+        for (auto item : node) {
+            shorten_floats(item);
+        }
+        return;
+    }
+    if (!node.IsScalar() || node.Tag() == "!") {
+        return;
+    }
+    const std::string& text = node.Scalar();
+    int digits = 0;
+    bool dot = false;
+    for (const char c : text) {
+        if (c >= '0' && c <= '9') {
+            ++digits;
+        } else if (c == '.') {
+            dot = true;
+        } else if (c == 'e' || c == 'E') {
+            break;
+        } else if (c != '-' && c != '+') {
+            return;
+        }
+    }
+    if (!dot || digits < 16) {
+        return;
+    }
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    if (end != text.c_str() + text.size() || !std::isfinite(v)) {
+        return;
+    }
+    std::string shortest = fmt::format("{}", v);
+    if (std::strtod(shortest.c_str(), nullptr) == v) {
+        if (shortest.find_first_of(".eE") == std::string::npos) {
+            shortest += ".0"; // stays a float for readers that type scalars
+        }
+        node = shortest;
+    }
+}
+
+} // namespace
+
 std::string Config::dump(const YAML::Node& node) {
+    YAML::Node copy = YAML::Clone(node);
+    shorten_floats(copy);
     YAML::Emitter out;
-    out << node;
+    out << copy;
     return out.c_str();
 }
 

@@ -147,6 +147,27 @@ TEST(Config, FileErrorsNameTheFile) {
     }
 }
 
+TEST(Config, FloatsAreWrittenShortAndReadBackExactly) {
+    YAML::Node n;
+    const std::vector<double> values{0.9, 0.05, 1e-3, 1e3, 0.1 + 0.2, 1.0 / 3.0, 2.5e-12, -7.0, 123456789.125};
+    n["values"] = values;
+    n["quoted"] = "0.90000000000000002"; // a string is not a number: kept (yaml-cpp quotes nothing here, so tag it)
+    n["quoted"].SetTag("!");
+    n["name"] = "run0.10000000000000001x";
+    const std::string text = Config::dump(n);
+    EXPECT_NE(text.find("0.9\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("0.05\n"), std::string::npos) << text;
+    EXPECT_EQ(text.find("0.90000000000000002\n  -"), std::string::npos) << text;
+    EXPECT_NE(text.find("run0.10000000000000001x"), std::string::npos) << text;
+    EXPECT_NE(text.find("0.90000000000000002"), std::string::npos) << text; // the tagged string
+    const YAML::Node back = YAML::Load(text);
+    const auto got = back["values"].as<std::vector<double>>();
+    ASSERT_EQ(got.size(), values.size());
+    for (size_t i = 0; i < values.size(); ++i) {
+        EXPECT_EQ(got[i], values[i]) << i; // bit-exact: the shortest form names the same double
+    }
+}
+
 TEST(Config, SaveRoundTrip) {
     ConfigDir cd;
     Config cfg(defaults());
