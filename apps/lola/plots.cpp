@@ -108,7 +108,7 @@ void write_eval_figures(const fs::path& dir, const metrics::StatsTable& table, c
             for (int64_t k = 0; k < shown; ++k) {
                 g.column_titles.emplace_back(shown == 1 ? "prediction" : fmt::format("member {}", k + 1));
             }
-            g.column_titles.push_back("error (mean - truth)");
+            g.column_titles.emplace_back("error (mean - truth)");
             for (int64_t c = 0; c < C; ++c) {
                 g.row_labels.push_back(c < static_cast<int64_t>(fields.size()) ? fields[static_cast<size_t>(c)]
                                                                                : std::to_string(c));

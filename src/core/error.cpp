@@ -14,10 +14,10 @@ static std::string where(const char* file, int line) {
     return fmt::format("{}:{}", base ? base + 1 : file, line);
 }
 
-void fail(const char* file, int line, std::string message) { throw Error(std::move(message), where(file, line)); }
+void fail(const char* file, int line, const std::string& message) { throw Error(message, where(file, line)); }
 
-void fail_usage(const char* file, int line, std::string message) {
-    throw UsageError(std::move(message), where(file, line));
+void fail_usage(const char* file, int line, const std::string& message) {
+    throw UsageError(message, where(file, line));
 }
 
 } // namespace detail

@@ -53,7 +53,7 @@ void MaskOptions::validate(int64_t n) const {
 }
 
 torch::Tensor sample_context_mask(int64_t batch, int64_t n, const MaskOptions& options,
-                                  std::optional<at::Generator> generator, torch::Device device) {
+                                  const std::optional<at::Generator>& generator, torch::Device device) {
     LOLA_CHECK_USAGE(batch >= 1 && n >= 1, "sample_context_mask: need batch >= 1 and n >= 1, got batch = {}, n = {}",
                      batch, n);
     options.validate(n);
@@ -80,7 +80,7 @@ void TimePrior::validate() const {
     LOLA_CHECK_USAGE(a > 0.0 && b > 0.0, "the {} time prior needs a > 0 and b > 0, got a = {}, b = {}", name, a, b);
 }
 
-torch::Tensor sample_time(int64_t batch, const TimePrior& prior, std::optional<at::Generator> generator,
+torch::Tensor sample_time(int64_t batch, const TimePrior& prior, const std::optional<at::Generator>& generator,
                           const torch::TensorOptions& options) {
     LOLA_CHECK_USAGE(batch >= 1, "sample_time: need batch >= 1, got {}", batch);
     prior.validate();
@@ -149,7 +149,7 @@ torch::Tensor denoiser_loss(const Denoiser& denoiser, const torch::Tensor& x, co
 
 torch::Tensor denoiser_loss(const NetworkFn& network, const std::shared_ptr<const Schedule>& schedule,
                             const torch::Tensor& x, const torch::Tensor& label, const torch::Tensor& window_mask,
-                            const TimePrior& prior, std::optional<at::Generator> generator) {
+                            const TimePrior& prior, const std::optional<at::Generator>& generator) {
     PreconditionedDenoiser denoiser(network, schedule);
     return denoiser_loss(denoiser, x, label, window_mask, prior, generator);
 }

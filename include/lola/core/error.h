@@ -28,8 +28,8 @@ public:
 };
 
 namespace detail {
-[[noreturn]] void fail(const char* file, int line, std::string message);
-[[noreturn]] void fail_usage(const char* file, int line, std::string message);
+[[noreturn]] void fail(const char* file, int line, const std::string& message);
+[[noreturn]] void fail_usage(const char* file, int line, const std::string& message);
 } // namespace detail
 
 } // namespace lola

@@ -28,7 +28,7 @@ struct MaskOptions {
 /// (batch, n) bool masks, true = known frame, on `device`. Uses `generator` (on `device`, or on the CPU and then moved)
 /// when given, else the default generator of `device`.
 torch::Tensor sample_context_mask(int64_t batch, int64_t n = 5, const MaskOptions& options = {},
-                                  std::optional<at::Generator> generator = std::nullopt,
+                                  const std::optional<at::Generator>& generator = std::nullopt,
                                   torch::Device device = torch::kCPU);
 
 /// The prior of the diffusion time t in training: "uniform" (default), "beta" (Beta(a, b)) or "kumaraswamy"
@@ -48,7 +48,7 @@ struct TimePrior {
 /// (batch) times in [0, 1] from `prior`, with the dtype and device of `options` (default float32 on the CPU).
 /// Randomness as for sample_context_mask.
 torch::Tensor sample_time(int64_t batch, const TimePrior& prior = {},
-                          std::optional<at::Generator> generator = std::nullopt,
+                          const std::optional<at::Generator>& generator = std::nullopt,
                           const torch::TensorOptions& options = {});
 
 /// The loss for given times and noise, deterministic (the building block of denoiser_loss):
@@ -71,7 +71,7 @@ torch::Tensor denoiser_loss(const Denoiser& denoiser, const torch::Tensor& x, co
 /// The same with PreconditionedDenoiser(network, schedule) built on the fly.
 torch::Tensor denoiser_loss(const NetworkFn& network, const std::shared_ptr<const Schedule>& schedule,
                             const torch::Tensor& x, const torch::Tensor& label, const torch::Tensor& window_mask,
-                            const TimePrior& prior = {}, std::optional<at::Generator> generator = std::nullopt);
+                            const TimePrior& prior = {}, const std::optional<at::Generator>& generator = std::nullopt);
 
 /// N(0, 1) samples of `shape` with `options`, drawn with `generator` when given. A generator on another device than
 /// `options` draws there and the result is moved, so a CPU generator makes CUDA runs reproducible too.
