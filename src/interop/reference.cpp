@@ -12,6 +12,7 @@
 #include "lola/core/log.h"
 #include "lola/nn/layers.h"
 #include "lola/train/trainer.h"
+#include "partial_folder.h"
 
 namespace lola::interop {
 
@@ -83,15 +84,15 @@ std::vector<float> sine_frequencies(int64_t n, double omega = 1e3) {
 
 struct Table {
     std::vector<NameEntry> entries;
-    void tensor(const std::string& ref, const std::string& ours) { entries.push_back({ref, ours, {}}); }
+    void tensor(const std::string& ref, const std::string& ours) { entries.push_back({ref, ours, {}, false}); }
     void linear(const std::string& ref, const std::string& ours, bool bias = true) {
         tensor(ref + ".weight", ours + ".weight");
         if (bias) {
             tensor(ref + ".bias", ours + ".bias");
         }
     }
-    void buffer(const std::string& ref, std::vector<float> expected) {
-        entries.push_back({ref, "", std::move(expected)});
+    void buffer(const std::string& ref, std::vector<float> expected, bool scalar = false) {
+        entries.push_back({ref, "", std::move(expected), scalar});
     }
 };
 
@@ -103,7 +104,7 @@ std::vector<NameEntry> autoencoder_names(const autoencoder::AutoEncoderOptions& 
     auto blocks = [&](int64_t level) { return o.hid_blocks[static_cast<size_t>(level)]; };
     // A residual block: LayerNorm (its eps as a buffer), attention at levels with heads, the FFN convolutions.
     auto block = [&](const std::string& ref, const std::string& ours, int64_t level) {
-        t.buffer(ref + ".norm.eps", {1e-5F});
+        t.buffer(ref + ".norm.eps", {1e-5F}, /*scalar=*/true);
         if (o.heads_at(level) > 0) {
             t.tensor(ref + ".attn.0.in_proj_weight", ours + ".attn.in_proj_weight");
             t.tensor(ref + ".attn.0.in_proj_bias", ours + ".attn.in_proj_bias");
@@ -288,7 +289,8 @@ StateDict to_reference_state(torch::nn::Module& module, const std::vector<NameEn
     StateDict out;
     for (const auto& e : table) {
         if (e.ours.empty()) {
-            out.emplace_back(e.reference, torch::tensor(e.expected, torch::kFloat32));
+            const torch::Tensor value = torch::tensor(e.expected, torch::kFloat32);
+            out.emplace_back(e.reference, e.scalar ? value.reshape({}) : value);
             continue;
         }
         const auto it = ours.find(e.ours);
@@ -597,28 +599,6 @@ runtime::EmulatorRun import_emulator(const ReferenceRun& run, const runtime::AeR
 }
 
 namespace {
-
-/// Removes a partly built folder unless released.
-class PartialFolder {
-public:
-    explicit PartialFolder(fs::path dir) : dir_(std::move(dir)) {
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
-    }
-    ~PartialFolder() {
-        if (!dir_.empty()) {
-            std::error_code ec;
-            fs::remove_all(dir_, ec);
-        }
-    }
-    PartialFolder(const PartialFolder&) = delete;
-    PartialFolder& operator=(const PartialFolder&) = delete;
-    const fs::path& dir() const { return dir_; }
-    void release() { dir_.clear(); }
-
-private:
-    fs::path dir_;
-};
 
 /// reference.yaml: where the run came from.
 void write_provenance(const fs::path& path, const ReferenceRun& run) {

@@ -4,12 +4,15 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <variant>
 
 #include "lola/core/error.h"
+#include "lola/core/fs.h"
 
 namespace lola::interop {
 
@@ -444,6 +447,162 @@ StateDict read_state_dict(const fs::path& path) {
         out.emplace_back(*name, *t);
     }
     return out;
+}
+
+// ---- writing ---------------------------------------------------------------------------------------------------------
+
+namespace {
+
+/// The storage class torch.save names for a dtype.
+std::string storage_name(torch::ScalarType dtype) {
+    switch (dtype) {
+        case torch::kFloat32:
+            return "FloatStorage";
+        case torch::kFloat64:
+            return "DoubleStorage";
+        case torch::kFloat16:
+            return "HalfStorage";
+        case torch::kBFloat16:
+            return "BFloat16Storage";
+        case torch::kInt64:
+            return "LongStorage";
+        case torch::kInt32:
+            return "IntStorage";
+        case torch::kInt16:
+            return "ShortStorage";
+        case torch::kInt8:
+            return "CharStorage";
+        case torch::kUInt8:
+            return "ByteStorage";
+        case torch::kBool:
+            return "BoolStorage";
+        default:
+            LOLA_THROW("write_state_dict: tensors of dtype {} are not written", c10::toString(dtype));
+    }
+}
+
+/// A protocol-2 pickle of exactly the constructs torch.save emits for a state dict and that
+/// `torch.load(weights_only=True)` accepts: OrderedDict, torch._utils._rebuild_tensor_v2, storages as persistent ids.
+class Pickler {
+public:
+    std::string bytes() const { return out_ + "."; } // STOP
+
+    void proto() { out_ += "\x80\x02"; }
+    void global(const std::string& module, const std::string& name) { out_ += "c" + module + "\n" + name + "\n"; }
+    void mark() { out_ += "("; }
+    void tuple() { out_ += "t"; }
+    void empty_tuple() { out_ += ")"; }
+    void reduce() { out_ += "R"; }
+    void setitems() { out_ += "u"; }
+    void binpersid() { out_ += "Q"; }
+    void boolean(bool b) { out_ += b ? "\x88" : "\x89"; }
+    void string(const std::string& v) {
+        out_ += "X";
+        le32(static_cast<uint32_t>(v.size()));
+        out_ += v;
+    }
+    void integer(int64_t v) {
+        if (v >= 0 && v < 256) {
+            out_ += "K";
+            out_ += static_cast<char>(v);
+        } else if (v >= INT32_MIN && v <= INT32_MAX) {
+            out_ += "J";
+            le32(static_cast<uint32_t>(static_cast<int32_t>(v)));
+        } else {
+            out_ += "\x8a\x08"; // LONG1, 8 bytes little-endian two's complement
+            for (int i = 0; i < 8; ++i) {
+                out_ += static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xFF);
+            }
+        }
+    }
+    void ints(at::IntArrayRef v) {
+        mark();
+        for (const int64_t x : v) {
+            integer(x);
+        }
+        tuple();
+    }
+    void ordered_dict() {
+        global("collections", "OrderedDict");
+        empty_tuple();
+        reduce();
+    }
+
+private:
+    void le32(uint32_t v) {
+        for (int i = 0; i < 4; ++i) {
+            out_ += static_cast<char>((v >> (8 * i)) & 0xFF);
+        }
+    }
+    std::string out_;
+};
+
+} // namespace
+
+void write_state_dict(const StateDict& state, const std::filesystem::path& path) {
+    Pickler p;
+    p.proto();
+    p.ordered_dict();
+    std::vector<torch::Tensor> storages;
+    if (!state.empty()) {
+        p.mark();
+    }
+    for (const auto& [name, tensor] : state) {
+        LOLA_CHECK(tensor.defined(), "write_state_dict: '{}' is an undefined tensor", name);
+        const torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();
+        const std::string key = std::to_string(storages.size());
+        storages.push_back(t);
+        p.string(name);
+        p.global("torch._utils", "_rebuild_tensor_v2");
+        p.mark();
+        p.mark(); // the persistent id: ('storage', torch.<Type>Storage, key, location, numel)
+        p.string("storage");
+        p.global("torch", storage_name(t.scalar_type()));
+        p.string(key);
+        p.string("cpu");
+        p.integer(t.numel());
+        p.tuple();
+        p.binpersid();
+        p.integer(0); // storage offset
+        p.ints(t.sizes());
+        p.ints(t.strides());
+        p.boolean(false); // requires_grad
+        p.ordered_dict(); // backward hooks
+        p.tuple();
+        p.reduce();
+    }
+    if (!state.empty()) {
+        p.setitems();
+    }
+    const std::string pickle = p.bytes();
+
+    const std::filesystem::path tmp = core::temp_path_for(path);
+    try {
+        std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
+        LOLA_CHECK(file.good(), "cannot write '{}'", tmp.string());
+        {
+            caffe2::serialize::PyTorchStreamWriter writer([&file](const void* data, size_t size) {
+                file.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+                return file.good() ? size : 0;
+            });
+            writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+            writer.writeRecord(".format_version", "1", 1);
+            writer.writeRecord(".storage_alignment", "64", 2);
+            writer.writeRecord("byteorder", "little", 6);
+            for (size_t k = 0; k < storages.size(); ++k) {
+                const torch::Tensor& t = storages[k];
+                writer.writeRecord("data/" + std::to_string(k), t.data_ptr(), t.nbytes());
+            }
+            writer.writeEndOfFile();
+        }
+        file.close();
+        LOLA_CHECK(file.good(), "writing '{}' failed (disk full?)", tmp.string());
+    } catch (...) {
+        std::error_code ec;
+        std::filesystem::remove(tmp, ec);
+        throw;
+    }
+    std::filesystem::rename(tmp, path);
 }
 
 } // namespace lola::interop

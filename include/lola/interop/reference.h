@@ -46,6 +46,7 @@ struct NameEntry {
     std::string reference;
     std::string ours;
     std::vector<float> expected; ///< for a dropped buffer: its float32 values
+    bool scalar = false;         ///< for a dropped buffer: 0-d (LayerNorm eps) rather than 1-D
 };
 
 /// The table for a model of these options: every reference name with its lola name. The autoencoder's table

@@ -16,6 +16,7 @@
 #include "lola/diffusion/loss.h"
 #include "lola/diffusion/sampler.h"
 #include "lola/diffusion/schedule.h"
+#include "lola/interop/export.h"
 #include "lola/interop/reference.h"
 #include "lola/io/hdf5.h"
 #include "lola/nn/embedding.h"
@@ -602,6 +603,101 @@ TEST(ImportRun, WritesRunFoldersTheRuntimeLoads) {
     }
     // an existing run is never replaced
     EXPECT_TRUE(test::contains(error_of([&] { import_run(kAe1, tmp / "runs/ae", {}); }), "already exists"));
+}
+
+// ---- exporting -------------------------------------------------------------------------------------------------------
+
+/// Two state dicts hold the same names (any order) with bit-identical tensors of the same dtype and shape.
+void expect_same_state(const StateDict& got, const StateDict& want, const std::string& what) {
+    std::map<std::string, torch::Tensor> g(got.begin(), got.end());
+    EXPECT_EQ(g.size(), got.size()) << what << ": repeated names";
+    ASSERT_EQ(got.size(), want.size()) << what;
+    for (const auto& [name, w] : want) {
+        const auto it = g.find(name);
+        ASSERT_NE(it, g.end()) << what << ": " << name << " missing";
+        EXPECT_EQ(it->second.scalar_type(), w.scalar_type()) << what << ": " << name;
+        EXPECT_EQ(it->second.sizes(), w.sizes()) << what << ": " << name;
+        EXPECT_TRUE(torch::equal(it->second, w)) << what << ": " << name;
+    }
+}
+
+TEST(ExportRun, GoldenRunsExportToTheReferenceFilesAndImportBack) {
+    const test::TempDir tmp;
+    import_run(kAe1, tmp / "lola/ae", {});
+    import_run(kDm, tmp / "lola/dm", {tmp / "lola/ae"});
+    import_run(kSm, tmp / "lola/sm", {tmp / "lola/ae"});
+
+    // an emulator needs its autoencoder exported first; nothing is written without it
+    EXPECT_TRUE(test::contains(error_of([&] { export_reference(tmp / "lola/dm", tmp / "py/dm", {}); }), "--ae"));
+    EXPECT_FALSE(fs::exists(tmp / "py/dm"));
+
+    const ExportReport a = export_reference(tmp / "lola/ae", tmp / "py/ae", {});
+    EXPECT_EQ(a.kind, RunKind::kAutoencoder);
+    EXPECT_EQ(a.parameters, 97905);
+    for (const auto& [src, name] : {std::pair{kAe1, "ae"}, std::pair{kDm, "dm"}, std::pair{kSm, "sm"}}) {
+        if (std::string(name) != "ae") {
+            ExportOptions o;
+            o.ae = tmp / "py/ae";
+            const ExportReport r = export_reference(tmp / "lola" / name, tmp / "py" / name, o);
+            EXPECT_EQ(r.parameters, src == kDm ? 574532 : 442948);
+            EXPECT_EQ(fs::read_symlink(tmp / "py" / name / "autoencoder"), fs::path("../ae"));
+        }
+        // the reference's own tensors, names, shapes and dtypes, buffers included
+        const ReferenceRun exported = read_reference_run(tmp / "py" / name);
+        const ReferenceRun original = read_reference_run(src);
+        expect_same_state(exported.state, original.state, name);
+        // the config translates to the same lola config as the original's (model, dataset, trajectory, seed)
+        const core::Config mine =
+            exported.kind == RunKind::kAutoencoder
+                ? autoencoder_config(exported)
+                : emulator_config(exported, runtime::load_ae_run(tmp / "lola/ae", torch::kCPU), "../ae");
+        const core::Config theirs =
+            exported.kind == RunKind::kAutoencoder
+                ? autoencoder_config(original)
+                : emulator_config(original, runtime::load_ae_run(tmp / "lola/ae", torch::kCPU), "../ae");
+        EXPECT_EQ(mine.dump(), theirs.dump()) << name;
+    }
+    // and back: the exported runs import to the same weights
+    import_run(tmp / "py/ae", tmp / "back/ae", {});
+    import_run(tmp / "py/dm", tmp / "back/dm", {tmp / "back/ae"});
+    runtime::AeRun ae0 = runtime::load_ae_run(tmp / "lola/ae", torch::kCPU);
+    runtime::AeRun ae1 = runtime::load_ae_run(tmp / "back/ae", torch::kCPU);
+    expect_same_state(to_reference_state(*ae1.model, autoencoder_names(ae1.ae_options)),
+                      to_reference_state(*ae0.model, autoencoder_names(ae0.ae_options)), "ae round trip");
+    runtime::EmulatorRun dm0 = runtime::load_emulator_run(tmp / "lola/dm", torch::kCPU);
+    runtime::EmulatorRun dm1 = runtime::load_emulator_run(tmp / "back/dm", torch::kCPU);
+    const auto names = emulator_names(RunKind::kDiffusion, dm0.backbone, dm0.shape.label_dim);
+    expect_same_state(to_reference_state(dm1.module(), names), to_reference_state(dm0.module(), names),
+                      "dm round trip");
+    // an existing folder is never replaced
+    EXPECT_TRUE(
+        test::contains(error_of([&] { export_reference(tmp / "lola/ae", tmp / "py/ae", {}); }), "already exists"));
+}
+
+TEST(ExportRun, StateDictWriterRoundTripsEveryDtypeAndShape) {
+    const test::TempDir tmp;
+    const StateDict state{{"a.weight", torch::randn({3, 4})},
+                          {"b.eps", torch::tensor(1e-5F).reshape({})},
+                          {"c.double", torch::randn({2, 2, 2}, torch::kFloat64)},
+                          {"d.long", torch::arange(5, torch::kInt64)},
+                          {"e.bool", torch::tensor({true, false})},
+                          {"f.half", torch::randn({7}).to(torch::kFloat16)},
+                          {"g.big", torch::randn({300, 301})},
+                          {"h.empty", torch::zeros({0, 3})}};
+    write_state_dict(state, tmp / "state.pth");
+    const StateDict back = read_state_dict(tmp / "state.pth");
+    ASSERT_EQ(back.size(), state.size());
+    for (size_t i = 0; i < state.size(); ++i) {
+        EXPECT_EQ(back[i].first, state[i].first); // the order is kept
+    }
+    expect_same_state(back, state, "writer");
+    // no temporary left
+    int64_t files = 0;
+    for (const auto& e : fs::directory_iterator(tmp.path())) {
+        EXPECT_EQ(e.path().filename(), "state.pth");
+        ++files;
+    }
+    EXPECT_EQ(files, 1);
 }
 
 } // namespace
