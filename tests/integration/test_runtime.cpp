@@ -15,6 +15,7 @@
 #include "lola/io/hdf5.h"
 #include "lola/io/well.h"
 #include "lola/runtime/emulator.h"
+#include "lola/runtime/runs.h"
 #include "support/test_support.h"
 #include "support/torch_support.h"
 
@@ -196,3 +197,74 @@ TEST_F(Runtime, SolverForecastMatchesEmulateAndEncodesBothWays) {
 }
 
 } // namespace
+
+/// Every parameter and buffer of two modules, by name: bit-identical.
+void expect_same_tensors(torch::nn::Module& a, torch::nn::Module& b, const std::string& what) {
+    const auto pa = a.named_parameters(), pb = b.named_parameters();
+    ASSERT_EQ(pa.size(), pb.size()) << what;
+    for (const auto& item : pa) {
+        const torch::Tensor* other = pb.find(item.key());
+        ASSERT_NE(other, nullptr) << what << ": " << item.key();
+        EXPECT_TRUE(torch::equal(item.value(), *other)) << what << ": " << item.key();
+    }
+    const auto ba = a.named_buffers(), bb = b.named_buffers();
+    ASSERT_EQ(ba.size(), bb.size()) << what;
+    for (const auto& item : ba) {
+        const torch::Tensor* other = bb.find(item.key());
+        ASSERT_NE(other, nullptr) << what << ": " << item.key();
+        EXPECT_TRUE(torch::equal(item.value(), *other)) << what << ": " << item.key();
+    }
+}
+
+// docs/reference.md: a C++-trained autoencoder and diffusion model exported in the reference's layout and imported
+// back are the same models; the reference's own golden runs, imported, evaluate on our simulated data.
+TEST_F(Runtime, ReferenceExportImportsBackAndGoldenRunsEvaluate) {
+    Result ae = run("export " + path("runs/ae").string() + " --format reference --out " + path("py/ae").string());
+    ASSERT_EQ(ae.code, 0) << ae.out;
+    EXPECT_TRUE(fs::exists(path("py/ae/state.pth")));
+    Result dm = run("export " + path("runs/diffusion").string() + " --format reference --ae " + path("py/ae").string() +
+                    " --out " + path("py/dm").string());
+    ASSERT_EQ(dm.code, 0) << dm.out;
+    Result missing =
+        run("export " + path("runs/surrogate").string() + " --format reference --out " + path("py/sm").string());
+    EXPECT_NE(missing.code, 0);
+    EXPECT_NE(missing.out.find("--ae"), std::string::npos) << missing.out;
+    EXPECT_FALSE(fs::exists(path("py/sm")));
+
+    ASSERT_EQ(run("import-run " + path("py/ae").string() + " --out " + path("back/ae").string()).code, 0);
+    Result back = run("import-run " + path("py/dm").string() + " --ae " + path("back/ae").string() + " --out " +
+                      path("back/dm").string());
+    ASSERT_EQ(back.code, 0) << back.out;
+    runtime::AeRun a0 = runtime::load_ae_run(path("runs/ae"), torch::kCPU);
+    runtime::AeRun a1 = runtime::load_ae_run(path("back/ae"), torch::kCPU);
+    expect_same_tensors(*a0.model, *a1.model, "autoencoder");
+    runtime::EmulatorRun d0 = runtime::load_emulator_run(path("runs/diffusion"), torch::kCPU);
+    runtime::EmulatorRun d1 = runtime::load_emulator_run(path("back/dm"), torch::kCPU);
+    expect_same_tensors(d0.module(), d1.module(), "denoiser");
+    EXPECT_EQ(d1.emulator.window, d0.emulator.window);
+    EXPECT_EQ(d1.config.get<int64_t>("model.time_stride"), d0.config.get<int64_t>("model.time_stride"));
+
+    // the golden reference runs: import, describe, evaluate on the simulated data
+    const fs::path gold = "tests/data/reference/runs";
+    ASSERT_EQ(run("import-run " + (gold / "ae/gold0ae1_euler_all_dcae_f4c4_tiny").string() + " --out " +
+                  path("gold/ae").string())
+                  .code,
+              0);
+    for (const std::string kind : {"dm", "sm"}) {
+        const std::string src = (gold / kind / ("gold0" + kind + "1_euler_all_f4c4_vit_tiny")).string();
+        Result imp =
+            run("import-run " + src + " --ae " + path("gold/ae").string() + " --out " + path("gold/" + kind).string());
+        ASSERT_EQ(imp.code, 0) << imp.out;
+        Result info = run("info " + path("gold/" + kind).string());
+        ASSERT_EQ(info.code, 0) << info.out;
+        EXPECT_NE(info.out.find("reference.yaml"), std::string::npos) << info.out; // where it came from
+        EXPECT_NE(info.out.find("vit_tiny"), std::string::npos) << info.out;
+    }
+    Result ev = run("--threads 1 eval --run " + path("gold/dm").string() + " --run " + path("gold/sm").string() +
+                    " --data-root " + path("data").string() + " --out " + path("gold/eval").string() +
+                    " --trajectories 2 --contexts 1 --members 2 --steps 3 --no-figures");
+    ASSERT_EQ(ev.code, 0) << ev.out;
+    const std::string csv = test::read_text(path("gold/eval/stats.csv"));
+    EXPECT_NE(csv.find("\ndm,"), std::string::npos) << csv.substr(0, 300);
+    EXPECT_NE(csv.find("\nsm,"), std::string::npos) << csv.substr(0, 300);
+}
