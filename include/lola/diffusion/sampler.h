@@ -83,7 +83,7 @@ protected:
 /// DDIM(eta) in azula 0.3.1's convention (the reference's, docs/reference.md): with
 /// tau = clip(eta (1 - (alpha_t sigma_s / (alpha_s sigma_t))^2), 0, 1),
 /// x_s = alpha_s x-hat + sigma_s sqrt(1 - tau) z + sigma_s sqrt(tau) eps. eta = 0 is deterministic (Euler on the
-/// probability-flow ODE in rho); eta = 1 is DDPM. The noise variance is linear in eta: lola before 0.4 scaled it by
+/// probability-flow ODE in rho); eta = 1 is DDPM. The noise variance is linear in eta: lola before 2026-12-07 scaled it by
 /// eta^2, so its eta e is this eta e^2.
 class DDIMSampler : public Sampler {
 public:
