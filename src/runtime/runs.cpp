@@ -161,7 +161,8 @@ YAML::Node train_emulator_defaults(EmulatorKind kind) {
         d["eta"] = 0.0;
         n["diffusion"] = d;
     }
-    n["optim"] = train::OptimOptions::defaults(); // AdamW 1e-4, betas (0.9, 0.99), wd 0, cosine, clip 1 (paper 4.7)
+    // AdamW 1e-4, betas (0.9, 0.99), wd 0, cosine, clip 1 (docs/method.md 4.7)
+    n["optim"] = train::OptimOptions::defaults();
     n["train"] = train::TrainerOptions::defaults();
     n["loader"] = loader_defaults(32, 32);
     // Resolved at training time; do not set by hand.

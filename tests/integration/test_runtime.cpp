@@ -198,22 +198,21 @@ TEST_F(Runtime, SolverForecastMatchesEmulateAndEncodesBothWays) {
 
 } // namespace
 
+/// Two named tensor lists (parameters or buffers): the same names, bit-identical tensors.
+void expect_same_named(const torch::OrderedDict<std::string, torch::Tensor>& a,
+                       const torch::OrderedDict<std::string, torch::Tensor>& b, const std::string& what) {
+    ASSERT_EQ(a.size(), b.size()) << what;
+    for (const auto& item : a) {
+        const torch::Tensor* other = b.find(item.key());
+        ASSERT_NE(other, nullptr) << what << ": " << item.key();
+        EXPECT_TRUE(torch::equal(item.value(), *other)) << what << ": " << item.key();
+    }
+}
+
 /// Every parameter and buffer of two modules, by name: bit-identical.
 void expect_same_tensors(torch::nn::Module& a, torch::nn::Module& b, const std::string& what) {
-    const auto pa = a.named_parameters(), pb = b.named_parameters();
-    ASSERT_EQ(pa.size(), pb.size()) << what;
-    for (const auto& item : pa) {
-        const torch::Tensor* other = pb.find(item.key());
-        ASSERT_NE(other, nullptr) << what << ": " << item.key();
-        EXPECT_TRUE(torch::equal(item.value(), *other)) << what << ": " << item.key();
-    }
-    const auto ba = a.named_buffers(), bb = b.named_buffers();
-    ASSERT_EQ(ba.size(), bb.size()) << what;
-    for (const auto& item : ba) {
-        const torch::Tensor* other = bb.find(item.key());
-        ASSERT_NE(other, nullptr) << what << ": " << item.key();
-        EXPECT_TRUE(torch::equal(item.value(), *other)) << what << ": " << item.key();
-    }
+    expect_same_named(a.named_parameters(), b.named_parameters(), what + " parameters");
+    expect_same_named(a.named_buffers(), b.named_buffers(), what + " buffers");
 }
 
 // docs/reference.md: a C++-trained autoencoder and diffusion model exported in the reference's layout and imported
