@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <functional>
 
+#include "atomic_commit.h"
 #include "lola/core/error.h"
 #include "lola/core/fs.h"
 #include "lola/io/hdf5.h"
@@ -210,14 +211,7 @@ void LatentCacheWriter::commit() {
                im.final_path.string(), l - im.label_written.begin());
     im.state = h5::Dataset();
     im.label = h5::Dataset();
-    try {
-        im.file.close();
-    } catch (const Error& e) {
-        core::rethrow_write_error(im.final_path, e);
-    }
-    std::error_code ec;
-    fs::rename(im.temp_path, im.final_path, ec);
-    LOLA_CHECK(!ec, "cannot move '{}' to '{}': {}", im.temp_path.string(), im.final_path.string(), ec.message());
+    detail::close_and_rename(im.file, im.temp_path, im.final_path);
     im.committed = true;
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "atomic_commit.h"
 #include "lola/core/error.h"
 #include "lola/core/fs.h"
 #include "lola/io/hdf5.h"
@@ -636,14 +637,7 @@ void WellWriter::commit() {
                im.final_path.string(), (missing - im.written.begin()) / im.schema.n_steps(),
                (missing - im.written.begin()) % im.schema.n_steps());
     im.datasets.clear();
-    try {
-        im.file.close();
-    } catch (const Error& e) {
-        core::rethrow_write_error(im.final_path, e);
-    }
-    std::error_code ec;
-    fs::rename(im.temp_path, im.final_path, ec);
-    LOLA_CHECK(!ec, "cannot move '{}' to '{}': {}", im.temp_path.string(), im.final_path.string(), ec.message());
+    detail::close_and_rename(im.file, im.temp_path, im.final_path);
     im.committed = true;
 }
 
