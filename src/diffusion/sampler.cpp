@@ -158,16 +158,13 @@ double posterior_fraction(double at_, double st, double as, double ss) {
     return std::max(1.0 - r * r, 0.0);
 }
 
-} // namespace
-
-torch::Tensor DDPMSampler::step(const torch::Tensor& x_t, double t, double s, int64_t /*k*/, const torch::Tensor& label,
-                                const torch::Tensor& cond, std::optional<at::Generator>& generator) {
-    const double at_ = alpha(t), st = sigma(t), as = alpha(s), ss = sigma(s);
-    const double tau = posterior_fraction(at_, st, as, ss);
-    const torch::Tensor eps = noise(x_t, generator); // drawn before the denoiser call, as the reference does
-    Gaussian q = denoise(x_t, t, label, cond);
-    return as * q.mean + (ss * std::sqrt(1.0 - tau) / st) * (x_t - at_ * q.mean) + (ss * std::sqrt(tau)) * eps;
+/// The deterministic part of a DDIM step: alpha_s x-hat + sigma_s sqrt(1 - tau) (x_t - alpha_t x-hat) / sigma_t.
+torch::Tensor ddim_update(const torch::Tensor& x_t, const torch::Tensor& mean, double at_, double st, double as,
+                          double ss, double tau) {
+    return as * mean + (ss * std::sqrt(1.0 - tau) / st) * (x_t - at_ * mean);
 }
+
+} // namespace
 
 DDIMSampler::DDIMSampler(const Denoiser& denoiser, int64_t steps, double start, double stop, double eta)
     : Sampler(denoiser, steps, start, stop), eta_(eta) {
@@ -178,12 +175,11 @@ torch::Tensor DDIMSampler::step(const torch::Tensor& x_t, double t, double s, in
                                 const torch::Tensor& cond, std::optional<at::Generator>& generator) {
     const double at_ = alpha(t), st = sigma(t), as = alpha(s), ss = sigma(s);
     const double tau = std::clamp(eta_ * posterior_fraction(at_, st, as, ss), 0.0, 1.0);
-    Gaussian q = denoise(x_t, t, label, cond);
-    torch::Tensor x_s = as * q.mean + (ss * std::sqrt(1.0 - tau) / st) * (x_t - at_ * q.mean);
-    if (tau > 0.0) {
-        x_s = x_s + (ss * std::sqrt(tau)) * noise(x_t, generator);
-    }
-    return x_s;
+    // drawn before the denoiser call, as the reference does
+    const torch::Tensor eps = tau > 0.0 ? noise(x_t, generator) : torch::Tensor();
+    const Gaussian q = denoise(x_t, t, label, cond);
+    const torch::Tensor x_s = ddim_update(x_t, q.mean, at_, st, as, ss, tau);
+    return tau > 0.0 ? x_s + (ss * std::sqrt(tau)) * eps : x_s;
 }
 
 // ==== Adams-Bashforth ================================================================================================
@@ -243,7 +239,7 @@ torch::Tensor PCSampler::step(const torch::Tensor& x_t, double t, double s, int6
         x = x - delta_ * (x - at_ * q.mean) + (std::sqrt(2.0 * delta_) * st) * noise(x, generator);
     }
     const Gaussian q = denoise(x, t, label, cond);
-    return as * q.mean + (ss / st) * (x - at_ * q.mean);
+    return ddim_update(x, q.mean, at_, st, as, ss, 0.0); // the DDIM(0) predictor
 }
 
 // ==== registry =======================================================================================================

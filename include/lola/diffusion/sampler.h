@@ -68,23 +68,11 @@ private:
     double start_, stop_;
 };
 
-/// Ancestral DDPM: x_s ~ q(x_s | x_t, x = x-hat), the Gaussian posterior of the forward process with
-/// a = alpha_t / alpha_s, v = sigma_t^2 - a^2 sigma_s^2: mean a sigma_s^2 / sigma_t^2 x_t + alpha_s v / sigma_t^2 x-hat,
-/// variance v sigma_s^2 / sigma_t^2. Stochastic; needs many more steps than the ODE samplers (e.g. 256).
-class DDPMSampler : public Sampler {
-public:
-    using Sampler::Sampler;
-
-protected:
-    torch::Tensor step(const torch::Tensor& x_t, double t, double s, int64_t k, const torch::Tensor& label,
-                       const torch::Tensor& cond, std::optional<at::Generator>& generator) override;
-};
-
 /// DDIM(eta) in azula 0.3.1's convention (the reference's, docs/reference.md): with
 /// tau = clip(eta (1 - (alpha_t sigma_s / (alpha_s sigma_t))^2), 0, 1),
-/// x_s = alpha_s x-hat + sigma_s sqrt(1 - tau) z + sigma_s sqrt(tau) eps. eta = 0 is deterministic (Euler on the
-/// probability-flow ODE in rho); eta = 1 is DDPM. The noise variance is linear in eta: lola before 2026-12-07 scaled it by
-/// eta^2, so its eta e is this eta e^2.
+/// x_s = alpha_s x-hat + sigma_s sqrt(1 - tau) z + sigma_s sqrt(tau) eps, eps drawn before the denoiser call. eta = 0
+/// is deterministic (Euler on the probability-flow ODE in rho); eta = 1 is DDPM. The noise variance is linear in eta:
+/// lola before 2026-12-07 scaled it by eta^2, so its eta e is this eta e^2.
 class DDIMSampler : public Sampler {
 public:
     /// eta >= 0 (values above 1 clip tau at 1).
@@ -96,6 +84,15 @@ protected:
 
 private:
     double eta_;
+};
+
+/// Ancestral DDPM: x_s ~ q(x_s | x_t, x = x-hat), the Gaussian posterior of the forward process, which is DDIM with
+/// eta = 1 (tau is then the posterior variance over sigma_s^2). Stochastic; needs many more steps than the ODE
+/// samplers (e.g. 256).
+class DDPMSampler : public DDIMSampler {
+public:
+    DDPMSampler(const Denoiser& denoiser, int64_t steps = 16, double start = 1.0, double stop = 0.0)
+        : DDIMSampler(denoiser, steps, start, stop, 1.0) {}
 };
 
 /// The weights w_j = integral from `from` to `to` of the Lagrange basis polynomial L_j on `nodes` (distinct), found
