@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <variant>
@@ -63,16 +62,20 @@ ValuePtr make(T x) {
     return p;
 }
 
-/// The storage classes torch.save names, and their dtypes.
+/// The storage classes torch.save names, and their dtypes (read_state_dict and write_state_dict).
+constexpr std::pair<const char*, torch::ScalarType> kStorageTypes[] = {
+    {"FloatStorage", torch::kFloat32},     {"DoubleStorage", torch::kFloat64}, {"HalfStorage", torch::kFloat16},
+    {"BFloat16Storage", torch::kBFloat16}, {"LongStorage", torch::kInt64},     {"IntStorage", torch::kInt32},
+    {"ShortStorage", torch::kInt16},       {"CharStorage", torch::kInt8},      {"ByteStorage", torch::kUInt8},
+    {"BoolStorage", torch::kBool}};
+
 torch::ScalarType storage_dtype(const std::string& name, const std::string& file) {
-    static const std::map<std::string, torch::ScalarType> types{
-        {"FloatStorage", torch::kFloat32},     {"DoubleStorage", torch::kFloat64}, {"HalfStorage", torch::kFloat16},
-        {"BFloat16Storage", torch::kBFloat16}, {"LongStorage", torch::kInt64},     {"IntStorage", torch::kInt32},
-        {"ShortStorage", torch::kInt16},       {"CharStorage", torch::kInt8},      {"ByteStorage", torch::kUInt8},
-        {"BoolStorage", torch::kBool}};
-    const auto it = types.find(name);
-    LOLA_CHECK(it != types.end(), "'{}': unsupported storage type torch.{}", file, name);
-    return it->second;
+    for (const auto& [storage, dtype] : kStorageTypes) {
+        if (name == storage) {
+            return dtype;
+        }
+    }
+    LOLA_THROW("'{}': unsupported storage type torch.{}", file, name);
 }
 
 /// Interprets the opcodes of a state-dict pickle. Storages are read from the archive by key.
@@ -449,36 +452,18 @@ StateDict read_state_dict(const fs::path& path) {
     return out;
 }
 
-// ---- writing ---------------------------------------------------------------------------------------------------------
+// ---- writing --------------------------------------------------------------------------------------------------------
 
 namespace {
 
 /// The storage class torch.save names for a dtype.
 std::string storage_name(torch::ScalarType dtype) {
-    switch (dtype) {
-        case torch::kFloat32:
-            return "FloatStorage";
-        case torch::kFloat64:
-            return "DoubleStorage";
-        case torch::kFloat16:
-            return "HalfStorage";
-        case torch::kBFloat16:
-            return "BFloat16Storage";
-        case torch::kInt64:
-            return "LongStorage";
-        case torch::kInt32:
-            return "IntStorage";
-        case torch::kInt16:
-            return "ShortStorage";
-        case torch::kInt8:
-            return "CharStorage";
-        case torch::kUInt8:
-            return "ByteStorage";
-        case torch::kBool:
-            return "BoolStorage";
-        default:
-            LOLA_THROW("write_state_dict: tensors of dtype {} are not written", c10::toString(dtype));
+    for (const auto& [storage, type] : kStorageTypes) {
+        if (dtype == type) {
+            return storage;
+        }
     }
+    LOLA_THROW("write_state_dict: tensors of dtype {} are not written", c10::toString(dtype));
 }
 
 /// A protocol-2 pickle of exactly the constructs torch.save emits for a state dict and that
@@ -576,33 +561,26 @@ void write_state_dict(const StateDict& state, const std::filesystem::path& path)
     }
     const std::string pickle = p.bytes();
 
-    const std::filesystem::path tmp = core::temp_path_for(path);
+    core::AtomicFile out(path);
     try {
-        std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
-        LOLA_CHECK(file.good(), "cannot write '{}'", tmp.string());
-        {
-            caffe2::serialize::PyTorchStreamWriter writer([&file](const void* data, size_t size) {
-                file.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
-                return file.good() ? size : 0;
-            });
-            writer.writeRecord("data.pkl", pickle.data(), pickle.size());
-            writer.writeRecord(".format_version", "1", 1);
-            writer.writeRecord(".storage_alignment", "64", 2);
-            writer.writeRecord("byteorder", "little", 6);
-            for (size_t k = 0; k < storages.size(); ++k) {
-                const torch::Tensor& t = storages[k];
-                writer.writeRecord("data/" + std::to_string(k), t.data_ptr(), t.nbytes());
-            }
-            writer.writeEndOfFile();
+        caffe2::serialize::PyTorchStreamWriter writer(
+            [&out](const void* data, size_t size) { return out.write(data, size) ? size : 0; });
+        writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+        writer.writeRecord(".format_version", "1", 1);
+        writer.writeRecord(".storage_alignment", "64", 2);
+        writer.writeRecord("byteorder", "little", 6);
+        for (size_t k = 0; k < storages.size(); ++k) {
+            const torch::Tensor& t = storages[k];
+            writer.writeRecord("data/" + std::to_string(k), t.data_ptr(), t.nbytes());
         }
-        file.close();
-        LOLA_CHECK(file.good(), "writing '{}' failed (disk full?)", tmp.string());
-    } catch (...) {
-        std::error_code ec;
-        std::filesystem::remove(tmp, ec);
-        throw;
+        writer.writeEndOfFile();
+    } catch (const c10::Error&) {
+        if (!out.failed()) {
+            throw;
+        }
+        // a failed write (disk full): commit() reports it naming `path`
     }
-    std::filesystem::rename(tmp, path);
+    out.commit();
 }
 
 } // namespace lola::interop

@@ -1,5 +1,5 @@
-// Reading and writing a PyTorch state dict saved by `torch.save(module.state_dict())` (docs/reference.md, "Reading state.pth"):
-// a zip archive whose `data.pkl` is a pickle of an OrderedDict name -> tensor and whose `data/<k>` records hold the
+// Reading and writing PyTorch state dicts as `torch.save(module.state_dict())` saves them (docs/reference.md): a zip
+// archive whose `data.pkl` is a pickle of an OrderedDict name -> tensor and whose `data/<k>` records hold the
 // storages. The pickle is read by a small interpreter of the opcodes torch.save emits (protocols 2 to 4), so the
 // storages' location tags (`cuda:0` of a GPU run) never touch a device: every tensor is read onto the CPU.
 #pragma once
