@@ -81,9 +81,9 @@ private:
 /// Conditioning on known entries (docs/method.md 4.3 and 7.1, azula's MaskedDenoiser). At each call the known entries
 /// of x_t are overwritten with sqrt(alpha_t^2 + sigma_t^2) y before the inner denoiser runs (after c_in scaling the
 /// network sees the clean y there, as in training); the returned mean is exactly y on known entries and the inner mean
-/// elsewhere. The variance is the inner one everywhere, known entries included, as in the reference (docs/reference.md);
-/// the samplers use only the mean. When `cond` is undefined the inner denoiser receives nn::mask_channels(mask, x_t); a defined
-/// cond is passed through unchanged.
+/// elsewhere. The variance is the inner one everywhere, known entries included, as in the reference
+/// (docs/reference.md); the samplers use only the mean. When `cond` is undefined the inner denoiser receives
+/// nn::mask_channels(mask, x_t); a defined cond is passed through unchanged.
 ///
 /// The inner denoiser is held by reference and must outlive this wrapper.
 class MaskedDenoiser : public Denoiser {

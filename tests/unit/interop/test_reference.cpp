@@ -108,7 +108,7 @@ void expect_golden_at(const io::h5::File& f, const std::string& path, const torc
 
 torch::ScalarType dtype_of(const std::string& prec) { return prec == "float64" ? torch::kFloat64 : torch::kFloat32; }
 
-// ---- reading state.pth and the name table -----------------------------------------------------------------------------
+// ---- reading state.pth and the name table ---------------------------------------------------------------------------
 
 TEST(StateDict, ReadsEveryGoldenRunOntoTheCpu) {
     for (const fs::path& run : {kAe1, kAe2, kDm, kSm}) {
@@ -605,7 +605,7 @@ TEST(ImportRun, WritesRunFoldersTheRuntimeLoads) {
     EXPECT_TRUE(test::contains(error_of([&] { import_run(kAe1, tmp / "runs/ae", {}); }), "already exists"));
 }
 
-// ---- exporting -------------------------------------------------------------------------------------------------------
+// ---- exporting ------------------------------------------------------------------------------------------------------
 
 /// Two state dicts hold the same names (any order) with bit-identical tensors of the same dtype and shape.
 void expect_same_state(const StateDict& got, const StateDict& want, const std::string& what) {
@@ -631,6 +631,7 @@ TEST(ExportRun, GoldenRunsExportToTheReferenceFilesAndImportBack) {
     EXPECT_TRUE(test::contains(error_of([&] { export_reference(tmp / "lola/dm", tmp / "py/dm", {}); }), "--ae"));
     EXPECT_FALSE(fs::exists(tmp / "py/dm"));
 
+    const runtime::AeRun ae = runtime::load_ae_run(tmp / "lola/ae", torch::kCPU);
     const ExportReport a = export_reference(tmp / "lola/ae", tmp / "py/ae", {});
     EXPECT_EQ(a.kind, RunKind::kAutoencoder);
     EXPECT_EQ(a.parameters, 97905);
@@ -647,14 +648,10 @@ TEST(ExportRun, GoldenRunsExportToTheReferenceFilesAndImportBack) {
         const ReferenceRun original = read_reference_run(src);
         expect_same_state(exported.state, original.state, name);
         // the config translates to the same lola config as the original's (model, dataset, trajectory, seed)
-        const core::Config mine =
-            exported.kind == RunKind::kAutoencoder
-                ? autoencoder_config(exported)
-                : emulator_config(exported, runtime::load_ae_run(tmp / "lola/ae", torch::kCPU), "../ae");
-        const core::Config theirs =
-            exported.kind == RunKind::kAutoencoder
-                ? autoencoder_config(original)
-                : emulator_config(original, runtime::load_ae_run(tmp / "lola/ae", torch::kCPU), "../ae");
+        auto lola_config = [&](const ReferenceRun& run) {
+            return run.kind == RunKind::kAutoencoder ? autoencoder_config(run) : emulator_config(run, ae, "../ae");
+        };
+        const core::Config mine = lola_config(exported), theirs = lola_config(original);
         EXPECT_EQ(mine.dump(), theirs.dump()) << name;
     }
     // and back: the exported runs import to the same weights
