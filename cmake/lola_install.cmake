@@ -12,7 +12,7 @@
 include(CMakePackageConfigHelpers)
 
 # Every library module except figures (cairo; only the CLI draws), in link order (dependents first).
-set(LOLA_LIBRARY_MODULES runtime diffusion surrogate emulation autoencoder metrics sim train data nn io core)
+set(LOLA_LIBRARY_MODULES runtime diffusion surrogate emulation autoencoder metrics sim train distributed data nn io core)
 set(lola_module_targets)
 foreach(module ${LOLA_LIBRARY_MODULES})
     list(APPEND lola_module_targets lola_${module})
