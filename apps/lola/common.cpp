@@ -57,6 +57,11 @@ void add_train_run_args(CLI::App& cmd, TrainRunArgs& a) {
         ->excludes(resume);
     cmd.add_option("--stop-after", a.stop_after, "stop after this many epochs (resume later with --resume)");
     cmd.add_option("--device", a.device, "cpu | cuda | cuda:N (same as the override device=...)");
+    cmd.add_option("--dist-timeout", a.dist_timeout,
+                   "data-parallel jobs (torchrun, srun, lola launch): seconds a rank waits for the others before the "
+                   "job ends with an error naming the lost ranks")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
     add_config_args(cmd, a.config);
 }
 
@@ -97,15 +102,19 @@ ValidBatches::ValidBatches(std::shared_ptr<const data::WindowDataset> valid, dat
     : valid_(std::move(valid)), options_(std::move(options)) {}
 
 data::Batch ValidBatches::get(int64_t index) {
-    if (index == 0 || !loader_) { // the same validation batches every epoch
+    if (!loader_) {
         loader_ = std::make_unique<data::Loader>(valid_, options_);
-        loader_->start_epoch(0);
     }
+    // the same validation batches every epoch; in data-parallel training a rank asks for every W-th one
+    LOLA_CHECK(loader_->batches_per_epoch() > 0, "the validation split yields no batch of {} states",
+               options_.batch_size);
+    const int64_t batch = index % loader_->batches_per_epoch();
+    if (index != next_ || batch == 0) {
+        loader_->start_epoch(0, batch);
+    }
+    next_ = index + 1;
     std::optional<data::Batch> b = loader_->next();
-    if (!b) {
-        loader_->start_epoch(0);
-        b = loader_->next();
-    }
+    LOLA_ASSERT(b.has_value());
     return std::move(*b);
 }
 

@@ -59,6 +59,7 @@ struct TrainRunArgs {
     bool overwrite = false;
     int64_t stop_after = 0;
     std::string device;
+    double dist_timeout = 300; ///< seconds; data-parallel jobs only (docs/distributed.md)
 
     train::RunMode mode() const;
 };
@@ -84,7 +85,8 @@ void save_run_config(core::Config& cfg, const std::filesystem::path& dir);
 void log_train_summary(const std::string& command, const train::TrainSummary& summary);
 
 /// The validation batches of a training run: get(index) is batch `index` of one fixed pass over the valid split, so
-/// every epoch validates on the same batches (index 0 starts the pass again; a pass shorter than the indices wraps).
+/// every epoch validates on the same batches (a pass shorter than the indices wraps). Indices may come in any order
+/// (a rank of a data-parallel job validates every W-th batch); in order, the loader just reads on.
 class ValidBatches {
 public:
     ValidBatches(std::shared_ptr<const data::WindowDataset> valid, data::LoaderOptions options);
@@ -94,6 +96,7 @@ private:
     std::shared_ptr<const data::WindowDataset> valid_;
     data::LoaderOptions options_;
     std::unique_ptr<data::Loader> loader_;
+    int64_t next_ = -1; ///< the index the loader is positioned at
 };
 
 /// Refuse (lola::Error) to train a model of `n_params` parameters on the CPU when its weights, gradients and optimizer

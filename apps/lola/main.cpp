@@ -189,6 +189,7 @@ int main(int argc, char** argv) {
     lola::app::register_export(app);
     lola::app::register_import_run(app);
     lola::app::register_plot(app);
+    lola::app::register_launch(app);
 
     try {
         app.parse(argc, argv);

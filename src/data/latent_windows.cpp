@@ -87,8 +87,8 @@ WindowBatch LatentWindows::get(const std::vector<int64_t>& indices) const {
     return {states.transpose(1, 2).contiguous(), label}; // (B, C, n, spatial...)
 }
 
-WindowStream::WindowStream(std::shared_ptr<const LatentWindows> windows, int64_t batch_size, uint64_t seed)
-    : windows_(std::move(windows)), batch_size_(batch_size), seed_(seed) {
+WindowStream::WindowStream(std::shared_ptr<const LatentWindows> windows, int64_t batch_size, uint64_t seed, Shard shard)
+    : windows_(std::move(windows)), batch_size_(batch_size), seed_(seed), shard_(shard) {
     LOLA_CHECK_USAGE(batch_size_ >= 1, "batch size must be >= 1, got {}", batch_size_);
     batches_per_epoch_ = windows_->size() / batch_size_;
     LOLA_CHECK_USAGE(batches_per_epoch_ >= 1,
@@ -114,7 +114,12 @@ std::vector<int64_t> WindowStream::indices(int64_t epoch, int64_t batch) const {
 }
 
 WindowBatch WindowStream::next() {
-    WindowBatch b = windows_->get(indices(epoch_, batch_));
+    const std::vector<int64_t> all = indices(epoch_, batch_);
+    const Shard::Rows rows = shard_.rows(static_cast<int64_t>(all.size()));
+    WindowBatch b = windows_->get({all.begin() + rows.begin, all.begin() + rows.end});
+    b.global_size = static_cast<int64_t>(all.size());
+    b.first_row = rows.begin;
+    b.weight = rows.weight;
     if (++batch_ == batches_per_epoch_) {
         batch_ = 0;
         ++epoch_;

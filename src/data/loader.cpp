@@ -87,8 +87,11 @@ void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
 }
 
 Loader::RawBatch Loader::read_batch(int64_t batch, std::vector<std::unique_ptr<io::WellReader>>& readers) const {
-    const int64_t begin = batch * opts_.batch_size;
-    const int64_t end = std::min<int64_t>(begin + opts_.batch_size, dataset_->size());
+    const int64_t global_begin = batch * opts_.batch_size;
+    const int64_t global_size = std::min<int64_t>(opts_.batch_size, dataset_->size() - global_begin);
+    const Shard::Rows rows = opts_.shard.rows(global_size);
+    const int64_t begin = global_begin + rows.begin;
+    const int64_t end = global_begin + rows.end;
     std::vector<int64_t> shape = dataset_->sample_shape();
     int64_t numel = 1;
     for (int64_t n : shape) {
@@ -98,6 +101,9 @@ Loader::RawBatch Loader::read_batch(int64_t batch, std::vector<std::unique_ptr<i
     RawBatch raw;
     raw.state = torch::empty(shape, torch::kFloat32);
     raw.first_position = begin;
+    raw.global_size = global_size;
+    raw.first_row = rows.begin;
+    raw.weight = rows.weight;
     float* out = raw.state.data_ptr<float>();
     for (int64_t pos = begin; pos < end; ++pos) {
         const int64_t index = order_[static_cast<size_t>(pos)];
@@ -124,6 +130,9 @@ Batch Loader::finish_batch(RawBatch raw) const {
     out.state = opts_.preprocess ? opts_.preprocess->forward(raw.state, 1) : raw.state;
     out.label = torch::stack(labels);
     out.indices = std::move(raw.indices);
+    out.global_size = raw.global_size;
+    out.first_row = raw.first_row;
+    out.weight = raw.weight;
     return out;
 }
 

@@ -13,12 +13,15 @@
 #include <cstdio>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 #include "lola/core/config.h"
 #include "lola/core/error.h"
 #include "lola/core/fs.h"
 #include "lola/core/log.h"
+#include "lola/distributed/group.h"
+#include "lola/train/data_parallel.h"
 
 namespace lola::train {
 
@@ -308,7 +311,8 @@ struct EpochStats {
 
 /// The steps of one epoch at learning rate `lr`, counting into `state`.
 EpochStats train_epoch(Task& task, torch::optim::Optimizer& optimizer, const OptimOptions& optim_opts,
-                       const TrainerOptions& opts, int64_t epoch, double lr, RunState& state, StepLog& log) {
+                       const TrainerOptions& opts, int64_t epoch, double lr, RunState& state, StepLog& log,
+                       DataParallel* dp) {
     torch::nn::Module& module = task.module();
     module.train();
     EpochStats stats;
@@ -319,11 +323,19 @@ EpochStats train_epoch(Task& task, torch::optim::Optimizer& optimizer, const Opt
             Autocast autocast(opts.bf16, module);
             loss = task.train_loss();
         }
-        loss.backward();
+        double l = 0;
+        if (dp != nullptr) {
+            // the weighted shard losses average to the global batch's loss, and so do their gradients
+            const double weight = task.last_batch_weight();
+            (loss * weight).backward();
+            l = dp->average_gradients(loss.item<double>() * weight);
+        } else {
+            loss.backward();
+            l = loss.item<double>();
+        }
         StepResult r = safe_step(optimizer, optim_opts.grad_clip);
         ++state.step;
         stats.samples += task.last_batch_size();
-        const double l = loss.item<double>();
         stats.losses.push_back(l);
         if (r.skipped) {
             ++state.skipped;
@@ -339,14 +351,21 @@ EpochStats train_epoch(Task& task, torch::optim::Optimizer& optimizer, const Opt
 }
 
 /// The losses of the valid_batches validation batches (none when valid_batches = 0), without gradients.
-std::vector<double> validate(Task& task, const TrainerOptions& opts) {
+/// In data-parallel training, rank r computes the batches i = r mod W, and the ranks exchange them.
+std::vector<double> validate(Task& task, const TrainerOptions& opts, DataParallel* dp) {
     std::vector<double> valid;
     if (opts.valid_batches > 0) {
         task.module().eval();
         torch::NoGradGuard no_grad;
         Autocast autocast(opts.bf16, task.module());
-        for (int64_t i = 0; i < opts.valid_batches; ++i) {
-            valid.push_back(task.valid_loss(i).item<double>());
+        const int64_t rank = dp != nullptr ? dp->rank() : 0;
+        const int64_t stride = dp != nullptr ? dp->size() : 1;
+        valid.assign(static_cast<size_t>(opts.valid_batches), 0.0);
+        for (int64_t i = rank; i < opts.valid_batches; i += stride) {
+            valid[static_cast<size_t>(i)] = task.valid_loss(i).item<double>();
+        }
+        if (dp != nullptr) {
+            valid = dp->sum(valid);
         }
     }
     return valid;
@@ -414,8 +433,8 @@ fs::path Trainer::checkpoint_path(const fs::path& run_dir) { return run_dir / "c
 fs::path Trainer::weights_path(const fs::path& run_dir) { return run_dir / "state.pt"; }
 fs::path Trainer::best_weights_path(const fs::path& run_dir) { return run_dir / "state_best.pt"; }
 
-Trainer::Trainer(fs::path run_dir, Task& task, OptimOptions optim, TrainerOptions options)
-    : run_dir_(std::move(run_dir)), task_(task), optim_opts_(std::move(optim)), opts_(options) {
+Trainer::Trainer(fs::path run_dir, Task& task, OptimOptions optim, TrainerOptions options, distributed::Group* group)
+    : run_dir_(std::move(run_dir)), task_(task), optim_opts_(std::move(optim)), opts_(options), group_(group) {
     LOLA_CHECK(fs::is_directory(run_dir_), "run folder '{}' does not exist", run_dir_.string());
     optimizer_ = make_optimizer(task_.module().parameters(), optim_opts_);
 }
@@ -443,16 +462,26 @@ void Trainer::save_checkpoint(int64_t epoch, int64_t step, double best, int64_t 
 
 TrainSummary Trainer::run(bool resume) {
     torch::nn::Module& module = task_.module();
+    std::optional<DataParallel> dp;
+    if (group_ != nullptr) {
+        dp.emplace(*group_, module);
+    }
+    const bool writer = group_ == nullptr || group_->rank() == 0; // rank 0 alone writes files
     RunState state;
     const fs::path metrics_path = run_dir_ / "metrics.jsonl";
     std::string metrics; // the content of metrics.jsonl
     if (resume) {
         state = load_checkpoint(checkpoint_path(run_dir_), task_, *optimizer_);
-        metrics = keep_metrics_before(metrics_path, state.epoch);
+        if (writer) {
+            metrics = keep_metrics_before(metrics_path, state.epoch);
+        }
         LOLA_LOG_INFO("train: resumed from '{}' at epoch {} (step {})", checkpoint_path(run_dir_).string(), state.epoch,
                       state.step);
-    } else {
+    } else if (writer) {
         core::write_file_atomic(metrics_path, metrics);
+    }
+    if (dp) {
+        dp->broadcast_state(); // the same start everywhere, whatever each rank initialised or read
     }
 
     StepLog log(opts_, opts_.epochs * opts_.steps_per_epoch, state.step + 1);
@@ -463,28 +492,48 @@ TrainSummary Trainer::run(bool resume) {
     for (int64_t epoch = state.epoch; epoch < end_epoch; ++epoch) {
         const double lr = optim_opts_.learning_rate * lr_factor(optim_opts_, epoch, opts_.epochs);
         set_learning_rate(*optimizer_, lr);
-        const EpochStats stats = train_epoch(task_, *optimizer_, optim_opts_, opts_, epoch, lr, state, log);
-        const std::vector<double> valid = validate(task_, opts_);
-        // rewritten whole and atomically (one line per epoch: small), so a full disk never leaves half a line
-        metrics += metrics_row(epoch, state.step, stats, lr, valid).dump() + "\n";
-        core::write_file_atomic(metrics_path, metrics);
+        const EpochStats stats =
+            train_epoch(task_, *optimizer_, optim_opts_, opts_, epoch, lr, state, log, dp ? &*dp : nullptr);
+        const std::vector<double> valid = validate(task_, opts_, dp ? &*dp : nullptr);
+        if (dp) {
+            // identical gradients and seeds keep the ranks in lockstep; a divergence would be a defect, so say it
+            group_->check_same(fmt::format("weights and optimizer state after epoch {}", epoch + 1),
+                               state_digest(module, *optimizer_));
+        }
         const double vloss = valid.empty() ? mean_of(stats.losses) : mean_of(valid);
+        if (vloss < state.best) {
+            state.best = vloss;
+            if (writer) {
+                save_weights(module, best_weights_path(run_dir_));
+            }
+        }
+        if (writer) {
+            // rewritten whole and atomically (one line per epoch: small), so a full disk never leaves half a line
+            metrics += metrics_row(epoch, state.step, stats, lr, valid).dump() + "\n";
+            core::write_file_atomic(metrics_path, metrics);
+            save_weights(module, weights_path(run_dir_));
+            save_checkpoint(epoch + 1, state.step, state.best, state.skipped);
+        }
         if (opts_.progress && !valid.empty()) {
             LOLA_LOG_INFO("epoch {:>4}/{} valid loss {:.3e}", epoch + 1, opts_.epochs, vloss);
         }
-        save_weights(module, weights_path(run_dir_));
-        if (vloss < state.best) {
-            state.best = vloss;
-            save_weights(module, best_weights_path(run_dir_));
+        if (dp) {
+            group_->barrier(); // no rank runs ahead of a checkpoint it might have to resume from
         }
-        save_checkpoint(epoch + 1, state.step, state.best, state.skipped);
         summary.last_train_loss = mean_of(stats.losses);
         summary.last_valid_loss = vloss;
+    }
+    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    if (dp && opts_.progress) {
+        LOLA_LOG_INFO(
+            "distributed: averaging the gradients over {} ranks took {:.1f}% of the training time ({} "
+            "bucket{} per step, after the backward pass)",
+            dp->size(), 100 * dp->reduce_seconds() / std::max(summary.seconds, 1e-9), dp->buckets(),
+            dp->buckets() == 1 ? "" : "s");
     }
     summary.steps = state.step;
     summary.skipped = state.skipped;
     summary.best_valid_loss = state.best;
-    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
     return summary;
 }
 

@@ -11,6 +11,7 @@
 #include "lola/core/error.h"
 #include "lola/core/log.h"
 #include "lola/train/trainer.h"
+#include "train_job.h"
 
 namespace lola::app {
 
@@ -33,10 +34,12 @@ public:
 
     torch::Tensor train_loss() override {
         data::Batch b = train_->next();
-        last_ = b.state.size(0);
+        last_ = b.global_size;
+        weight_ = b.weight;
         return loss_of(b);
     }
     int64_t last_batch_size() const override { return last_; }
+    double last_batch_weight() const override { return weight_; }
 
     torch::Tensor valid_loss(int64_t index) override { return loss_of(valid_.get(index)); }
 
@@ -57,19 +60,19 @@ private:
     ValidBatches valid_;
     torch::Device device_;
     int64_t last_ = 0;
+    double weight_ = 1;
 };
 
 void run_train_ae(const TrainRunArgs& a) {
-    const train::RunFolder folder(a.out, a.mode()); // locked for the whole run
-    const fs::path& dir = folder.dir();
+    TrainJob job(a);
+    const fs::path dir = job.dir();
     core::Config cfg = compose_run_config(train_ae_defaults(), a);
     data::DatasetOptions dataset = data::DatasetOptions::from_config(cfg);
     autoencoder::AutoEncoderOptions ae = autoencoder::AutoEncoderOptions::from_config(cfg);
     ae.resolve_pixel_channels(static_cast<int64_t>(dataset.fields.size()));
     autoencoder::AeLossOptions loss = autoencoder::AeLossOptions::from_config(cfg);
     const TrainSetup setup = train_setup(cfg, a);
-    const torch::Device device = setup.device;
-    check_training_memory(autoencoder::count_parameters(ae), device.is_cpu(),
+    check_training_memory(autoencoder::count_parameters(ae), setup.device.is_cpu(),
                           "ae.lat_channels, ae.hid_channels or ae.hid_blocks");
 
     auto train_ds = std::make_shared<data::WindowDataset>(data::preset_split_files(dataset, "train"), 1, 1);
@@ -83,16 +86,21 @@ void run_train_ae(const TrainRunArgs& a) {
     }
 
     cfg.set("ae.pixel_channels", YAML::Node(ae.pixel_channels));
-    save_run_config(cfg, dir);
+    const torch::Device device = job.join(cfg, setup.device);
+    if (job.writer()) {
+        save_run_config(cfg, dir);
+    }
     LOLA_LOG_INFO("train-ae: {} ({} parameters) on {} ({} train / {} valid states), run folder {}", ae.name,
                   autoencoder::count_parameters(ae), dataset.name, train_ds->size(), valid_ds->size(), dir.string());
 
     torch::manual_seed(cfg.get<uint64_t>("seed"));
     autoencoder::AutoEncoder model(ae);
     model->to(device);
-    AeTask task(model, loss, std::make_unique<data::BatchStream>(train_ds, loader_options(cfg, dataset, true)),
-                valid_ds, loader_options(cfg, dataset, false), device);
-    train::Trainer trainer(dir, task, setup.optim, setup.trainer);
+    data::LoaderOptions train_opts = loader_options(cfg, dataset, true);
+    train_opts.shard = job.shard();
+    AeTask task(model, loss, std::make_unique<data::BatchStream>(train_ds, train_opts), valid_ds,
+                loader_options(cfg, dataset, false), device);
+    train::Trainer trainer(dir, task, setup.optim, setup.trainer, job.group());
     log_train_summary("train-ae", trainer.run(a.resume));
 }
 

@@ -18,6 +18,7 @@
 #include "lola/io/well.h"
 #include "lola/nn/layers.h"
 #include "lola/train/trainer.h"
+#include "train_job.h"
 
 namespace lola::app {
 
@@ -38,8 +39,8 @@ public:
 class LatentSource : public WindowSource {
 public:
     LatentSource(std::shared_ptr<const data::LatentWindows> train, std::shared_ptr<const data::LatentWindows> valid,
-                 int64_t batch, int64_t valid_batch, uint64_t seed)
-        : train_(std::move(train), batch, seed),
+                 int64_t batch, int64_t valid_batch, uint64_t seed, data::Shard shard)
+        : train_(std::move(train), batch, seed, shard),
           valid_(valid, valid_batch, seed + 1),
           valid_windows_(std::move(valid)) {}
     data::WindowBatch next_train() override { return train_.next(); }
@@ -64,7 +65,7 @@ public:
         : train_(std::move(train)), valid_(std::move(valid), std::move(valid_opts)) {}
     data::WindowBatch next_train() override {
         data::Batch b = train_->next();
-        return {b.state, b.label};
+        return {b.state, b.label, b.global_size, b.first_row, b.weight};
     }
     data::WindowBatch valid(int64_t index) override {
         data::Batch b = valid_.get(index);
@@ -87,10 +88,12 @@ public:
     torch::nn::Module& module() override { return run_.module(); }
     torch::Tensor train_loss() override {
         data::WindowBatch b = source_->next_train();
-        last_ = b.window.size(0);
+        last_ = b.global_size > 0 ? b.global_size : b.window.size(0);
+        weight_ = b.weight;
         return loss_of(b, std::nullopt); // the default generators: their states are in the checkpoints
     }
     int64_t last_batch_size() const override { return last_; }
+    double last_batch_weight() const override { return weight_; }
     torch::Tensor valid_loss(int64_t index) override {
         // The same masks, times and noise for validation batch `index` every epoch, so epochs compare.
         at::Generator gen = at::detail::createCPUGenerator(data::mix_seed({seed_, static_cast<uint64_t>(index), 7}));
@@ -100,13 +103,20 @@ public:
     void seek(const std::vector<int64_t>& position) override { source_->seek(position); }
 
 private:
+    /// In data-parallel training (b is a shard), the masks, times and noise are drawn for the whole batch and the
+    /// shard's rows kept: the ranks' generators stay alike and the shards see the single-process draws.
     torch::Tensor loss_of(const data::WindowBatch& b, const std::optional<at::Generator>& gen) {
         const torch::Tensor x = b.window.to(device_);
         const torch::Tensor label = run_.shape.label_dim > 0 ? b.label.to(device_) : torch::Tensor();
-        const torch::Tensor known =
-            diffusion::sample_context_mask(x.size(0), x.size(2), run_.emulator.mask, gen, device_);
+        const int64_t rows = x.size(0);
+        const int64_t global = b.global_size > 0 ? b.global_size : rows;
+        torch::Tensor known = diffusion::sample_context_mask(global, x.size(2), run_.emulator.mask, gen, device_);
+        if (global != rows) {
+            known = known.narrow(0, b.first_row, rows);
+        }
         if (run_.kind == EmulatorKind::kDiffusion) {
-            return diffusion::denoiser_loss(*run_.preconditioned, x, label, known, run_.emulator.time_prior, gen);
+            return diffusion::denoiser_loss_rows(*run_.preconditioned, x, label, known, run_.emulator.time_prior, gen,
+                                                 b.first_row, global);
         }
         return run_.solver->loss(x, known, label);
     }
@@ -116,6 +126,7 @@ private:
     torch::Device device_;
     uint64_t seed_;
     int64_t last_ = 0;
+    double weight_ = 1;
 };
 
 /// The training windows of an emulator run and what the run records about them (the model.* keys of config.yaml).
@@ -129,7 +140,7 @@ struct EmulatorData {
 };
 
 /// Windows of the latent cache in latents.dir (latents.ae, when empty, from the cache's provenance); sets run.shape.
-EmulatorData latent_data(EmulatorRun& run, const std::string& latents) {
+EmulatorData latent_data(EmulatorRun& run, const std::string& latents, data::Shard shard) {
     core::Config& cfg = run.config;
     const uint64_t seed = cfg.get<uint64_t>("seed");
     const int64_t batch = cfg.get<int64_t>("loader.batch_size");
@@ -179,14 +190,14 @@ EmulatorData latent_data(EmulatorRun& run, const std::string& latents) {
                      "the valid cache has {} windows, fewer than "
                      "loader.valid_batch_size={}",
                      valid_w->size(), valid_batch);
-    d.source = std::make_unique<LatentSource>(train_w, valid_w, batch, valid_batch, seed);
+    d.source = std::make_unique<LatentSource>(train_w, valid_w, batch, valid_batch, seed, shard);
     d.description = fmt::format("latent cache {} ({} train / {} valid windows of [{}])", latents, train_w->size(),
                                 valid_w->size(), fmt::join(train_w->window_shape(), ", "));
     return d;
 }
 
 /// Windows of the dataset itself (pixel space, preprocessed on the fly); sets run.shape.
-EmulatorData pixel_data(EmulatorRun& run) {
+EmulatorData pixel_data(EmulatorRun& run, data::Shard shard) {
     core::Config& cfg = run.config;
     EmulatorData d;
     d.time_stride = run.emulator.stride;
@@ -206,9 +217,10 @@ EmulatorData pixel_data(EmulatorRun& run) {
     run.shape = {"pixel", shape[0], label_dim, static_cast<int64_t>(shape.size()) - 1};
     d.spatial_shape.assign(shape.begin() + 2, shape.end());
     d.label_names = runtime::label_names(train_ds->schema(0));
-    d.source =
-        std::make_unique<PixelSource>(std::make_unique<data::BatchStream>(train_ds, loader_options(cfg, dataset, true)),
-                                      valid_ds, loader_options(cfg, dataset, false));
+    data::LoaderOptions train_opts = loader_options(cfg, dataset, true);
+    train_opts.shard = shard;
+    d.source = std::make_unique<PixelSource>(std::make_unique<data::BatchStream>(train_ds, train_opts), valid_ds,
+                                             loader_options(cfg, dataset, false));
     d.description = fmt::format("dataset {} ({} train / {} valid windows of [{}])", dataset.name, train_ds->size(),
                                 valid_ds->size(), fmt::join(shape, ", "));
     return d;
@@ -229,19 +241,19 @@ void record_model(core::Config& cfg, const EmulatorRun& run, const EmulatorData&
 
 void run_train_emulator(EmulatorKind kind, const TrainRunArgs& a) {
     const char* cmd = kind == EmulatorKind::kDiffusion ? "train-diffusion" : "train-surrogate";
-    const train::RunFolder folder(a.out, a.mode()); // locked for the whole run
+    TrainJob job(a);
     EmulatorRun run;
     run.kind = kind;
-    run.dir = folder.dir();
+    run.dir = job.dir();
     run.config = compose_run_config(train_emulator_defaults(kind), a);
     core::Config& cfg = run.config;
     run.emulator = EmulatorOptions::from_config(cfg);
     run.backbone = nn::BackboneOptions::from_config(cfg, backbone_group(kind));
     const TrainSetup setup = train_setup(cfg, a);
-    const torch::Device device = setup.device;
     const uint64_t seed = cfg.get<uint64_t>("seed");
     const std::string latents = cfg.get<std::string>("latents.dir");
-    EmulatorData data = latents.empty() ? pixel_data(run) : latent_data(run, latents);
+    const torch::Device device = job.join(cfg, setup.device);
+    EmulatorData data = latents.empty() ? pixel_data(run, job.shard()) : latent_data(run, latents, job.shard());
     {
         EmulatorRun probe = run; // exact parameter count on the meta device: no memory
         nn::ParameterDeviceGuard meta(torch::kMeta);
@@ -251,7 +263,9 @@ void run_train_emulator(EmulatorKind kind, const TrainRunArgs& a) {
             fmt::format("{0}.hid_channels, {0}.hid_blocks or {0}.attention_heads", backbone_group(kind)));
     }
     record_model(cfg, run, data);
-    save_run_config(cfg, run.dir);
+    if (job.writer()) {
+        save_run_config(cfg, run.dir);
+    }
 
     torch::manual_seed(seed);
     build_model(run);
@@ -259,7 +273,7 @@ void run_train_emulator(EmulatorKind kind, const TrainRunArgs& a) {
     LOLA_LOG_INFO("{}: {} backbone {} ({} parameters) on {}, run folder {}", cmd, kind_name(kind), run.backbone.name,
                   nn::count_parameters(run.module()), data.description, run.dir.string());
     EmulatorTask task(run, std::move(data.source), device, seed);
-    train::Trainer trainer(run.dir, task, setup.optim, setup.trainer);
+    train::Trainer trainer(run.dir, task, setup.optim, setup.trainer, job.group());
     log_train_summary(cmd, trainer.run(a.resume));
 }
 

@@ -13,14 +13,18 @@
 #include <memory>
 #include <vector>
 
+#include "lola/data/shard.h"
 #include "lola/io/latent_cache.h"
 
 namespace lola::data {
 
 /// A batch of emulator windows.
 struct WindowBatch {
-    torch::Tensor window; ///< (B, C, n, spatial...) float32
-    torch::Tensor label;  ///< (B, label_dim) float32
+    torch::Tensor window;    ///< (B, C, n, spatial...) float32
+    torch::Tensor label;     ///< (B, label_dim) float32
+    int64_t global_size = 0; ///< windows of the whole batch over all shards (0: B, unsharded)
+    int64_t first_row = 0;   ///< this shard's first row in the whole batch
+    double weight = 1;       ///< Shard::Rows::weight
 };
 
 class LatentWindows {
@@ -53,7 +57,8 @@ private:
 /// is saved in checkpoints and restored with seek().
 class WindowStream {
 public:
-    WindowStream(std::shared_ptr<const LatentWindows> windows, int64_t batch_size, uint64_t seed);
+    /// `shard`: the rows of every batch this rank reads in data-parallel training (batches and positions stay global).
+    WindowStream(std::shared_ptr<const LatentWindows> windows, int64_t batch_size, uint64_t seed, Shard shard = {});
 
     WindowBatch next();
     int64_t batch_size() const { return batch_size_; }
@@ -66,6 +71,7 @@ private:
     std::shared_ptr<const LatentWindows> windows_;
     int64_t batch_size_;
     uint64_t seed_;
+    Shard shard_;
     int64_t epoch_ = 0, batch_ = 0;
     int64_t batches_per_epoch_ = 0;
     mutable int64_t perm_epoch_ = -1;

@@ -20,6 +20,7 @@
 
 #include "lola/data/augment.h"
 #include "lola/data/dataset.h"
+#include "lola/data/shard.h"
 
 namespace lola::data {
 
@@ -33,12 +34,18 @@ struct LoaderOptions {
     std::vector<Augmentation> augment;
     /// When set, states are preprocessed (transform + standardise) after augmentation.
     std::optional<Preprocessor> preprocess;
+    /// In data-parallel training, the rows of every batch this rank reads (augmentation draws stay those of the
+    /// samples' positions in the global batch).
+    Shard shard;
 };
 
 struct Batch {
     torch::Tensor state;          ///< (B, C, n, N_1, ..., N_D) float32
     torch::Tensor label;          ///< (B, S + 2 D) float32
     std::vector<int64_t> indices; ///< dataset indices of the samples
+    int64_t global_size = 0;      ///< samples of the whole batch over all shards
+    int64_t first_row = 0;        ///< this shard's first row in the whole batch
+    double weight = 1;            ///< Shard::Rows::weight
 };
 
 /// splitmix64-based mixing of several integers into one seed.
@@ -65,6 +72,8 @@ private:
         std::vector<Sample> samples; ///< bc and scalars (states are in `state`)
         std::vector<int64_t> indices;
         int64_t first_position = 0;
+        int64_t global_size = 0, first_row = 0;
+        double weight = 1;
     };
     RawBatch read_batch(int64_t batch, std::vector<std::unique_ptr<io::WellReader>>& readers) const;
     Batch finish_batch(RawBatch raw) const;

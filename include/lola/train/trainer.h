@@ -18,6 +18,9 @@
 namespace lola::core {
 class Config;
 }
+namespace lola::distributed {
+class Group;
+}
 
 namespace lola::train {
 
@@ -26,9 +29,13 @@ class Task {
 public:
     virtual ~Task() = default;
     virtual torch::nn::Module& module() = 0;
-    /// Loss of the next training batch (the module is in train mode); sets last_batch_size().
+    /// Loss of the next training batch (the module is in train mode); sets last_batch_size(). In data-parallel
+    /// training, the mean loss of this rank's shard of the batch (data::Shard).
     virtual torch::Tensor train_loss() = 0;
+    /// Samples of the last training batch, over all ranks.
     virtual int64_t last_batch_size() const = 0;
+    /// The weight of this rank's shard of the last batch (data::Shard::Rows::weight; 1 when not sharded).
+    virtual double last_batch_weight() const { return 1.0; }
     /// Loss of validation batch `index` of this epoch's validation pass (the module is in eval mode, no grad).
     virtual torch::Tensor valid_loss(int64_t index) = 0;
     /// Position of the training stream, saved in checkpoints, and restoring it.
@@ -61,8 +68,12 @@ struct TrainSummary {
 
 class Trainer {
 public:
-    /// `run_dir` must exist; checkpoints and metrics go there.
-    Trainer(std::filesystem::path run_dir, Task& task, OptimOptions optim, TrainerOptions options);
+    /// `run_dir` must exist; checkpoints and metrics go there. With a `group` (data-parallel training,
+    /// docs/distributed.md), each rank's task trains on its shard of every batch; gradients, losses and validation
+    /// are reduced over the ranks, rank 0 alone writes files, and the ranks' weights and optimizer states are compared
+    /// after every epoch. Every rank must run with the same run folder (rank 0's, read on resume).
+    Trainer(std::filesystem::path run_dir, Task& task, OptimOptions optim, TrainerOptions options,
+            distributed::Group* group = nullptr);
     ~Trainer();
 
     /// Train to the last epoch; with `resume`, continue from run_dir/checkpoint.pt exactly where it stopped.
@@ -81,6 +92,7 @@ private:
     OptimOptions optim_opts_;
     TrainerOptions opts_;
     std::unique_ptr<torch::optim::Optimizer> optimizer_;
+    distributed::Group* group_;
 };
 
 /// Save / load only a module's parameters and buffers (atomic write).
