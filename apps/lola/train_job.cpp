@@ -35,8 +35,8 @@ torch::Device TrainJob::join(const core::Config& cfg, torch::Device device) {
                       group_->backend(), world_.launcher, world_.master_addr, world_.master_port);
     }
     // the device may differ between ranks (cuda:LOCAL_RANK): compared as given
-    group_->check_same("configurations", fmt::format("{}\nout: {}\nmode: {}", cfg.dump(), args_.out,
-                                                     static_cast<int>(args_.mode())));
+    group_->check_same("configurations",
+                       fmt::format("{}\nout: {}\nmode: {}", cfg.dump(), args_.out, static_cast<int>(args_.mode())));
     return device;
 }
 

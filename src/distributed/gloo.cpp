@@ -37,8 +37,9 @@ c10::intrusive_ptr<c10d::Backend> make_gloo_backend(const c10::intrusive_ptr<c10
 
 c10::intrusive_ptr<c10d::Backend> make_gloo_backend(const c10::intrusive_ptr<c10d::Store>& /*store*/,
                                                     const World& /*world*/, std::chrono::milliseconds /*timeout*/) {
-    LOLA_THROW("distributed: this lola was built without Gloo's headers, so it cannot train on several CPU processes "
-               "(Debian: apt-get install libgloo-dev, then run scripts/setup again)");
+    LOLA_THROW(
+        "distributed: this lola was built without Gloo's headers, so it cannot train on several CPU processes "
+        "(Debian: apt-get install libgloo-dev, then run scripts/setup again)");
 }
 
 #endif

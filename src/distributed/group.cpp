@@ -8,8 +8,8 @@
 #include <mutex>
 #include <thread>
 
-#include "lola/core/error.h"
 #include "backends.h"
+#include "lola/core/error.h"
 
 namespace lola::distributed {
 
@@ -121,9 +121,10 @@ struct Group::Impl {
     [[noreturn]] void fail(const std::string& what, const std::exception& e) const {
         const std::string lost = world.size > 1 ? lost_ranks() : std::string();
         if (!lost.empty()) {
-            LOLA_THROW("distributed: rank {} lost {} during {} ({}); a rank that died or hung ends the job (timeout "
-                       "{} s)",
-                       world.rank, lost, what, first_line(e.what()), timeout.count() / 1000.0);
+            LOLA_THROW(
+                "distributed: rank {} lost {} during {} ({}); a rank that died or hung ends the job (timeout "
+                "{} s)",
+                world.rank, lost, what, first_line(e.what()), timeout.count() / 1000.0);
         }
         LOLA_THROW("distributed: rank {}: {} failed: {}", world.rank, what, first_line(e.what()));
     }
@@ -150,10 +151,11 @@ Group::Group(const World& world, torch::Device device, milliseconds timeout) : i
     try {
         m.store = connect(world, world.rank == 0, true, timeout);
     } catch (const std::exception& e) {
-        LOLA_THROW("distributed: rank {} could not {} the rendezvous at {}:{} within {} s: {} (are all {} ranks "
-                   "started, MASTER_ADDR/MASTER_PORT the same for all, and the port free?)",
-                   world.rank, world.rank == 0 ? "open" : "reach", world.master_addr, world.master_port,
-                   timeout.count() / 1000.0, first_line(e.what()), world.size);
+        LOLA_THROW(
+            "distributed: rank {} could not {} the rendezvous at {}:{} within {} s: {} (are all {} ranks "
+            "started, MASTER_ADDR/MASTER_PORT the same for all, and the port free?)",
+            world.rank, world.rank == 0 ? "open" : "reach", world.master_addr, world.master_port,
+            timeout.count() / 1000.0, first_line(e.what()), world.size);
     }
     try {
         if (device.is_cuda()) {

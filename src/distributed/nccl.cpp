@@ -21,9 +21,10 @@ c10::intrusive_ptr<c10d::Backend> make_nccl_backend(const c10::intrusive_ptr<c10
 
 c10::intrusive_ptr<c10d::Backend> make_nccl_backend(const c10::intrusive_ptr<c10d::Store>& /*store*/,
                                                     const World& /*world*/, std::chrono::milliseconds /*timeout*/) {
-    LOLA_THROW("distributed: this lola was built without NCCL, so it cannot train on several GPUs (build against a "
-               "CUDA LibTorch whose NCCL headers CMake finds: LOLA_NCCL in docs/distributed.md); --device cpu trains "
-               "with Gloo");
+    LOLA_THROW(
+        "distributed: this lola was built without NCCL, so it cannot train on several GPUs (build against a "
+        "CUDA LibTorch whose NCCL headers CMake finds: LOLA_NCCL in docs/distributed.md); --device cpu trains "
+        "with Gloo");
 }
 
 #endif

@@ -27,8 +27,10 @@ int parse_int(const std::string& name, const std::string& text, int lo, int hi) 
 int int_var(const Environment& env, const std::string& name, std::optional<int> fallback, int lo, int hi) {
     const std::optional<std::string> v = env(name);
     if (!v) {
-        LOLA_CHECK_USAGE(fallback.has_value(), "environment variable {} is not set (the launcher sets it; "
-                         "see docs/distributed.md)", name);
+        LOLA_CHECK_USAGE(fallback.has_value(),
+                         "environment variable {} is not set (the launcher sets it; "
+                         "see docs/distributed.md)",
+                         name);
         return *fallback;
     }
     return parse_int(name, *v, lo, hi);
@@ -47,7 +49,8 @@ World torchrun_world(const Environment& env) {
     LOLA_CHECK_USAGE(w.local_rank < w.local_size, "LOCAL_RANK={} must be below LOCAL_WORLD_SIZE={}", w.local_rank,
                      w.local_size);
     const std::optional<std::string> addr = env("MASTER_ADDR");
-    LOLA_CHECK_USAGE(addr && !addr->empty(), "environment variable MASTER_ADDR is not set (the host of rank 0; "
+    LOLA_CHECK_USAGE(addr && !addr->empty(),
+                     "environment variable MASTER_ADDR is not set (the host of rank 0; "
                      "torchrun and `lola launch` set it)");
     w.master_addr = *addr;
     w.master_port = int_var(env, "MASTER_PORT", std::nullopt, 1, kMaxPort);
@@ -69,7 +72,8 @@ World slurm_world(const Environment& env, int ntasks) {
         if (!nodes) {
             nodes = env("SLURM_JOB_NODELIST");
         }
-        LOLA_CHECK_USAGE(nodes.has_value(), "SLURM_JOB_NODELIST is not set and neither is MASTER_ADDR: launch with "
+        LOLA_CHECK_USAGE(nodes.has_value(),
+                         "SLURM_JOB_NODELIST is not set and neither is MASTER_ADDR: launch with "
                          "srun, or set MASTER_ADDR to the host of rank 0");
         w.master_addr = first_host(*nodes);
     }

@@ -86,8 +86,10 @@ class Distributed : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         tmp_ = new lola::test::TempDir();
-        const Result sim = lola::test::run_command(kLola + " simulate euler_multi_quadrants --preset tiny --no-progress "
-                                                           "--gammas 1.4 --out " + path("data").string());
+        const Result sim = lola::test::run_command(kLola +
+                                                   " simulate euler_multi_quadrants --preset tiny --no-progress "
+                                                   "--gammas 1.4 --out " +
+                                                   path("data").string());
         ASSERT_EQ(sim.code, 0) << sim.out;
     }
     static void TearDownTestSuite() { delete tmp_; }
@@ -96,8 +98,8 @@ protected:
     /// The tiny autoencoder, deterministic (no dropout, no latent noise: those draw per rank), 2 epochs of 3 steps.
     /// Adam's eps 1e-3 keeps its update smooth for near-zero gradients, whose sign float round-off may flip.
     static std::string ae_args(const std::string& out, const std::string& extra = "") {
-        return "train-ae --out " + path(out).string() + " --threads 1 dataset=euler_small dataset.root=" +
-               path("data").string() +
+        return "train-ae --out " + path(out).string() +
+               " --threads 1 dataset=euler_small dataset.root=" + path("data").string() +
                " ae=dcae_tiny ae.dropout=0 ae.latent_noise=0 train.epochs=2 train.steps_per_epoch=3 "
                "train.valid_batches=2 loader.batch_size=4 loader.valid_batch_size=4 optim.eps=0.001 " +
                extra;
@@ -211,9 +213,9 @@ TEST_F(Distributed, AKilledRankEndsTheOtherWithAMessageNamingIt) {
     const std::string log0 = path("killed0.log").string();
     // rank 1 is killed once rank 0 has logged its first step; rank 0 must end by itself, within the timeout
     const Result r = lola::test::run_command(
-        "sh -c 'RANK=0 " + env + " " + kLola + " " + args + " > " + log0 + " 2>&1 & p0=$!\n" + "RANK=1 " + env +
-        " " + kLola + " " + args + " > /dev/null 2>&1 & p1=$!\n" +
-        "i=0; while ! grep -q \"step \" " + log0 + " && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\n" +
+        "sh -c 'RANK=0 " + env + " " + kLola + " " + args + " > " + log0 + " 2>&1 & p0=$!\n" + "RANK=1 " + env + " " +
+        kLola + " " + args + " > /dev/null 2>&1 & p1=$!\n" + "i=0; while ! grep -q \"step \" " + log0 +
+        " && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\n" +
         "kill -9 $p1; start=$(date +%s); wait $p0; rc=$?; echo rc=$rc seconds=$(( $(date +%s) - start ))'");
     const std::string out = lola::test::read_text(log0);
     EXPECT_TRUE(has(r.out, "rc=1")) << r.out << out;
@@ -230,9 +232,9 @@ TEST_F(Distributed, AHungRankEndsTheOtherAfterTheTimeout) {
     const std::string args = ae_args("hung", "train.epochs=1 train.steps_per_epoch=1000000") + " --dist-timeout 10";
     const std::string log0 = path("hung0.log").string();
     const Result r = lola::test::run_command(
-        "sh -c 'RANK=0 " + env + " " + kLola + " " + args + " > " + log0 + " 2>&1 & p0=$!\n" + "RANK=1 " + env +
-        " " + kLola + " " + args + " > /dev/null 2>&1 & p1=$!\n" +
-        "i=0; while ! grep -q \"step \" " + log0 + " && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\n" +
+        "sh -c 'RANK=0 " + env + " " + kLola + " " + args + " > " + log0 + " 2>&1 & p0=$!\n" + "RANK=1 " + env + " " +
+        kLola + " " + args + " > /dev/null 2>&1 & p1=$!\n" + "i=0; while ! grep -q \"step \" " + log0 +
+        " && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\n" +
         "kill -STOP $p1; start=$(date +%s); wait $p0; rc=$?; kill -9 $p1; echo rc=$rc seconds=$(( $(date +%s) - start "
         "))'");
     const std::string out = lola::test::read_text(log0);

@@ -88,7 +88,8 @@ std::string describe(int status) {
 }
 
 void run_launch(const LaunchArgs& a) {
-    LOLA_CHECK_USAGE(!a.command.empty(), "launch: give the command after --, e.g. lola launch --nproc 2 -- train-ae "
+    LOLA_CHECK_USAGE(!a.command.empty(),
+                     "launch: give the command after --, e.g. lola launch --nproc 2 -- train-ae "
                      "--out runs/ae dataset=euler_small");
     LOLA_CHECK_USAGE(a.command.front() != "launch", "launch: the command cannot be launch itself");
     const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
