@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Scaling of data-parallel training on this machine (docs/distributed.md, docs/benchmarks.md): the same autoencoder
 # training (same global batch, same steps) as 1 process with 1 thread, 1 process with 2 threads, and 2 Gloo ranks of
-# 1 thread each (lola launch). Prints ms per step of each and the 2-rank scaling efficiency
-# (time of 1 process x 1 thread) / (2 x time of 2 ranks) ... as speedup / 2.
-#   bench/distributed.sh [BUILD_DIR] [STEPS] [AE] [BATCH]
+# 1 thread each (lola launch), with the gradients' all-reduce started during the backward pass (default) and after it
+# (LOLA_DDP_NO_OVERLAP=1). Prints ms per step of each, the share of the time the steps waited for the average, and the
+# 2-rank scaling efficiency: (time of 1 process x 1 thread) / (2 x time of 2 ranks).
+#   bench/distributed.sh [BUILD_DIR] [STEPS] [AE] [BATCH]   (LOLA_DDP_BUCKET_MB: gradient bucket size, default 25)
 set -euo pipefail
 BUILD="${1:-build}"
 STEPS="${2:-40}"
@@ -31,5 +32,10 @@ echo "train-ae $AE, batch $BATCH, $STEPS steps, $(nproc) cores: $(grep -m1 'mode
 t11=$(run "1 process x 1 thread" "$LOLA" train-ae --out "$TMP/a" --threads 1 $ARGS)
 t12=$(run "1 process x 2 threads" "$LOLA" train-ae --out "$TMP/b" --threads 2 $ARGS)
 t21=$(run "2 ranks x 1 thread (Gloo)" "$LOLA" launch --nproc 2 -- train-ae --out "$TMP/c" --threads 1 $ARGS)
+"$LOLA" launch --nproc 2 -- train-ae --out "$TMP/d" --threads 1 $ARGS 2>&1 | grep 'waited' | sed 's/^/  overlapped: /' >&2
+run "  same, no overlap" env LOLA_DDP_NO_OVERLAP=1 "$LOLA" launch --nproc 2 -- train-ae --out "$TMP/e" --threads 1 \
+    $ARGS >/dev/null
+LOLA_DDP_NO_OVERLAP=1 "$LOLA" launch --nproc 2 -- train-ae --out "$TMP/f" --threads 1 $ARGS 2>&1 | grep 'waited' |
+    sed 's/^/  not overlapped: /' >&2
 printf 'scaling efficiency of 2 ranks: %.2f (speedup %.2fx over 1 process x 1 thread; %.2fx over 1 x 2 threads)\n' \
     "$(echo "$t11 / (2 * $t21)" | bc -l)" "$(echo "$t11 / $t21" | bc -l)" "$(echo "$t12 / $t21" | bc -l)" >&2

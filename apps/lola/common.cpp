@@ -118,6 +118,14 @@ data::Batch ValidBatches::get(int64_t index) {
     return std::move(*b);
 }
 
+uint64_t position_salt(const std::vector<int64_t>& position) {
+    uint64_t salt = 0;
+    for (const int64_t p : position) {
+        salt = data::mix_seed({salt, static_cast<uint64_t>(p)});
+    }
+    return salt;
+}
+
 void check_training_memory(int64_t n_params, bool on_cpu, const std::string& keys) {
     const double need = 16.0 * static_cast<double>(n_params); // float32 weights, gradients, two moments
     const int64_t have = core::available_memory_bytes();

@@ -99,6 +99,9 @@ private:
     int64_t next_ = -1; ///< the index the loader is positioned at
 };
 
+/// A number that differs between the positions of a training stream ({epoch, batch}), for train::RankRandomness.
+uint64_t position_salt(const std::vector<int64_t>& position);
+
 /// Refuse (lola::Error) to train a model of `n_params` parameters on the CPU when its weights, gradients and optimizer
 /// state alone (16 bytes per parameter) exceed the memory available; `keys` names the config keys that size it.
 void check_training_memory(int64_t n_params, bool on_cpu, const std::string& keys);

@@ -139,29 +139,28 @@ torch::Tensor denoiser_loss(const Denoiser& denoiser, const torch::Tensor& x, co
                             const torch::Tensor& window_mask, const TimePrior& prior,
                             const std::optional<at::Generator>& generator) {
     LOLA_CHECK(x.defined() && x.dim() >= 1, "denoiser_loss: x must be a defined (B, C, n, spatial...) tensor");
-    return denoiser_loss_rows(denoiser, x, label, window_mask, prior, generator, 0, x.size(0));
+    const LossNoise noise = draw_loss_noise(x, prior, generator, 0, x.size(0));
+    return denoiser_loss_at(denoiser, x, label, window_mask, noise.t, noise.eps);
 }
 
-torch::Tensor denoiser_loss_rows(const Denoiser& denoiser, const torch::Tensor& x, const torch::Tensor& label,
-                                 const torch::Tensor& window_mask, const TimePrior& prior,
-                                 const std::optional<at::Generator>& generator, int64_t first_row,
-                                 int64_t global_rows) {
+LossNoise draw_loss_noise(const torch::Tensor& x, const TimePrior& prior, const std::optional<at::Generator>& generator,
+                          int64_t first_row, int64_t global_rows) {
     LOLA_CHECK(x.defined() && x.dim() >= 1, "denoiser_loss: x must be a defined (B, C, n, spatial...) tensor");
     const int64_t rows = x.size(0);
     LOLA_CHECK(first_row >= 0 && first_row + rows <= global_rows,
                "denoiser_loss: rows [{}, {}) are not in a batch of {}", first_row, first_row + rows, global_rows);
     // times in the dtype of x, but at least float32 (bf16 / fp16 times would be coarse)
     const bool low = x.scalar_type() != torch::kFloat && x.scalar_type() != torch::kDouble;
-    torch::Tensor t =
-        sample_time(global_rows, prior, generator, x.options().dtype(low ? torch::kFloat : x.scalar_type()));
+    LossNoise n;
+    n.t = sample_time(global_rows, prior, generator, x.options().dtype(low ? torch::kFloat : x.scalar_type()));
     std::vector<int64_t> shape = x.sizes().vec();
     shape[0] = global_rows;
-    torch::Tensor eps = randn_with(shape, x.options(), generator);
+    n.eps = randn_with(shape, x.options(), generator);
     if (global_rows != rows) {
-        t = t.narrow(0, first_row, rows);
-        eps = eps.narrow(0, first_row, rows);
+        n.t = n.t.narrow(0, first_row, rows);
+        n.eps = n.eps.narrow(0, first_row, rows);
     }
-    return denoiser_loss_at(denoiser, x, label, window_mask, t, eps);
+    return n;
 }
 
 torch::Tensor denoiser_loss(const NetworkFn& network, const std::shared_ptr<const Schedule>& schedule,

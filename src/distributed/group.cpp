@@ -52,7 +52,8 @@ struct Group::Impl {
     c10::intrusive_ptr<c10d::Store> store;
     c10::intrusive_ptr<c10d::Backend> backend;
     std::string backend_name;
-    int64_t checks = 0; ///< check_same calls so far (their keys differ)
+    int64_t checks = 0;                                  ///< check_same calls so far (their keys differ)
+    std::vector<c10::intrusive_ptr<c10d::Work>> started; ///< start_all_reduce_sum's, not yet waited for
 
     std::thread heartbeat;
     std::mutex mutex;
@@ -191,6 +192,22 @@ void Group::all_reduce_sum(std::vector<torch::Tensor>& tensors) {
     } catch (const std::exception& e) {
         impl_->fail("an all-reduce", e);
     }
+    impl_->wait_all(works, "an all-reduce");
+}
+
+void Group::start_all_reduce_sum(const torch::Tensor& t) {
+    try {
+        std::vector<at::Tensor> one{t};
+        impl_->started.push_back(impl_->backend->allreduce(one));
+    } catch (const std::exception& e) {
+        impl_->started.clear();
+        impl_->fail("an all-reduce", e);
+    }
+}
+
+void Group::wait_started() {
+    std::vector<c10::intrusive_ptr<c10d::Work>> works;
+    works.swap(impl_->started);
     impl_->wait_all(works, "an all-reduce");
 }
 

@@ -1,8 +1,11 @@
 #include "lola/train/data_parallel.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
 #include <torch/serialize/archive.h>
 
 #include <chrono>
+#include <mutex>
 
 #include "lola/core/error.h"
 #include "lola/distributed/group.h"
@@ -48,26 +51,45 @@ void unflatten_into(const torch::Tensor& flat, const std::vector<torch::Tensor>&
 
 } // namespace
 
-DataParallel::DataParallel(distributed::Group& group, torch::nn::Module& module, int64_t bucket_bytes)
-    : group_(group), module_(module) {
+DataParallel::DataParallel(distributed::Group& group, torch::nn::Module& module, int64_t bucket_bytes, bool overlap)
+    : group_(group), module_(module), overlap_(overlap) {
     for (const auto& p : module.parameters()) {
         if (p.requires_grad()) {
             params_.push_back(p);
         }
     }
+    place_.resize(params_.size());
     int64_t bytes = 0;
-    for (size_t i = 0; i < params_.size(); ++i) {
-        const torch::Tensor& p = params_[i];
+    for (size_t k = params_.size(); k-- > 0;) { // reverse order: the backward pass's, roughly
+        const torch::Tensor& p = params_[k];
         const auto nbytes = static_cast<int64_t>(p.nbytes());
         const bool fits = !buckets_.empty() && bytes + nbytes <= bucket_bytes &&
-                          params_[buckets_.back().front()].scalar_type() == p.scalar_type() &&
-                          params_[buckets_.back().front()].device() == p.device();
+                          params_[buckets_.back().params.front()].scalar_type() == p.scalar_type() &&
+                          params_[buckets_.back().params.front()].device() == p.device();
         if (!fits) {
             buckets_.emplace_back();
             bytes = 0;
         }
-        buckets_.back().push_back(i);
+        Bucket& b = buckets_.back();
+        place_[k] = {buckets_.size() - 1, b.params.size()};
+        b.offset.push_back(b.params.empty() ? 0 : b.offset.back() + params_[b.params.back()].numel());
+        b.params.push_back(k);
         bytes += nbytes;
+    }
+    for (Bucket& b : buckets_) {
+        const torch::Tensor& last = params_[b.params.back()];
+        b.flat = torch::zeros({b.offset.back() + last.numel()}, last.options());
+    }
+    if (overlap_) {
+        for (size_t k = 0; k < params_.size(); ++k) {
+            hooks_.push_back(params_[k].register_hook([this, k](const torch::Tensor& grad) { on_gradient(k, grad); }));
+        }
+    }
+}
+
+DataParallel::~DataParallel() {
+    for (size_t k = 0; k < hooks_.size(); ++k) {
+        params_[k].remove_hook(hooks_[k]);
     }
 }
 
@@ -92,38 +114,80 @@ void DataParallel::broadcast_state() {
     }
 }
 
-double DataParallel::average_gradients(double value) {
-    const auto start = std::chrono::steady_clock::now();
+void DataParallel::prepare() {
+    for (Bucket& b : buckets_) {
+        b.flat.zero_(); // a parameter without a gradient in this step counts zeros
+        b.pending = b.params.size();
+        b.started = false;
+    }
+    next_to_start_ = 0;
+    armed_ = overlap_;
+}
+
+void DataParallel::on_gradient(size_t param, const torch::Tensor& grad) {
+    if (!armed_) {
+        return; // a backward pass outside a training step
+    }
     torch::NoGradGuard no_grad;
-    std::vector<torch::Tensor> flats;
-    for (const auto& bucket : buckets_) {
-        std::vector<torch::Tensor> grads;
-        for (const size_t i : bucket) {
-            const torch::Tensor& g = params_[i].grad();
-            grads.push_back(g.defined() ? g : torch::zeros_like(params_[i]));
+    const auto [bucket, position] = place_[param];
+    Bucket& b = buckets_[bucket];
+    b.flat.narrow(0, b.offset[position], grad.numel()).copy_(grad.reshape(-1));
+    if (--b.pending == 0) {
+        start_ready_buckets();
+    }
+}
+
+void DataParallel::start_ready_buckets() {
+    // in bucket order, so that every rank starts the same sums in the same order
+    while (next_to_start_ < buckets_.size() && buckets_[next_to_start_].pending == 0) {
+        start(buckets_[next_to_start_++]);
+    }
+}
+
+void DataParallel::start(Bucket& b) {
+    group_.start_all_reduce_sum(b.flat);
+    b.started = true;
+}
+
+double DataParallel::average_gradients(double value) {
+    const auto t0 = std::chrono::steady_clock::now();
+    torch::NoGradGuard no_grad;
+    if (!armed_) { // no hooks ran: the gradients are read now
+        for (Bucket& b : buckets_) {
+            b.flat.zero_();
+            for (size_t j = 0; j < b.params.size(); ++j) {
+                const torch::Tensor& g = params_[b.params[j]].grad();
+                if (g.defined()) {
+                    b.flat.narrow(0, b.offset[j], g.numel()).copy_(g.reshape(-1));
+                }
+            }
         }
-        flats.push_back(flatten(grads));
+    }
+    armed_ = false;
+    for (Bucket& b : buckets_) { // those with a parameter that got no gradient, or all without overlap
+        if (!b.started) {
+            start(b);
+        }
     }
     const torch::Device device = params_.empty() ? torch::Device(torch::kCPU) : params_.front().device();
-    flats.push_back(torch::tensor({value}, torch::TensorOptions().dtype(torch::kFloat64)).to(device));
-    group_.all_reduce_sum(flats);
+    const torch::Tensor scalar = torch::tensor({value}, torch::TensorOptions().dtype(torch::kFloat64)).to(device);
+    group_.start_all_reduce_sum(scalar);
+    group_.wait_started();
     const double inv = 1.0 / static_cast<double>(group_.size());
-    for (size_t b = 0; b < buckets_.size(); ++b) {
-        flats[b].mul_(inv);
-        int64_t offset = 0;
-        for (const size_t i : buckets_[b]) {
-            torch::Tensor& p = params_[i];
-            const torch::Tensor avg = flats[b].narrow(0, offset, p.numel()).view_as(p);
+    for (Bucket& b : buckets_) {
+        b.flat.mul_(inv);
+        for (size_t j = 0; j < b.params.size(); ++j) {
+            torch::Tensor& p = params_[b.params[j]];
+            const torch::Tensor avg = b.flat.narrow(0, b.offset[j], p.numel()).view_as(p);
             if (p.grad().defined()) {
                 p.mutable_grad().copy_(avg);
             } else {
                 p.mutable_grad() = avg.clone();
             }
-            offset += p.numel();
         }
     }
-    const double mean = flats.back().item<double>() * inv;
-    reduce_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double mean = scalar.item<double>() * inv;
+    wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return mean;
 }
 
@@ -136,6 +200,50 @@ std::vector<double> DataParallel::sum(const std::vector<double>& values) {
     group_.all_reduce_sum(t);
     const torch::Tensor cpu = t.front().cpu();
     return {cpu.data_ptr<double>(), cpu.data_ptr<double>() + cpu.numel()};
+}
+
+namespace {
+
+uint64_t splitmix64(uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30U)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27U)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31U);
+}
+
+} // namespace
+
+RankRandomness::RankRandomness(int rank, int count, torch::Device device, uint64_t salt) {
+    if (count <= 1) {
+        return;
+    }
+    std::vector<at::Generator> generators{at::detail::getDefaultCPUGenerator()};
+    if (device.is_cuda()) {
+        generators.push_back(at::globalContext().defaultGenerator(device));
+    }
+    for (at::Generator& gen : generators) {
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        saved_.emplace_back(gen, gen.get_state());
+    }
+    // the shared CPU state, hashed: the same on every rank
+    const torch::Tensor& shared = saved_.front().second;
+    const auto* bytes = static_cast<const unsigned char*>(shared.data_ptr());
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < shared.nbytes(); ++i) {
+        h = (h ^ bytes[i]) * 1099511628211ULL;
+    }
+    h ^= splitmix64(salt);
+    for (size_t g = 0; g < generators.size(); ++g) {
+        std::lock_guard<std::mutex> lock(generators[g].mutex());
+        generators[g].set_current_seed(splitmix64(h ^ splitmix64((static_cast<uint64_t>(rank) << 8U) + g)));
+    }
+}
+
+RankRandomness::~RankRandomness() {
+    for (auto& [gen, state] : saved_) {
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        gen.set_state(state);
+    }
 }
 
 std::string state_digest(torch::nn::Module& module, torch::optim::Optimizer& optimizer) {

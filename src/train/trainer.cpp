@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <optional>
@@ -327,6 +328,7 @@ EpochStats train_epoch(Task& task, torch::optim::Optimizer& optimizer, const Opt
         if (dp != nullptr) {
             // the weighted shard losses average to the global batch's loss, and so do their gradients
             const double weight = task.last_batch_weight();
+            dp->prepare(); // buckets start averaging while the backward pass goes on
             (loss * weight).backward();
             l = dp->average_gradients(loss.item<double>() * weight);
         } else {
@@ -464,7 +466,15 @@ TrainSummary Trainer::run(bool resume) {
     torch::nn::Module& module = task_.module();
     std::optional<DataParallel> dp;
     if (group_ != nullptr) {
-        dp.emplace(*group_, module);
+        // for measuring (bench/distributed.sh): LOLA_DDP_NO_OVERLAP=1 averages after the backward pass;
+        // LOLA_DDP_BUCKET_MB sets the bucket size (default 25 MB, as PyTorch's DDP)
+        const char* no_overlap = std::getenv("LOLA_DDP_NO_OVERLAP"); // NOLINT(concurrency-mt-unsafe): before threads
+        const char* bucket_mb = std::getenv("LOLA_DDP_BUCKET_MB");   // NOLINT(concurrency-mt-unsafe): before threads
+        const double mb = bucket_mb != nullptr ? std::atof(bucket_mb) : 25.0;
+        LOLA_CHECK_USAGE(mb > 0, "LOLA_DDP_BUCKET_MB must be a positive number of megabytes, got '{}'",
+                         bucket_mb != nullptr ? bucket_mb : "");
+        dp.emplace(*group_, module, static_cast<int64_t>(mb * (1 << 20)),
+                   no_overlap == nullptr || std::string(no_overlap) != "1");
     }
     const bool writer = group_ == nullptr || group_->rank() == 0; // rank 0 alone writes files
     RunState state;
@@ -526,10 +536,11 @@ TrainSummary Trainer::run(bool resume) {
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
     if (dp && opts_.progress) {
         LOLA_LOG_INFO(
-            "distributed: averaging the gradients over {} ranks took {:.1f}% of the training time ({} "
-            "bucket{} per step, after the backward pass)",
-            dp->size(), 100 * dp->reduce_seconds() / std::max(summary.seconds, 1e-9), dp->buckets(),
-            dp->buckets() == 1 ? "" : "s");
+            "distributed: the steps waited {:.1f}% of the training time for the gradients' average over {} "
+            "ranks ({} bucket{} per step, {})",
+            100 * dp->wait_seconds() / std::max(summary.seconds, 1e-9), dp->size(), dp->buckets(),
+            dp->buckets() == 1 ? "" : "s",
+            dp->overlaps() ? "started during the backward pass" : "after the backward pass");
     }
     summary.steps = state.step;
     summary.skipped = state.skipped;

@@ -178,7 +178,9 @@ TEST_F(Distributed, PsgdAndSoapStatesStayIdenticalAcrossRanks) {
     // the trainer compares every rank's weights and optimizer state with rank 0's after each epoch and fails on a
     // difference (Group.CheckSameRefusesADifferenceOnEveryRank shows that it can)
     for (const std::string optim : {"psgd", "soap"}) {
-        const Result r = lola("launch --nproc 2 -- " + ae_args(optim, "optim=" + optim + " optim.eps=1e-8"));
+        const Result r =
+            lola("launch --nproc 2 -- " +
+                 ae_args(optim, "optim=" + optim + " optim.eps=1e-8 ae.dropout=0.05 ae.latent_noise=0.01"));
         EXPECT_EQ(r.code, 0) << optim << ":\n" << r.out;
         EXPECT_FALSE(has(r.out, "differ")) << r.out;
         EXPECT_EQ(lines_of(path(optim) / "metrics.jsonl").size(), 2U);
@@ -186,24 +188,26 @@ TEST_F(Distributed, PsgdAndSoapStatesStayIdenticalAcrossRanks) {
 }
 
 TEST_F(Distributed, ResumeOnTwoRanksReproducesTheUninterruptedRunAndOnOneRankContinues) {
-    const Result full = lola("launch --nproc 2 -- " + ae_args("full"));
+    // with dropout and latent noise, which each rank draws from a stream of its own (train::RankRandomness)
+    const std::string noisy = "ae.dropout=0.05 ae.latent_noise=0.01";
+    const Result full = lola("launch --nproc 2 -- " + ae_args("full", noisy));
     ASSERT_EQ(full.code, 0) << full.out;
-    const Result half = lola("launch --nproc 2 -- " + ae_args("half") + " --stop-after 1");
+    const Result half = lola("launch --nproc 2 -- " + ae_args("half", noisy) + " --stop-after 1");
     ASSERT_EQ(half.code, 0) << half.out;
     EXPECT_EQ(lines_of(path("half") / "metrics.jsonl").size(), 1U);
     fs::copy(path("half"), path("half1"), fs::copy_options::recursive);
-    const Result rest = lola("launch --nproc 2 -- " + ae_args("half") + " --resume");
+    const Result rest = lola("launch --nproc 2 -- " + ae_args("half", noisy) + " --resume");
     ASSERT_EQ(rest.code, 0) << rest.out;
     EXPECT_EQ(lola::test::read_text(path("half") / "metrics.jsonl"),
               lola::test::read_text(path("full") / "metrics.jsonl"));
-    // on another number of ranks: the same global batches, equal up to round-off (not bit for bit)
-    const Result alone = lola(ae_args("half1") + " --resume");
+    // on another number of ranks: the same global batches, other dropout masks (not bit for bit)
+    const Result alone = lola(ae_args("half1", noisy) + " --resume");
     ASSERT_EQ(alone.code, 0) << alone.out;
     const auto a = lines_of(path("full") / "metrics.jsonl");
     const auto b = lines_of(path("half1") / "metrics.jsonl");
     ASSERT_EQ(b.size(), 2U);
     EXPECT_NEAR(metric(a[1], "train/loss/mean"), metric(b[1], "train/loss/mean"),
-                1e-5 * metric(a[1], "train/loss/mean"));
+                0.1 * metric(a[1], "train/loss/mean"));
 }
 
 TEST_F(Distributed, AKilledRankEndsTheOtherWithAMessageNamingIt) {

@@ -10,6 +10,7 @@
 #include "lola/autoencoder/loss.h"
 #include "lola/core/error.h"
 #include "lola/core/log.h"
+#include "lola/train/data_parallel.h"
 #include "lola/train/trainer.h"
 #include "train_job.h"
 
@@ -23,12 +24,14 @@ namespace {
 class AeTask : public train::Task {
 public:
     AeTask(autoencoder::AutoEncoder model, autoencoder::AeLossOptions loss, std::unique_ptr<data::BatchStream> train,
-           std::shared_ptr<const data::WindowDataset> valid, data::LoaderOptions valid_opts, torch::Device device)
+           std::shared_ptr<const data::WindowDataset> valid, data::LoaderOptions valid_opts, torch::Device device,
+           data::Shard shard)
         : model_(std::move(model)),
           loss_(std::move(loss)),
           train_(std::move(train)),
           valid_(std::move(valid), std::move(valid_opts)),
-          device_(device) {}
+          device_(device),
+          shard_(shard) {}
 
     torch::nn::Module& module() override { return *model_; }
 
@@ -36,6 +39,8 @@ public:
         data::Batch b = train_->next();
         last_ = b.global_size;
         weight_ = b.weight;
+        // dropout and latent noise: a stream of this rank's own, salted with the step's data position
+        const train::RankRandomness fork(shard_.rank, shard_.count, device_, position_salt(train_->position()));
         return loss_of(b);
     }
     int64_t last_batch_size() const override { return last_; }
@@ -59,6 +64,7 @@ private:
     std::unique_ptr<data::BatchStream> train_;
     ValidBatches valid_;
     torch::Device device_;
+    data::Shard shard_;
     int64_t last_ = 0;
     double weight_ = 1;
 };
@@ -99,7 +105,7 @@ void run_train_ae(const TrainRunArgs& a) {
     data::LoaderOptions train_opts = loader_options(cfg, dataset, true);
     train_opts.shard = job.shard();
     AeTask task(model, loss, std::make_unique<data::BatchStream>(train_ds, train_opts), valid_ds,
-                loader_options(cfg, dataset, false), device);
+                loader_options(cfg, dataset, false), device, job.shard());
     train::Trainer trainer(dir, task, setup.optim, setup.trainer, job.group());
     log_train_summary("train-ae", trainer.run(a.resume));
 }

@@ -17,6 +17,7 @@
 #include "lola/io/latent_cache.h"
 #include "lola/io/well.h"
 #include "lola/nn/layers.h"
+#include "lola/train/data_parallel.h"
 #include "lola/train/trainer.h"
 #include "train_job.h"
 
@@ -82,8 +83,9 @@ private:
 /// The training task of both emulators: random context masks (docs/method.md 4.6) and the model's loss.
 class EmulatorTask : public train::Task {
 public:
-    EmulatorTask(EmulatorRun& run, std::unique_ptr<WindowSource> source, torch::Device device, uint64_t seed)
-        : run_(run), source_(std::move(source)), device_(device), seed_(seed) {}
+    EmulatorTask(EmulatorRun& run, std::unique_ptr<WindowSource> source, torch::Device device, uint64_t seed,
+                 data::Shard shard)
+        : run_(run), source_(std::move(source)), device_(device), seed_(seed), shard_(shard) {}
 
     torch::nn::Module& module() override { return run_.module(); }
     torch::Tensor train_loss() override {
@@ -114,9 +116,15 @@ private:
         if (global != rows) {
             known = known.narrow(0, b.first_row, rows);
         }
+        diffusion::LossNoise noise;
         if (run_.kind == EmulatorKind::kDiffusion) {
-            return diffusion::denoiser_loss_rows(*run_.preconditioned, x, label, known, run_.emulator.time_prior, gen,
-                                                 b.first_row, global);
+            noise = diffusion::draw_loss_noise(x, run_.emulator.time_prior, gen, b.first_row, global);
+        }
+        // the forward pass's dropout: a stream of this rank's own in training (validation draws nothing there)
+        const train::RankRandomness fork(gen ? 0 : shard_.rank, gen ? 1 : shard_.count, device_,
+                                         position_salt(source_->position()));
+        if (run_.kind == EmulatorKind::kDiffusion) {
+            return diffusion::denoiser_loss_at(*run_.preconditioned, x, label, known, noise.t, noise.eps);
         }
         return run_.solver->loss(x, known, label);
     }
@@ -125,6 +133,7 @@ private:
     std::unique_ptr<WindowSource> source_;
     torch::Device device_;
     uint64_t seed_;
+    data::Shard shard_;
     int64_t last_ = 0;
     double weight_ = 1;
 };
@@ -272,7 +281,7 @@ void run_train_emulator(EmulatorKind kind, const TrainRunArgs& a) {
     run.module().to(device);
     LOLA_LOG_INFO("{}: {} backbone {} ({} parameters) on {}, run folder {}", cmd, kind_name(kind), run.backbone.name,
                   nn::count_parameters(run.module()), data.description, run.dir.string());
-    EmulatorTask task(run, std::move(data.source), device, seed);
+    EmulatorTask task(run, std::move(data.source), device, seed, job.shard());
     train::Trainer trainer(run.dir, task, setup.optim, setup.trainer, job.group());
     log_train_summary(cmd, trainer.run(a.resume));
 }

@@ -68,12 +68,14 @@ torch::Tensor denoiser_loss(const Denoiser& denoiser, const torch::Tensor& x, co
                             const torch::Tensor& window_mask, const TimePrior& prior = {},
                             const std::optional<at::Generator>& generator = std::nullopt);
 
-/// denoiser_loss for rows [first_row, first_row + B) of a batch of `global_rows` rows (a data::Shard of a data-parallel
-/// step): t and eps are drawn for all `global_rows` rows, in denoiser_loss's order, and this shard's rows kept, so the
-/// shards together see the draws of the single-process step and every rank's generator advances alike.
-torch::Tensor denoiser_loss_rows(const Denoiser& denoiser, const torch::Tensor& x, const torch::Tensor& label,
-                                 const torch::Tensor& window_mask, const TimePrior& prior,
-                                 const std::optional<at::Generator>& generator, int64_t first_row, int64_t global_rows);
+/// The draws of denoiser_loss (t, then eps) for rows [first_row, first_row + B) of a batch of `global_rows` rows (a
+/// data::Shard of a data-parallel step): drawn for all `global_rows` rows and this shard's rows kept, so the shards
+/// together see the draws of the single-process step and every rank's generator advances alike.
+struct LossNoise {
+    torch::Tensor t, eps;
+};
+LossNoise draw_loss_noise(const torch::Tensor& x, const TimePrior& prior, const std::optional<at::Generator>& generator,
+                          int64_t first_row, int64_t global_rows);
 
 /// The same with PreconditionedDenoiser(network, schedule) built on the fly.
 torch::Tensor denoiser_loss(const NetworkFn& network, const std::shared_ptr<const Schedule>& schedule,

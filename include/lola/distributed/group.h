@@ -33,6 +33,10 @@ public:
 
     /// In-place sums over the ranks of `tensors` (each on the group's device), started together and waited for.
     void all_reduce_sum(std::vector<torch::Tensor>& tensors);
+    /// Starts an in-place sum over the ranks of `t` and returns at once; wait_started() waits for every sum started.
+    /// Every rank must start the same sums in the same order.
+    void start_all_reduce_sum(const torch::Tensor& t);
+    void wait_started();
     /// In-place copies of rank `root`'s tensors on every rank.
     void broadcast(std::vector<torch::Tensor>& tensors, int root = 0);
     void barrier();

@@ -3,6 +3,7 @@
 // a difference.
 #include <gtest/gtest.h>
 
+#include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/linear.h>
 
 #include <netinet/in.h>
@@ -225,6 +226,62 @@ TEST(DataParallel, AveragesGradientsAndBroadcastsWeights) {
     }
 }
 
+TEST(DataParallel, StartsBucketsDuringTheBackwardPassAndAveragesThem) {
+    // loss = sum(W x_r + b) + (rank 0 only) sum(extra): dL/dW = 1 x_r^T, dL/db = 1; `extra` gets no gradient on rank 1
+    auto [a, b] = on_two_ranks([](lola::distributed::Group& g) {
+        torch::manual_seed(0);
+        torch::nn::Sequential net(torch::nn::Linear(3, 2), torch::nn::Linear(2, 2));
+        auto first = net->ptr<torch::nn::LinearImpl>(0);
+        auto extra = net->ptr<torch::nn::LinearImpl>(1);
+        lola::train::DataParallel dp(g, *net, /*bucket_bytes=*/16, /*overlap=*/true);
+        const torch::Tensor x = torch::tensor({1.0F, 2.0F, 3.0F}) * static_cast<float>(g.rank() + 1);
+        dp.prepare();
+        torch::Tensor loss = first->forward(x).sum();
+        if (g.rank() == 0) {
+            loss = loss + extra->forward(torch::ones({2})).sum();
+        }
+        loss.backward();
+        const double mean = dp.average_gradients(loss.item<double>());
+        return std::vector<torch::Tensor>{first->weight.grad().clone(), first->bias.grad().clone(),
+                                          extra->weight.grad().clone(), torch::tensor(mean)};
+    });
+    // the mean of x_0 = (1, 2, 3) and x_1 = 2 x_0 is 1.5 x_0
+    const torch::Tensor w = torch::tensor({1.5F, 3.0F, 4.5F}).expand({2, 3});
+    for (const auto& r : {a, b}) {
+        EXPECT_TRUE(torch::allclose(r[0], w)) << r[0];
+        EXPECT_TRUE(torch::allclose(r[1], torch::ones({2}))) << r[1];
+        EXPECT_TRUE(torch::allclose(r[2], torch::full({2, 2}, 0.5F))) << r[2];
+    }
+    EXPECT_DOUBLE_EQ(a[3].item<double>(), b[3].item<double>());
+}
+
 #endif
+
+TEST(RankRandomness, GivesEachRankAndStepItsOwnStreamAndLeavesTheSharedOneUntouched) {
+    auto draw_as = [](int rank, int count, uint64_t salt) {
+        torch::manual_seed(5);
+        torch::Tensor inside;
+        {
+            const lola::train::RankRandomness fork(rank, count, torch::kCPU, salt);
+            inside = torch::randn({8});
+        }
+        return std::make_pair(inside, torch::randn({4})); // after the guard: the shared stream
+    };
+    const auto [r0, after0] = draw_as(0, 2, 1);
+    const auto [r1, after1] = draw_as(1, 2, 1);
+    const auto [r0_next, after0_next] = draw_as(0, 2, 2);
+    EXPECT_FALSE(torch::equal(r0, r1));                    // ranks draw differently inside
+    EXPECT_FALSE(torch::equal(r0, r0_next));               // and so do steps
+    EXPECT_TRUE(torch::equal(r0, draw_as(0, 2, 1).first)); // reproducibly (resume)
+    // the shared stream is where it was: as if the guard had not been there
+    torch::manual_seed(5);
+    const torch::Tensor untouched = torch::randn({4});
+    EXPECT_TRUE(torch::equal(after0, untouched));
+    EXPECT_TRUE(torch::equal(after1, untouched));
+    // a single process: no fork at all
+    const auto [one, after_one] = draw_as(0, 1, 1);
+    torch::manual_seed(5);
+    EXPECT_TRUE(torch::equal(one, torch::randn({8})));
+}
 
 } // namespace
