@@ -4,8 +4,6 @@
 // torchrun's, Slurm's or `lola launch`'s variables.
 #include <gtest/gtest.h>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <torch/serialize.h>
@@ -24,18 +22,6 @@ using Result = lola::test::CommandResult;
 const std::string kLola = LOLA_BINARY;
 
 bool has(const std::string& text, const std::string& what) { return lola::test::contains(text, what); }
-
-int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
 
 /// The tensors of a weights file (train::save_weights), by name.
 std::map<std::string, torch::Tensor> read_weights(const fs::path& path) {
@@ -109,7 +95,7 @@ protected:
     /// Two ranks started by hand with torchrun's variables; `ranks_args[r]` are rank r's arguments. Returns each
     /// rank's exit code and output after both ended.
     static std::vector<Result> torchrun_pair(const std::array<std::string, 2>& ranks_args) {
-        const int port = free_port();
+        const int port = lola::test::free_tcp_port();
         std::vector<Result> out;
         std::string script;
         for (int r = 0; r < 2; ++r) {
@@ -128,6 +114,25 @@ protected:
             out.push_back(one);
         }
         return out;
+    }
+
+    /// Two ranks with torchrun's variables on an endless run; once rank 0 has logged its first step, rank 1 gets
+    /// `signal` (KILL: dies, STOP: hangs). Returns the script's output ("rc=<rank 0's exit code> seconds=<until it
+    /// ended>") and rank 0's log; rank 0 must end by itself.
+    static std::pair<Result, std::string> signal_rank1_after_first_step(const std::string& name,
+                                                                        const std::string& signal, int timeout) {
+        const std::string env =
+            "WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(lola::test::free_tcp_port());
+        const std::string args = ae_args(name, "train.epochs=1 train.steps_per_epoch=1000000") + " --dist-timeout " +
+                                 std::to_string(timeout);
+        const std::string log0 = path(name + "0.log").string();
+        const Result r = lola::test::run_command(
+            "sh -c 'RANK=0 " + env + " " + kLola + " " + args + " > " + log0 + " 2>&1 & p0=$!\n" + "RANK=1 " + env +
+            " " + kLola + " " + args + " > /dev/null 2>&1 & p1=$!\n" + "i=0; while ! grep -q \"step \" " + log0 +
+            " && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\n" + "kill -" + signal +
+            " $p1; start=$(date +%s); wait $p0; rc=$?; kill -9 $p1 2>/dev/null; echo rc=$rc seconds=$(( $(date +%s) - "
+            "start ))'");
+        return {r, lola::test::read_text(log0)};
     }
 
     static lola::test::TempDir* tmp_;
@@ -211,17 +216,7 @@ TEST_F(Distributed, ResumeOnTwoRanksReproducesTheUninterruptedRunAndOnOneRankCon
 }
 
 TEST_F(Distributed, AKilledRankEndsTheOtherWithAMessageNamingIt) {
-    const int port = free_port();
-    const std::string env = "WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port);
-    const std::string args = ae_args("killed", "train.epochs=1 train.steps_per_epoch=1000000") + " --dist-timeout 30";
-    const std::string log0 = path("killed0.log").string();
-    // rank 1 is killed once rank 0 has logged its first step; rank 0 must end by itself, within the timeout
-    const Result r = lola::test::run_command(
-        "sh -c 'RANK=0 " + env + " " + kLola + " " + args + " > " + log0 + " 2>&1 & p0=$!\n" + "RANK=1 " + env + " " +
-        kLola + " " + args + " > /dev/null 2>&1 & p1=$!\n" + "i=0; while ! grep -q \"step \" " + log0 +
-        " && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\n" +
-        "kill -9 $p1; start=$(date +%s); wait $p0; rc=$?; echo rc=$rc seconds=$(( $(date +%s) - start ))'");
-    const std::string out = lola::test::read_text(log0);
+    const auto [r, out] = signal_rank1_after_first_step("killed", "KILL", 30);
     EXPECT_TRUE(has(r.out, "rc=1")) << r.out << out;
     EXPECT_TRUE(has(out, "lost rank 1")) << out;
     const auto at = r.out.find("seconds=");
@@ -231,17 +226,7 @@ TEST_F(Distributed, AKilledRankEndsTheOtherWithAMessageNamingIt) {
 
 // The timeout leaves room for a loaded machine: it also bounds the rendezvous and every ordinary step.
 TEST_F(Distributed, AHungRankEndsTheOtherAfterTheTimeout) {
-    const int port = free_port();
-    const std::string env = "WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port);
-    const std::string args = ae_args("hung", "train.epochs=1 train.steps_per_epoch=1000000") + " --dist-timeout 10";
-    const std::string log0 = path("hung0.log").string();
-    const Result r = lola::test::run_command(
-        "sh -c 'RANK=0 " + env + " " + kLola + " " + args + " > " + log0 + " 2>&1 & p0=$!\n" + "RANK=1 " + env + " " +
-        kLola + " " + args + " > /dev/null 2>&1 & p1=$!\n" + "i=0; while ! grep -q \"step \" " + log0 +
-        " && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\n" +
-        "kill -STOP $p1; start=$(date +%s); wait $p0; rc=$?; kill -9 $p1; echo rc=$rc seconds=$(( $(date +%s) - start "
-        "))'");
-    const std::string out = lola::test::read_text(log0);
+    const auto [r, out] = signal_rank1_after_first_step("hung", "STOP", 10);
     EXPECT_TRUE(has(r.out, "rc=1")) << r.out << out;
     EXPECT_TRUE(has(out, "lost rank 1")) << out;
 }
@@ -262,7 +247,9 @@ TEST_F(Distributed, TorchrunAndSlurmVariablesStartAJob) {
     EXPECT_EQ(lines_of(path("torchrun") / "metrics.jsonl").size(), 2U);
 
     // srun's variables; the rendezvous is the node list's first host, the port 29500 + SLURM_JOB_ID mod 10000
-    const int job = free_port() >= 29500 && free_port() < 39500 ? free_port() - 29500 : ::getpid() % 10000;
+    const int job = lola::test::free_tcp_port() >= 29500 && lola::test::free_tcp_port() < 39500
+                        ? lola::test::free_tcp_port() - 29500
+                        : ::getpid() % 10000;
     std::string script;
     for (int r = 0; r < 2; ++r) {
         script += "SLURM_PROCID=" + std::to_string(r) + " SLURM_LOCALID=" + std::to_string(r) +

@@ -52,6 +52,9 @@ CommandResult run_command(const std::string& command);
 inline CommandResult run_lola(const std::string& args) { return run_command(std::string(LOLA_BINARY) + " " + args); }
 #endif
 
+/// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick), for a test's rendezvous.
+int free_tcp_port();
+
 /// The whole content of a text file ("" when it cannot be read).
 inline std::string read_text(const std::filesystem::path& path) {
     std::ifstream in(path);

@@ -6,10 +6,6 @@
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/linear.h>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <future>
 #include <map>
 #include <thread>
@@ -19,6 +15,7 @@
 #include "lola/distributed/group.h"
 #include "lola/distributed/world.h"
 #include "lola/train/data_parallel.h"
+#include "support/test_support.h"
 
 namespace {
 
@@ -141,22 +138,10 @@ TEST(Shard, RowsCoverTheBatchOnceAndWeightsAverageToOne) {
 
 #ifdef LOLA_TEST_GLOO
 
-int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
-
 /// Runs `body(group)` on two ranks (threads of this process) and returns what each returned.
 template <class F>
 auto on_two_ranks(F body) {
-    const int port = free_port();
+    const int port = lola::test::free_tcp_port();
     auto rank = [&](int r) {
         World w;
         w.rank = r;
