@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "lola/core/error.h"
+#include "lola/core/hash.h"
 #include "lola/core/log.h"
 #include "lola/io/hdf5.h"
 #include "lola/io/well.h"
@@ -13,10 +14,7 @@ namespace lola::data {
 uint64_t mix_seed(std::initializer_list<uint64_t> values) {
     uint64_t h = 0x9E3779B97F4A7C15ULL;
     for (uint64_t v : values) {
-        uint64_t z = h + v + 0x9E3779B97F4A7C15ULL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-        h = z ^ (z >> 31);
+        h = core::splitmix64(h + v);
     }
     return h;
 }

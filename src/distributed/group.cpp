@@ -10,6 +10,7 @@
 
 #include "backends.h"
 #include "lola/core/error.h"
+#include "lola/core/hash.h"
 
 namespace lola::distributed {
 
@@ -20,15 +21,6 @@ using std::chrono::milliseconds;
 constexpr milliseconds kHeartbeatPeriod{500};
 
 std::string heartbeat_key(int rank) { return fmt::format("lola/heartbeat/{}", rank); }
-
-/// FNV-1a of a string, in hex: what check_same puts in the store.
-std::string hash_of(const std::string& text) {
-    uint64_t h = 1469598103934665603ULL;
-    for (const char c : text) {
-        h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-    }
-    return fmt::format("{:016x}", h);
-}
 
 /// The first line of a c10d message (Gloo's carry a file:line prefix and sometimes a backtrace).
 std::string first_line(const std::string& message) { return message.substr(0, message.find('\n')); }
@@ -239,7 +231,9 @@ void Group::barrier() {
 void Group::check_same(const std::string& what, const std::string& text) {
     Impl& m = *impl_;
     const std::string prefix = fmt::format("lola/check/{}/", m.checks++);
-    const std::string mine = hash_of(text);
+    core::Fnv1a hash; // what goes through the store: a hash, not the text
+    hash.add(text);
+    const std::string mine = hash.hex();
     std::vector<std::string> keys;
     std::vector<std::string> hashes;
     try {

@@ -1,6 +1,7 @@
 // Euler options (validation, names), piecewise-constant initial conditions (random sampler, Lax-Liu
 // configurations) and run_trajectory.
 #include "lola/core/error.h"
+#include "lola/core/hash.h"
 #include "lola/sim/euler.h"
 
 #include <algorithm>
@@ -114,18 +115,11 @@ void QuadrantIC::validate() const {
 
 namespace {
 
-uint64_t splitmix64(uint64_t x) {
-    x += 0x9E3779B97F4A7C15ULL;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    return x ^ (x >> 31);
-}
-
 // Uniform draws from the raw 64-bit output of mt19937_64 (whose sequence the C++ standard fixes); the
 // std::*_distribution classes are avoided because their algorithms differ between standard libraries.
 class Draws {
 public:
-    explicit Draws(uint64_t seed) : engine_(splitmix64(seed)) {}
+    explicit Draws(uint64_t seed) : engine_(core::splitmix64(seed)) {}
     /// Uniform in [0, 1) with 53 random bits.
     double uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
     double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }

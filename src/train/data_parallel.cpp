@@ -8,7 +8,9 @@
 #include <mutex>
 
 #include "lola/core/error.h"
+#include "lola/core/hash.h"
 #include "lola/distributed/group.h"
+#include "lola/train/trainer.h"
 
 namespace lola::train {
 
@@ -57,6 +59,9 @@ DataParallel::DataParallel(distributed::Group& group, torch::nn::Module& module,
         if (p.requires_grad()) {
             params_.push_back(p);
         }
+    }
+    if (!params_.empty()) {
+        device_ = params_.front().device();
     }
     place_.resize(params_.size());
     int64_t bytes = 0;
@@ -169,8 +174,7 @@ double DataParallel::average_gradients(double value) {
             start(b);
         }
     }
-    const torch::Device device = params_.empty() ? torch::Device(torch::kCPU) : params_.front().device();
-    const torch::Tensor scalar = torch::tensor({value}, torch::TensorOptions().dtype(torch::kFloat64)).to(device);
+    const torch::Tensor scalar = torch::tensor({value}, torch::TensorOptions().dtype(torch::kFloat64)).to(device_);
     group_.start_all_reduce_sum(scalar);
     group_.wait_started();
     const double inv = 1.0 / static_cast<double>(group_.size());
@@ -195,23 +199,11 @@ std::vector<double> DataParallel::sum(const std::vector<double>& values) {
     if (values.empty()) {
         return values;
     }
-    const torch::Device device = params_.empty() ? torch::Device(torch::kCPU) : params_.front().device();
-    std::vector<torch::Tensor> t{torch::tensor(values, torch::TensorOptions().dtype(torch::kFloat64)).to(device)};
+    std::vector<torch::Tensor> t{torch::tensor(values, torch::TensorOptions().dtype(torch::kFloat64)).to(device_)};
     group_.all_reduce_sum(t);
     const torch::Tensor cpu = t.front().cpu();
     return {cpu.data_ptr<double>(), cpu.data_ptr<double>() + cpu.numel()};
 }
-
-namespace {
-
-uint64_t splitmix64(uint64_t x) {
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30U)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27U)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31U);
-}
-
-} // namespace
 
 RankRandomness::RankRandomness(int rank, int count, torch::Device device, uint64_t salt) {
     if (count <= 1) {
@@ -226,16 +218,12 @@ RankRandomness::RankRandomness(int rank, int count, torch::Device device, uint64
         saved_.emplace_back(gen, gen.get_state());
     }
     // the shared CPU state, hashed: the same on every rank
-    const torch::Tensor& shared = saved_.front().second;
-    const auto* bytes = static_cast<const unsigned char*>(shared.data_ptr());
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < shared.nbytes(); ++i) {
-        h = (h ^ bytes[i]) * 1099511628211ULL;
-    }
-    h ^= splitmix64(salt);
+    core::Fnv1a shared;
+    hash_tensor(shared, saved_.front().second);
+    const uint64_t h = shared.value() ^ core::splitmix64(salt);
     for (size_t g = 0; g < generators.size(); ++g) {
         std::lock_guard<std::mutex> lock(generators[g].mutex());
-        generators[g].set_current_seed(splitmix64(h ^ splitmix64((static_cast<uint64_t>(rank) << 8U) + g)));
+        generators[g].set_current_seed(core::splitmix64(h ^ core::splitmix64((static_cast<uint64_t>(rank) << 8U) + g)));
     }
 }
 
@@ -247,21 +235,8 @@ RankRandomness::~RankRandomness() {
 }
 
 std::string state_digest(torch::nn::Module& module, torch::optim::Optimizer& optimizer) {
-    uint64_t h = 1469598103934665603ULL;
-    auto mix = [&h](const torch::Tensor& t) {
-        const torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
-        const auto* p = static_cast<const unsigned char*>(c.data_ptr());
-        const size_t n = c.nbytes();
-        for (size_t i = 0; i < n; ++i) {
-            h = (h ^ p[i]) * 1099511628211ULL;
-        }
-    };
-    for (const auto& t : module.parameters()) {
-        mix(t);
-    }
-    for (const auto& t : module.buffers()) {
-        mix(t);
-    }
+    core::Fnv1a hash;
+    hash.add(weights_hash(module));
     // Optimizer states are reachable only through their serialisation, whose archives also hold a random id: each
     // parameter's state is written and read back, and its tensors hashed by name.
     for (const auto& group : optimizer.param_groups()) {
@@ -284,12 +259,12 @@ std::string state_digest(torch::nn::Module& module, torch::optim::Optimizer& opt
             for (const auto& key : keys) {
                 torch::Tensor t;
                 if (in.try_read(key, t)) {
-                    mix(t);
+                    hash_tensor(hash, t);
                 }
             }
         }
     }
-    return fmt::format("{:016x}", h);
+    return hash.hex();
 }
 
 } // namespace lola::train

@@ -20,6 +20,7 @@
 #include "lola/core/config.h"
 #include "lola/core/error.h"
 #include "lola/core/fs.h"
+#include "lola/core/hash.h"
 #include "lola/core/log.h"
 #include "lola/distributed/group.h"
 #include "lola/train/data_parallel.h"
@@ -411,23 +412,20 @@ void load_weights(torch::nn::Module& module, const fs::path& path) {
     }
 }
 
+void hash_tensor(core::Fnv1a& hash, const torch::Tensor& t) {
+    const torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
+    hash.add(c.data_ptr(), c.nbytes());
+}
+
 std::string weights_hash(torch::nn::Module& module) {
-    uint64_t h = 1469598103934665603ULL;
-    auto mix = [&](const torch::Tensor& t) {
-        torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
-        const auto* p = static_cast<const unsigned char*>(c.data_ptr());
-        const size_t n = static_cast<size_t>(c.numel()) * c.element_size();
-        for (size_t i = 0; i < n; ++i) {
-            h = (h ^ p[i]) * 1099511628211ULL;
-        }
-    };
+    core::Fnv1a hash;
     for (const auto& kv : module.named_parameters()) {
-        mix(kv.value());
+        hash_tensor(hash, kv.value());
     }
     for (const auto& kv : module.named_buffers()) {
-        mix(kv.value());
+        hash_tensor(hash, kv.value());
     }
-    return fmt::format("{:016x}", h);
+    return hash.hex();
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -511,21 +509,24 @@ TrainSummary Trainer::run(bool resume) {
                                state_digest(module, *optimizer_));
         }
         const double vloss = valid.empty() ? mean_of(stats.losses) : mean_of(valid);
-        if (vloss < state.best) {
+        const bool best = vloss < state.best;
+        if (best) {
             state.best = vloss;
-            if (writer) {
-                save_weights(module, best_weights_path(run_dir_));
-            }
         }
         if (writer) {
             // rewritten whole and atomically (one line per epoch: small), so a full disk never leaves half a line
             metrics += metrics_row(epoch, state.step, stats, lr, valid).dump() + "\n";
             core::write_file_atomic(metrics_path, metrics);
-            save_weights(module, weights_path(run_dir_));
-            save_checkpoint(epoch + 1, state.step, state.best, state.skipped);
         }
         if (opts_.progress && !valid.empty()) {
             LOLA_LOG_INFO("epoch {:>4}/{} valid loss {:.3e}", epoch + 1, opts_.epochs, vloss);
+        }
+        if (writer) {
+            save_weights(module, weights_path(run_dir_));
+            if (best) {
+                save_weights(module, best_weights_path(run_dir_));
+            }
+            save_checkpoint(epoch + 1, state.step, state.best, state.skipped);
         }
         if (dp) {
             group_->barrier(); // no rank runs ahead of a checkpoint it might have to resume from

@@ -65,6 +65,7 @@ private:
     torch::nn::Module& module_;
     bool overlap_;
     std::vector<torch::Tensor> params_;
+    torch::Device device_ = torch::kCPU; ///< the parameters' (scalars reduced with them go there)
     std::vector<Bucket> buckets_;
     std::vector<std::pair<size_t, size_t>> place_; ///< (bucket, position in it) of each parameter
     std::vector<unsigned> hooks_;

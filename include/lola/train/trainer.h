@@ -17,7 +17,8 @@
 
 namespace lola::core {
 class Config;
-}
+class Fnv1a;
+} // namespace lola::core
 namespace lola::distributed {
 class Group;
 }
@@ -100,5 +101,7 @@ void save_weights(torch::nn::Module& module, const std::filesystem::path& path);
 void load_weights(torch::nn::Module& module, const std::filesystem::path& path);
 /// A stable hash (FNV-1a, hex) of a module's parameters and buffers, for provenance.
 std::string weights_hash(torch::nn::Module& module);
+/// Feeds a tensor's bytes (on the CPU, contiguous) to `hash`.
+void hash_tensor(core::Fnv1a& hash, const torch::Tensor& t);
 
 } // namespace lola::train
