@@ -9,6 +9,8 @@
 #include "lola/core/log.h"
 #include "lola/core/system.h"
 #include "lola/data/dataset.h"
+#include "lola/interop/hydra.h"
+#include "lola/interop/reference.h"
 
 namespace lola::app {
 
@@ -38,7 +40,9 @@ const CLI::Validator& non_empty() {
 }
 
 void add_config_args(CLI::App& cmd, ConfigArgs& args) {
-    cmd.add_option("--config", args.files, "YAML config file, merged over the defaults (repeatable)")
+    cmd.add_option("--config", args.files,
+                   "YAML config file, merged over the defaults (repeatable); a config of the reference implementation "
+                   "(a Hydra primary config such as its train_ae.yaml) is composed with the overrides it knows")
         ->check(readable_file())
         ->allow_extra_args(false); // one file per --config: the words after it are overrides
     cmd.add_option("overrides", args.overrides, "key=value overrides with dotted keys, e.g. dataset=euler_all");
@@ -65,12 +69,32 @@ void add_train_run_args(CLI::App& cmd, TrainRunArgs& a) {
     add_config_args(cmd, a.config);
 }
 
+void compose_into(core::Config& cfg, const ConfigArgs& args) {
+    std::vector<std::string> overrides = args.overrides;
+    for (const auto& file : args.files) {
+        if (!interop::is_reference_config(file)) {
+            cfg.merge_file(file);
+            continue;
+        }
+        // a config of the reference implementation: composed Hydra-style with the overrides it knows, then translated
+        const interop::Composed composed = interop::compose_hydra(file, overrides);
+        for (const auto& [group, option] : composed.choices) {
+            LOLA_LOG_DEBUG("{}: {}={}", file, group, option);
+        }
+        cfg.merge(interop::training_config(composed.config, file), file);
+        overrides = composed.unused;
+    }
+    for (const auto& o : overrides) {
+        cfg.apply_override(o);
+    }
+}
+
 core::Config compose_run_config(const YAML::Node& defaults, const TrainRunArgs& a) {
     core::Config cfg(defaults);
     if (a.resume) {
         cfg.merge_file(fs::path(a.out) / "config.yaml");
     }
-    cfg.compose(a.config.files, a.config.overrides);
+    compose_into(cfg, a.config);
     if (!a.device.empty()) {
         cfg.apply_override("device=" + a.device);
     }
@@ -187,7 +211,7 @@ YAML::Node all_group_defaults() {
 
 core::Config compose(const YAML::Node& defaults, const ConfigArgs& args) {
     core::Config cfg(defaults);
-    cfg.compose(args.files, args.overrides);
+    compose_into(cfg, args);
     return cfg;
 }
 

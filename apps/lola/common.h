@@ -112,7 +112,12 @@ std::optional<YAML::Node> group_defaults(const std::string& group);
 /// Every known group's defaults under its name: {dataset: ..., ...}.
 YAML::Node all_group_defaults();
 
-/// Compose defaults + files + overrides.
+/// Merge the --config files into `cfg`, then the overrides. A reference config (interop::is_reference_config) is
+/// composed with the overrides it knows (its groups and keys) and translated to lola's keys
+/// (interop::training_config); the overrides it does not know apply to lola's config (docs/reference.md).
+void compose_into(core::Config& cfg, const ConfigArgs& args);
+
+/// Compose defaults + files + overrides (compose_into).
 core::Config compose(const YAML::Node& defaults, const ConfigArgs& args);
 
 /// The preset of `group` whose `physics` list names `dataset_name`, if any (e.g. euler_multi_quadrants_openBC ->

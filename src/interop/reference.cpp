@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -43,7 +44,8 @@ ReferenceRun read_reference_config(const fs::path& dir) {
     LOLA_CHECK(run.config.IsMap(), "'{}' is not a YAML mapping", path.string());
     LOLA_CHECK(!run.config["defaults"],
                "'{}' has a `defaults:` list: it is a Hydra config to compose, not the resolved config.yaml of a run "
-               "folder (reading Hydra config folders is not implemented; pass the run folder that training wrote)",
+               "folder. import-run reads the run folder that training wrote; to train from a Hydra config, pass it to "
+               "lola train-ae / train-diffusion / train-surrogate --config",
                path.string());
     std::vector<std::string> groups;
     for (const char* g : {"ae", "denoiser", "surrogate"}) {
@@ -359,9 +361,9 @@ private:
 std::string config_file(const ReferenceRun& run) { return (run.dir / "config.yaml").string(); }
 
 /// The reference `dataset` group as ours: fields, transforms (index -> name there, a list here), statistics.
-YAML::Node dataset_group(const ReferenceRun& run) {
+YAML::Node dataset_group(const YAML::Node& config, const std::string& file) {
     const Group g(
-        run.config["dataset"], "dataset", config_file(run),
+        config["dataset"], "dataset", file,
         {"name", "physics", "include_filters", "dimensions", "periodic", "fields", "transform", "stats", "augment"});
     YAML::Node d = data::DatasetOptions::defaults();
     d["name"] = g.get<std::string>("name");
@@ -407,12 +409,10 @@ std::vector<int64_t> patch_list(const Group& g, const std::string& name) {
     return n.as<std::vector<int64_t>>();
 }
 
-} // namespace
-
-core::Config autoencoder_config(const ReferenceRun& run) {
-    LOLA_CHECK(run.kind == RunKind::kAutoencoder, "'{}' is a {} run, not an autoencoder run", run.dir.string(),
-               run_kind_name(run.kind));
-    const Group g(run.config["ae"], "ae", config_file(run),
+/// The reference `ae` group as our options. `pix_channels` and `spatial` (which the training script adds) default to
+/// the dataset's fields and dimensions.
+autoencoder::AutoEncoderOptions ae_options(const YAML::Node& config, const std::string& file) {
+    const Group g(config["ae"], "ae", file,
                   {"name",          "arch",          "saturation", "latent_noise",    "lat_channels", "hid_channels",
                    "hid_blocks",    "pixel_shuffle", "norm",       "attention_heads", "ffn_factor",   "dropout",
                    "checkpointing", "identity_init", "periodic",   "kernel_size",     "stride",       "patch_size",
@@ -429,12 +429,14 @@ core::Config autoencoder_config(const ReferenceRun& run) {
     autoencoder::AutoEncoderOptions o;
     o.name = g.get<std::string>("name");
     o.arch = arch;
-    o.pixel_channels = g.get<int64_t>("pix_channels");
+    o.pixel_channels = g.has("pix_channels") ? g.get<int64_t>("pix_channels")
+                                             : static_cast<int64_t>(config["dataset"]["fields"].size());
     o.lat_channels = g.get<int64_t>("lat_channels");
     o.hid_channels = g.get<std::vector<int64_t>>("hid_channels");
     o.hid_blocks = g.get<std::vector<int64_t>>("hid_blocks");
     o.kernel_size = g.get_or<int64_t>("kernel_size", 3);
-    o.spatial = g.get<int64_t>("spatial");
+    o.spatial =
+        g.has("spatial") ? g.get<int64_t>("spatial") : static_cast<int64_t>(config["dataset"]["dimensions"].size());
     o.saturation = g.get_or<std::string>("saturation", "softclip2");
     o.dropout = g.get_or<double>("dropout", 0.0);
     o.identity_init = g.get_or<bool>("identity_init", true);
@@ -456,9 +458,18 @@ core::Config autoencoder_config(const ReferenceRun& run) {
                    core::Config::dump(heads));
     }
     o.validate("ae");
+    return o;
+}
+
+} // namespace
+
+core::Config autoencoder_config(const ReferenceRun& run) {
+    LOLA_CHECK(run.kind == RunKind::kAutoencoder, "'{}' is a {} run, not an autoencoder run", run.dir.string(),
+               run_kind_name(run.kind));
+    const autoencoder::AutoEncoderOptions o = ae_options(run.config, config_file(run));
 
     core::Config cfg(runtime::train_ae_defaults());
-    cfg.set("dataset", dataset_group(run));
+    cfg.set("dataset", dataset_group(run.config, config_file(run)));
     cfg.set("ae", o.to_yaml());
     if (run.config["seed"]) {
         cfg.set("seed", YAML::Node(run.config["seed"].as<uint64_t>()));
@@ -467,10 +478,10 @@ core::Config autoencoder_config(const ReferenceRun& run) {
     return cfg;
 }
 
-core::Config emulator_config(const ReferenceRun& run, const runtime::AeRun& ae, const std::string& ae_path) {
-    LOLA_CHECK(run.kind != RunKind::kAutoencoder, "'{}' is an autoencoder run, not an emulator run", run.dir.string());
-    const bool dm = run.kind == RunKind::kDiffusion;
-    const std::string key = dm ? "denoiser" : "surrogate";
+namespace {
+
+/// The keys of a reference emulator group (denoiser or surrogate).
+std::set<std::string> emulator_keys(bool dm) {
     std::set<std::string> known{
         "name",     "arch",           "emb_features", "hid_channels", "hid_blocks",  "ffn_factor", "attention_heads",
         "qk_norm",  "rope",           "patch_size",   "unpatch_size", "window_size", "dropout",    "checkpointing",
@@ -478,7 +489,13 @@ core::Config emulator_config(const ReferenceRun& run, const runtime::AeRun& ae, 
     if (dm) {
         known.insert({"loss", "schedule", "masked"});
     }
-    const Group g(run.config[key], key, config_file(run), known);
+    return known;
+}
+
+/// The reference `denoiser` or `surrogate` group (`key`) as our backbone options.
+nn::BackboneOptions backbone_options(const YAML::Node& config, const std::string& file, const std::string& key) {
+    const bool dm = key == "denoiser";
+    const Group g(config[key], key, file, emulator_keys(dm));
     const auto arch = g.get<std::string>("arch");
     LOLA_CHECK(arch == "vit",
                "'{}': {}.arch = {} is not imported: the importer knows the reference's ViT (its U-Net's parameter "
@@ -491,7 +508,6 @@ core::Config emulator_config(const ReferenceRun& run, const runtime::AeRun& ae, 
     if (dm) {
         g.require<bool>("masked", true, true, "the denoiser is conditioned on the mask");
     }
-
     nn::BackboneOptions o;
     o.name = g.get<std::string>("name");
     o.arch = "vit";
@@ -509,7 +525,51 @@ core::Config emulator_config(const ReferenceRun& run, const runtime::AeRun& ae, 
                    "'{}': {}.unpatch_size differs from patch_size: not implemented in lola", g.file(), key);
     }
     o.validate(key);
+    return o;
+}
 
+/// The reference `trajectory` group and, for a denoiser, its schedule and loss, as our `emulator` and `diffusion`
+/// groups of `cfg`. Returns the trajectory stride.
+int64_t set_emulator_groups(const YAML::Node& config, const std::string& file, const std::string& key,
+                            core::Config& cfg) {
+    const Group traj(config["trajectory"], "trajectory", file, {"length", "stride", "context"});
+    const int64_t stride = traj.get<int64_t>("stride");
+    cfg.set("emulator.window", YAML::Node(traj.get<int64_t>("length")));
+    cfg.set("emulator.stride", YAML::Node(stride));
+    const Group ctx(traj.node("context"), "trajectory.context", file, {"lmbda", "rho", "atleast"});
+    cfg.set("emulator.mask.lambda", YAML::Node(ctx.get<double>("lmbda")));
+    cfg.set("emulator.mask.rho", YAML::Node(ctx.get<double>("rho")));
+    cfg.set("emulator.mask.atleast", YAML::Node(ctx.get<int64_t>("atleast")));
+    if (key != "denoiser") {
+        return stride;
+    }
+    const Group g(config[key], key, file, emulator_keys(true));
+    const Group sched(g.node("schedule"), key + ".schedule", file,
+                      {"name", "sigma_min", "sigma_max", "scale", "shift"});
+    const auto name = sched.get<std::string>("name");
+    LOLA_CHECK(name == "log_logit" || name == "log_linear",
+               "'{}': {}.schedule.name = {} is not implemented in lola (log_logit, log_linear)", file, key, name);
+    sched.require<double>("scale", 1.0, 1.0, "the log-logit schedule without scale");
+    sched.require<double>("shift", 0.0, 0.0, "the log-logit schedule without shift");
+    cfg.set("diffusion.schedule", YAML::Node(name));
+    cfg.set("diffusion.sigma_min", YAML::Node(sched.get<double>("sigma_min")));
+    cfg.set("diffusion.sigma_max", YAML::Node(sched.get<double>("sigma_max")));
+    const Group loss(g.node("loss"), key + ".loss", file, {"distribution", "a", "b"});
+    loss.require<std::string>("distribution", "uniform", "uniform", "training times t ~ U(0, 1)");
+    loss.require<double>("a", 0.0, 0.0, "training times t ~ U(0, 1)");
+    loss.require<double>("b", 1.0, 1.0, "training times t ~ U(0, 1)");
+    cfg.set("diffusion.time_prior", YAML::Node("uniform"));
+    return stride;
+}
+
+} // namespace
+
+core::Config emulator_config(const ReferenceRun& run, const runtime::AeRun& ae, const std::string& ae_path) {
+    LOLA_CHECK(run.kind != RunKind::kAutoencoder, "'{}' is an autoencoder run, not an emulator run", run.dir.string());
+    const bool dm = run.kind == RunKind::kDiffusion;
+    const std::string key = dm ? "denoiser" : "surrogate";
+    const nn::BackboneOptions o = backbone_options(run.config, config_file(run), key);
+    const Group g(run.config[key], key, config_file(run), emulator_keys(dm));
     const int64_t channels = g.get<int64_t>("channels"), label_dim = g.get<int64_t>("label_features"),
                   spatial_axes = g.get<int64_t>("spatial");
     LOLA_CHECK(channels == ae.ae_options.lat_channels,
@@ -524,37 +584,10 @@ core::Config emulator_config(const ReferenceRun& run, const runtime::AeRun& ae, 
     const runtime::EmulatorKind kind = dm ? runtime::EmulatorKind::kDiffusion : runtime::EmulatorKind::kSurrogate;
     core::Config cfg(runtime::train_emulator_defaults(kind));
     cfg.set(key, o.to_yaml());
-
-    const Group traj(run.config["trajectory"], "trajectory", g.file(), {"length", "stride", "context"});
-    const int64_t stride = traj.get<int64_t>("stride");
-    cfg.set("emulator.window", YAML::Node(traj.get<int64_t>("length")));
-    cfg.set("emulator.stride", YAML::Node(stride));
-    const Group ctx(traj.node("context"), "trajectory.context", g.file(), {"lmbda", "rho", "atleast"});
-    cfg.set("emulator.mask.lambda", YAML::Node(ctx.get<double>("lmbda")));
-    cfg.set("emulator.mask.rho", YAML::Node(ctx.get<double>("rho")));
-    cfg.set("emulator.mask.atleast", YAML::Node(ctx.get<int64_t>("atleast")));
-
-    if (dm) {
-        const Group sched(g.node("schedule"), key + ".schedule", g.file(),
-                          {"name", "sigma_min", "sigma_max", "scale", "shift"});
-        const auto name = sched.get<std::string>("name");
-        LOLA_CHECK(name == "log_logit" || name == "log_linear",
-                   "'{}': {}.schedule.name = {} is not implemented in lola (log_logit, log_linear)", g.file(), key,
-                   name);
-        sched.require<double>("scale", 1.0, 1.0, "the log-logit schedule without scale");
-        sched.require<double>("shift", 0.0, 0.0, "the log-logit schedule without shift");
-        cfg.set("diffusion.schedule", YAML::Node(name));
-        cfg.set("diffusion.sigma_min", YAML::Node(sched.get<double>("sigma_min")));
-        cfg.set("diffusion.sigma_max", YAML::Node(sched.get<double>("sigma_max")));
-        const Group loss(g.node("loss"), key + ".loss", g.file(), {"distribution", "a", "b"});
-        loss.require<std::string>("distribution", "uniform", "uniform", "training times t ~ U(0, 1)");
-        loss.require<double>("a", 0.0, 0.0, "training times t ~ U(0, 1)");
-        loss.require<double>("b", 1.0, 1.0, "training times t ~ U(0, 1)");
-        cfg.set("diffusion.time_prior", YAML::Node("uniform"));
-    }
+    const int64_t stride = set_emulator_groups(run.config, g.file(), key, cfg);
 
     // the normalisation is the autoencoder's (as lola train-diffusion records it); the fields must agree
-    const YAML::Node own = dataset_group(run);
+    const YAML::Node own = dataset_group(run.config, g.file());
     LOLA_CHECK(own["fields"].as<std::vector<std::string>>() == ae.dataset.fields,
                "'{}': dataset.fields = {} but the autoencoder run '{}' has {}", g.file(),
                core::Config::dump(own["fields"]), ae.dir.string(), fmt::join(ae.dataset.fields, ", "));
@@ -573,6 +606,150 @@ core::Config emulator_config(const ReferenceRun& run, const runtime::AeRun& ae, 
     }
     cfg.set("format_version", YAML::Node(runtime::kRunFormatVersion));
     return cfg;
+}
+
+// ---- training configs -----------------------------------------------------------------------------------------------
+
+namespace {
+
+/// The reference `optim` group as ours. PSGD's one beta is its momentum; SOAP's third beta is Shampoo's EMA.
+YAML::Node optim_group(const YAML::Node& config, const std::string& file) {
+    const Group g(config["optim"], "optim", file,
+                  {"name", "optimizer", "betas", "learning_rate", "weight_decay", "eps", "warmup", "scheduler",
+                   "grad_clip", "precondition_frequency", "precondition_frequency_decay", "precondition_size",
+                   "precondition_dim", "merge_dims"});
+    YAML::Node o = train::OptimOptions::defaults();
+    const auto optimizer = g.get<std::string>("optimizer");
+    o["optimizer"] = optimizer;
+    g.require<bool>("merge_dims", false, false, "PSGD's factors follow the parameter's own dimensions");
+    if (g.has("betas")) {
+        auto betas = g.get<std::vector<double>>("betas");
+        LOLA_CHECK(!betas.empty() && betas.size() <= 3, "'{}': optim.betas = {} must have 1 to 3 entries", file,
+                   core::Config::dump(g.node("betas")));
+        if (betas.size() == 3) {
+            LOLA_CHECK(optimizer == "soap", "'{}': optim.betas has 3 entries, which only soap reads", file);
+            o["shampoo_beta"] = betas[2];
+            betas.pop_back();
+        }
+        if (betas.size() == 1) {
+            betas.push_back(o["betas"][1].as<double>());
+        }
+        o["betas"] = betas;
+    }
+    for (const auto& [ref, ours] :
+         std::vector<std::pair<std::string, std::string>>{{"learning_rate", "learning_rate"},
+                                                          {"weight_decay", "weight_decay"},
+                                                          {"eps", "eps"},
+                                                          {"warmup", "warmup"},
+                                                          {"scheduler", "scheduler"},
+                                                          {"grad_clip", "grad_clip"},
+                                                          {"precondition_frequency", "precond_freq"},
+                                                          {"precondition_frequency_decay", "precond_decay"},
+                                                          {"precondition_size", "max_size"}}) {
+        if (g.has(ref)) {
+            o[ours] = YAML::Clone(g.node(ref));
+        }
+    }
+    if (g.has("precondition_dim")) {
+        o[optimizer == "soap" ? "max_precond_dim" : "max_size"] = YAML::Clone(g.node("precondition_dim"));
+    }
+    return o;
+}
+
+/// The reference `train` and `valid` groups (samples per epoch and batch sizes) as our `train` and `loader` keys.
+void set_schedule_groups(const YAML::Node& config, const std::string& file, core::Config& cfg) {
+    const Group t(config["train"], "train", file, {"epochs", "epoch_size", "batch_size", "accumulation"});
+    t.require<int64_t>("accumulation", 1, 1, "one backward pass per optimizer step");
+    const auto batch = t.get<int64_t>("batch_size"), epoch = t.get<int64_t>("epoch_size");
+    LOLA_CHECK(batch > 0 && epoch >= batch && epoch % batch == 0,
+               "'{}': train.epoch_size = {} must be a positive multiple of train.batch_size = {}", file, epoch, batch);
+    cfg.set("train.epochs", YAML::Node(t.get<int64_t>("epochs")));
+    cfg.set("train.steps_per_epoch", YAML::Node(epoch / batch));
+    cfg.set("loader.batch_size", YAML::Node(batch));
+    if (config["valid"]) {
+        const Group v(config["valid"], "valid", file, {"epoch_size", "batch_size"});
+        const auto vbatch = v.get<int64_t>("batch_size");
+        LOLA_CHECK(vbatch > 0, "'{}': valid.batch_size = {} must be positive", file, vbatch);
+        cfg.set("train.valid_batches", YAML::Node(v.get<int64_t>("epoch_size") / vbatch));
+        cfg.set("loader.valid_batch_size", YAML::Node(vbatch));
+    }
+}
+
+/// The dataset group of a training config: the translated group, its root from `server.datasets` when given.
+YAML::Node training_dataset(const YAML::Node& config, const std::string& file) {
+    YAML::Node d = dataset_group(config, file);
+    const YAML::Node server = config["server"];
+    if (server && server.IsMap() && server["datasets"] && !server["datasets"].IsNull()) {
+        std::string root = server["datasets"].as<std::string>();
+        const char* home = std::getenv("HOME");
+        if (root.rfind("~/", 0) == 0 && home != nullptr) {
+            root = std::string(home) + root.substr(1);
+        }
+        d["root"] = root;
+    }
+    return d;
+}
+
+} // namespace
+
+YAML::Node training_config(const YAML::Node& reference, const std::string& file) {
+    LOLA_CHECK(reference.IsMap(), "'{}' is not a YAML mapping", file);
+    std::vector<std::string> groups;
+    for (const char* g : {"ae", "denoiser", "surrogate"}) {
+        if (reference[g] && !reference[g].IsNull()) {
+            groups.emplace_back(g);
+        }
+    }
+    LOLA_CHECK_USAGE(groups.size() == 1,
+                     "'{}' has {} of the model groups ae, denoiser, surrogate ({}): select one (e.g. ae=NAME)", file,
+                     groups.size(), fmt::join(groups, ", "));
+    const std::string key = groups[0];
+    if (reference["fork"] && reference["fork"]["run"] && !reference["fork"]["run"].IsNull()) {
+        LOLA_THROW_USAGE(
+            "'{}': fork.run = {} (a W&B run to start from) is not implemented in lola; start from a lola "
+            "run with --resume",
+            file, core::Config::dump(reference["fork"]["run"]));
+    }
+    std::vector<std::string> keep{"dataset", "optim", "train", "loader"};
+    const bool ae = key == "ae";
+    core::Config cfg(ae ? runtime::train_ae_defaults()
+                        : runtime::train_emulator_defaults(key == "denoiser" ? runtime::EmulatorKind::kDiffusion
+                                                                             : runtime::EmulatorKind::kSurrogate));
+    cfg.set("dataset", training_dataset(reference, file));
+    cfg.set("optim", optim_group(reference, file));
+    set_schedule_groups(reference, file, cfg);
+    if (ae) {
+        const autoencoder::AutoEncoderOptions o = ae_options(reference, file);
+        cfg.set("ae", o.to_yaml());
+        const Group loss(reference["ae"]["loss"], "ae.loss", file, {"losses", "weights"});
+        const auto names = loss.get<std::vector<std::string>>("losses");
+        const auto weights = loss.get_or<std::vector<double>>("weights", std::vector<double>(names.size(), 1.0));
+        LOLA_CHECK(weights.size() == names.size(), "'{}': ae.loss has {} losses and {} weights", file, names.size(),
+                   weights.size());
+        YAML::Node terms(YAML::NodeType::Map);
+        for (size_t i = 0; i < names.size(); ++i) {
+            terms[names[i]] = weights[i];
+        }
+        cfg.set("loss", terms);
+        keep.insert(keep.end(), {"ae", "loss"});
+    } else {
+        cfg.set(key, backbone_options(reference, file, key).to_yaml());
+        set_emulator_groups(reference, file, key, cfg);
+        keep.insert(keep.end(), {key, "emulator"});
+        if (key == "denoiser") {
+            keep.emplace_back("diffusion");
+        }
+        const YAML::Node ae_run = reference["ae_run"];
+        if (ae_run && !ae_run.IsNull() && ae_run.as<std::string>() != "???") {
+            cfg.set("latents.ae", YAML::Node(ae_run.as<std::string>()));
+            keep.emplace_back("latents");
+        }
+    }
+    YAML::Node out(YAML::NodeType::Map);
+    for (const auto& group : keep) {
+        out[group] = YAML::Clone(cfg.at(group));
+    }
+    return out;
 }
 
 // ---- importing ------------------------------------------------------------------------------------------------------

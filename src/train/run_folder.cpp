@@ -23,7 +23,8 @@ core::FolderLock claim(const fs::path& dir, RunMode mode) {
 
 } // namespace
 
-RunFolder::RunFolder(fs::path dir, RunMode mode) : dir_(std::move(dir)), lock_(claim(dir_, mode)) {
+RunFolder::RunFolder(fs::path dir, RunMode mode)
+    : dir_(std::move(dir)), created_(!fs::exists(dir_)), lock_(claim(dir_, mode)) {
     std::vector<std::string> present;
     for (const std::string& name : run_file_names()) {
         if (fs::exists(dir_ / name)) {
@@ -54,6 +55,22 @@ RunFolder::RunFolder(fs::path dir, RunMode mode) : dir_(std::move(dir)), lock_(c
                               dir_.string());
             }
             break;
+    }
+}
+
+RunFolder::~RunFolder() {
+    if (!created_) {
+        return;
+    }
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+        if (entry.path().filename() != ".lock") {
+            return; // the run wrote something: keep it
+        }
+    }
+    if (!ec) {
+        fs::remove(dir_ / ".lock", ec); // the lock is released when lock_ closes its descriptor, after this body
+        fs::remove(dir_, ec);
     }
 }
 

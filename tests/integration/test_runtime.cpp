@@ -266,4 +266,31 @@ TEST_F(Runtime, ReferenceExportImportsBackAndGoldenRunsEvaluate) {
     const std::string csv = test::read_text(path("gold/eval/stats.csv"));
     EXPECT_NE(csv.find("\ndm,"), std::string::npos) << csv.substr(0, 300);
     EXPECT_NE(csv.find("\nsm,"), std::string::npos) << csv.substr(0, 300);
+
+    // training from the reference's Hydra configs, as a reference user passes them; lola's own keys pass through
+    const std::string configs = "tests/data/reference/configs/";
+    const std::string tiny =
+        " train.epochs=1 train.steps_per_epoch=2 train.valid_batches=1 loader.batch_size=4 "
+        "loader.valid_batch_size=4 --threads 1";
+    Result ref_ae = run("train-ae --out " + path("ref/ae").string() + " --config " + configs +
+                        "train_ae.yaml ae=dcae_f4c4_tiny dataset=euler_all optim.learning_rate=3e-4 dataset.root=" +
+                        path("data").string() + tiny);
+    ASSERT_EQ(ref_ae.code, 0) << ref_ae.out;
+    const runtime::AeRun ref = runtime::load_ae_run(path("ref/ae"), torch::kCPU);
+    EXPECT_EQ(ref.ae_options.hid_channels, (std::vector<int64_t>{8, 16, 32}));
+    EXPECT_EQ(ref.config.get<std::string>("optim.optimizer"), "psgd");
+    EXPECT_EQ(ref.config.get<double>("optim.learning_rate"), 3e-4);
+    EXPECT_EQ(ref.config.get<int64_t>("train.steps_per_epoch"), 2);
+    Result ref_dm =
+        run("train-diffusion --out " + path("ref/dm").string() + " --config " + configs +
+            "train_diffusion.yaml dataset=euler_all denoiser=vit_tiny latents.dir=" + path("latents").string() + tiny);
+    ASSERT_EQ(ref_dm.code, 0) << ref_dm.out;
+    const runtime::EmulatorRun ref_d = runtime::load_emulator_run(path("ref/dm"), torch::kCPU);
+    EXPECT_EQ(ref_d.backbone.hid_channels, 64);
+    EXPECT_EQ(ref_d.config.get<std::string>("optim.optimizer"), "adamw");
+    Result no_model = run("train-ae --out " + path("ref/none").string() + " --config " + configs +
+                          "train_ae.yaml dataset=euler_all" + tiny);
+    EXPECT_NE(no_model.code, 0);
+    EXPECT_NE(no_model.out.find("the config group 'ae' has no default"), std::string::npos) << no_model.out;
+    EXPECT_FALSE(fs::exists(path("ref/none")));
 }

@@ -8,9 +8,21 @@
 #include <sstream>
 #include <string>
 
+#include "lola/core/error.h"
 #include "lola/io/well_schema.h"
 
 namespace lola::test {
+
+/// The message of the lola::Error `f` throws, or "(no error)".
+template <class F>
+std::string error_of(F&& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
 
 /// A unique temporary folder, removed when the fixture ends.
 class TempDir {

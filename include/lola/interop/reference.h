@@ -76,6 +76,14 @@ core::Config autoencoder_config(const ReferenceRun& run);
 /// `ae_path` is recorded as model.ae_run (relative to the new run folder).
 core::Config emulator_config(const ReferenceRun& run, const runtime::AeRun& ae, const std::string& ae_path);
 
+/// The lola groups of a reference training config, composed (interop::compose_hydra) or a run folder's resolved
+/// config.yaml: for an `ae` config dataset, ae, loss, optim, train and loader; for a `denoiser` or `surrogate`
+/// config dataset, the backbone group, emulator, diffusion (denoiser), optim, train, loader and latents.ae (from
+/// `ae_run`, when set). A map of lola keys, to merge over lola's defaults. Reference options lola does not implement
+/// are refused by name; what only a cluster job uses (server except server.datasets, compute, wandb) and the run's
+/// name, path and seed are not read. `file` names the config in errors.
+YAML::Node training_config(const YAML::Node& reference, const std::string& file);
+
 /// The imported autoencoder: config translated, model built, weights loaded (CPU, eval mode).
 runtime::AeRun import_autoencoder(const ReferenceRun& run);
 

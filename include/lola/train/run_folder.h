@@ -27,11 +27,19 @@ public:
     /// Creates the folder, locks it (lola::Error when another process holds it), removes stale temporaries, and
     /// applies `mode` (UsageError naming the folder, its run files and the flag to pass).
     RunFolder(std::filesystem::path dir, RunMode mode);
+    /// Releases the lock; a folder this object created that still holds nothing but its lock file (the command failed
+    /// before writing anything, e.g. on a config error) is removed, so that a failed start leaves nothing behind.
+    ~RunFolder();
+    RunFolder(const RunFolder&) = delete;
+    RunFolder& operator=(const RunFolder&) = delete;
+    RunFolder(RunFolder&&) = delete;
+    RunFolder& operator=(RunFolder&&) = delete;
 
     const std::filesystem::path& dir() const { return dir_; }
 
 private:
     std::filesystem::path dir_;
+    bool created_ = false; ///< the folder did not exist before
     core::FolderLock lock_;
 };
 

@@ -81,15 +81,7 @@ std::vector<std::string> names_in(const fs::path& dir) {
     return names;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const lola::Error& e) {
-        return e.what();
-    }
-    return "(no lola::Error thrown)";
-}
+using lola::test::error_of;
 
 /// Sets PATH for the lifetime of the object.
 struct ScopedPath {

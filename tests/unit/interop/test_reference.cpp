@@ -475,15 +475,7 @@ fs::path copy_run(const fs::path& run, const test::TempDir& tmp, const std::stri
     return dst;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
+using test::error_of;
 
 TEST(ImportRun, TruncatedStateIsAnErrorNamingTheFile) {
     const test::TempDir tmp;

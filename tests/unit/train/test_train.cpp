@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "lola/core/error.h"
+#include "lola/train/run_folder.h"
 #include "lola/train/trainer.h"
 #include "support/test_support.h"
 
@@ -222,4 +223,24 @@ TEST(Trainer, Bf16AutocastRunsTheForwardInBfloat16) {
     t.bf16 = false;
     Trainer(tmp.path(), task, toy_optim(), t).run(false);
     EXPECT_EQ(task.seen, torch::kFloat32); // and autocast is off again afterwards
+}
+
+TEST(RunFolder, AFailedStartLeavesNothingAndWrittenRunsStay) {
+    const test::TempDir tmp;
+    const fs::path fresh = tmp / "runs" / "fresh";
+    {
+        const RunFolder folder(fresh, RunMode::kFresh);
+        EXPECT_TRUE(fs::exists(fresh / ".lock"));
+    }
+    EXPECT_FALSE(fs::exists(fresh)); // created, nothing written: removed
+    const fs::path wrote = tmp / "wrote";
+    {
+        const RunFolder folder(wrote, RunMode::kFresh);
+        std::ofstream(wrote / "config.yaml") << "seed: 0\n";
+    }
+    EXPECT_TRUE(fs::exists(wrote / "config.yaml"));
+    const fs::path existing = tmp / "existing";
+    fs::create_directories(existing);
+    { const RunFolder folder(existing, RunMode::kFresh); }
+    EXPECT_TRUE(fs::is_directory(existing)); // not ours to remove
 }
