@@ -1,14 +1,26 @@
 #include "forecast.h"
 
+#include <CLI/CLI.hpp>
+
 #include "lola/core/error.h"
 
 namespace lola::app {
 
-Forecaster::Forecaster(const std::filesystem::path& path, torch::Device device, const std::string& sampler,
-                       int64_t steps, const runtime::LoadOptions& options)
-    : emulator_(runtime::Emulator::load(path, device, options)) {
-    options_.sampler = sampler;
-    options_.steps = steps;
+void add_forecast_options(CLI::App& cmd, runtime::ForecastOptions& options, const std::string& whose) {
+    cmd.add_option("--sampler", options.sampler,
+                   fmt::format("override the {} sampler (ddpm, ddim, ab, eab, pc)", whose));
+    cmd.add_option("--steps", options.steps, fmt::format("override the {} sampling steps", whose));
+    cmd.add_option("--overlap", options.overlap,
+                   "known states of every window after the first, taken from the previous window (default: the "
+                   "context, as the paper)");
+    cmd.add_option("--crop", options.crop,
+                   "states kept of every window, counted as the reference implementation counts them; the later ones "
+                   "are generated and discarded (default: the whole window, as the paper)");
+}
+
+Forecaster::Forecaster(const std::filesystem::path& path, torch::Device device, const runtime::ForecastOptions& options,
+                       const runtime::LoadOptions& load)
+    : emulator_(runtime::Emulator::load(path, device, load)), options_(options) {
     options_.include_context = true;
 }
 

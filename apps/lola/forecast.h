@@ -10,13 +10,22 @@
 
 #include "lola/runtime/emulator.h"
 
+namespace CLI {
+class App;
+}
+
 namespace lola::app {
+
+/// The options of `lola emulate` and `lola eval` that override a model's rollout: --sampler, --steps, --overlap and
+/// --crop (the reference's: states kept of every window). `whose` is "run's" or "runs'".
+void add_forecast_options(CLI::App& cmd, runtime::ForecastOptions& options, const std::string& whose);
 
 class Forecaster {
 public:
-    /// A run folder or a model file on `device`; `sampler` / `steps` (non-empty / > 0) override the model's.
-    Forecaster(const std::filesystem::path& path, torch::Device device, const std::string& sampler = "",
-               int64_t steps = 0, const runtime::LoadOptions& options = {});
+    /// A run folder or a model file on `device`. `options` holds the sampler, steps, overlap and crop that override
+    /// the model's (their defaults keep the model's); members and seconds are set per forecast.
+    Forecaster(const std::filesystem::path& path, torch::Device device, const runtime::ForecastOptions& options = {},
+               const runtime::LoadOptions& load = {});
 
     const runtime::Emulator& emulator() const { return emulator_; }
     const runtime::ModelCard& card() const { return emulator_.card(); }

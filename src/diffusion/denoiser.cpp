@@ -8,29 +8,43 @@
 
 namespace lola::diffusion {
 
-namespace {
+// ==== schedules ======================================================================================================
 
-torch::Tensor to_double(const torch::Tensor& t, const char* what) {
+torch::Tensor Schedule::compute_time(const torch::Tensor& t, const char* what) const {
     LOLA_CHECK(t.defined(), "{}: the time t is undefined", what);
     LOLA_CHECK(t.is_floating_point(), "{}: the time t must be floating point, got {}", what,
                c10::toString(t.scalar_type()));
-    return t.to(torch::kDouble);
+    return precision_ == SchedulePrecision::kFloat64 ? t.to(torch::kDouble) : t;
 }
 
-} // namespace
-
-// ==== schedules ======================================================================================================
-
-double Schedule::alpha_at(double t) const {
-    return alpha(torch::full({}, t, torch::TensorOptions().dtype(torch::kDouble))).item<double>();
+double Schedule::grid_time(double t, torch::ScalarType dtype) const {
+    const bool round = precision_ == SchedulePrecision::kInputDtype && dtype == torch::kFloat;
+    return round ? static_cast<double>(static_cast<float>(t)) : t;
 }
 
-double Schedule::sigma_at(double t) const {
-    return sigma(torch::full({}, t, torch::TensorOptions().dtype(torch::kDouble))).item<double>();
+double Schedule::alpha_at(double t, torch::ScalarType dtype) const {
+    const auto d = precision_ == SchedulePrecision::kFloat64 ? torch::kDouble : dtype;
+    return alpha(torch::full({}, t, torch::TensorOptions().dtype(d))).item<double>();
 }
 
-LogLogitSchedule::LogLogitSchedule(double sigma_min, double sigma_max, double a, double b)
-    : t_min_(sigma_min / (1.0 + sigma_min)), t_max_(sigma_max / (1.0 + sigma_max)), a_(a), b_(b) {
+double Schedule::sigma_at(double t, torch::ScalarType dtype) const {
+    const auto d = precision_ == SchedulePrecision::kFloat64 ? torch::kDouble : dtype;
+    return sigma(torch::full({}, t, torch::TensorOptions().dtype(d))).item<double>();
+}
+
+SchedulePrecision schedule_precision(const std::string& name, const std::string& key) {
+    if (name == "float64") {
+        return SchedulePrecision::kFloat64;
+    }
+    LOLA_CHECK_USAGE(name == "input_dtype",
+                     "{} = '{}': valid values are float64 (lola's default: the schedule in float64 whatever the "
+                     "samples' dtype) and input_dtype (the reference's: in the samples' dtype)",
+                     key, name);
+    return SchedulePrecision::kInputDtype;
+}
+
+LogLogitSchedule::LogLogitSchedule(double sigma_min, double sigma_max, double a, double b, SchedulePrecision precision)
+    : Schedule(precision), t_min_(sigma_min / (1.0 + sigma_min)), t_max_(sigma_max / (1.0 + sigma_max)), a_(a), b_(b) {
     LOLA_CHECK_USAGE(sigma_min > 0.0 && sigma_max > sigma_min,
                      "log_logit schedule: need 0 < sigma_min < sigma_max, got sigma_min = {}, sigma_max = {}",
                      sigma_min, sigma_max);
@@ -39,30 +53,31 @@ LogLogitSchedule::LogLogitSchedule(double sigma_min, double sigma_max, double a,
 }
 
 torch::Tensor LogLogitSchedule::alpha(const torch::Tensor& t) const {
-    to_double(t, "LogLogitSchedule::alpha");
+    compute_time(t, "LogLogitSchedule::alpha");
     return at::ones_like(t);
 }
 
 torch::Tensor LogLogitSchedule::sigma(const torch::Tensor& t) const {
-    torch::Tensor u = to_double(t, "LogLogitSchedule::sigma") * (t_max_ - t_min_) + t_min_;
+    // in float32 (kInputDtype) the scalars are rounded to float32 where they meet the tensor, as in the reference
+    torch::Tensor u = compute_time(t, "LogLogitSchedule::sigma") * (t_max_ - t_min_) + t_min_;
     torch::Tensor logit = at::log(u) - at::log1p(-u);
     return at::exp(a_ * logit + b_).to(t.scalar_type());
 }
 
-LogLinearSchedule::LogLinearSchedule(double sigma_min, double sigma_max)
-    : log_min_(std::log(sigma_min)), log_max_(std::log(sigma_max)) {
+LogLinearSchedule::LogLinearSchedule(double sigma_min, double sigma_max, SchedulePrecision precision)
+    : Schedule(precision), log_min_(std::log(sigma_min)), log_max_(std::log(sigma_max)) {
     LOLA_CHECK_USAGE(sigma_min > 0.0 && sigma_max > sigma_min,
                      "log_linear schedule: need 0 < sigma_min < sigma_max, got sigma_min = {}, sigma_max = {}",
                      sigma_min, sigma_max);
 }
 
 torch::Tensor LogLinearSchedule::alpha(const torch::Tensor& t) const {
-    to_double(t, "LogLinearSchedule::alpha");
+    compute_time(t, "LogLinearSchedule::alpha");
     return at::ones_like(t);
 }
 
 torch::Tensor LogLinearSchedule::sigma(const torch::Tensor& t) const {
-    torch::Tensor td = to_double(t, "LogLinearSchedule::sigma");
+    torch::Tensor td = compute_time(t, "LogLinearSchedule::sigma");
     return at::exp((1.0 - td) * log_min_ + td * log_max_).to(t.scalar_type());
 }
 
@@ -72,12 +87,12 @@ const std::vector<std::string>& schedule_names() {
 }
 
 std::shared_ptr<const Schedule> make_schedule(const std::string& name, double sigma_min, double sigma_max, double a,
-                                              double b) {
+                                              double b, SchedulePrecision precision) {
     if (name == "log_logit") {
-        return std::make_shared<LogLogitSchedule>(sigma_min, sigma_max, a, b);
+        return std::make_shared<LogLogitSchedule>(sigma_min, sigma_max, a, b, precision);
     }
     if (name == "log_linear") {
-        return std::make_shared<LogLinearSchedule>(sigma_min, sigma_max);
+        return std::make_shared<LogLinearSchedule>(sigma_min, sigma_max, precision);
     }
     LOLA_THROW_USAGE("unknown noise schedule '{}'; valid: {}", name, fmt::join(schedule_names(), ", "));
 }

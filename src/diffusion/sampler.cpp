@@ -105,17 +105,24 @@ Sampler::Sampler(const Denoiser& denoiser, int64_t steps, double start, double s
 }
 
 std::vector<double> Sampler::times() const {
+    // float32 samples of a kInputDtype schedule (the reference's precision) get the reference's float32 grid
+    const Schedule& schedule = denoiser_.schedule();
     std::vector<double> t(static_cast<size_t>(steps_ + 1));
     for (int64_t k = 0; k <= steps_; ++k) {
-        t[static_cast<size_t>(k)] = start_ + (stop_ - start_) * static_cast<double>(k) / static_cast<double>(steps_);
+        t[static_cast<size_t>(k)] = schedule.grid_time(
+            start_ + (stop_ - start_) * static_cast<double>(k) / static_cast<double>(steps_), dtype_);
     }
-    t.back() = stop_;
+    t.back() = schedule.grid_time(stop_, dtype_);
     return t;
 }
 
-double Sampler::alpha(double t) const { return denoiser_.schedule().alpha_at(t); }
+double Sampler::alpha(double t) const { return denoiser_.schedule().alpha_at(t, dtype_); }
 
-double Sampler::sigma(double t) const { return denoiser_.schedule().sigma_at(t); }
+double Sampler::sigma(double t) const { return denoiser_.schedule().sigma_at(t, dtype_); }
+
+torch::ScalarType Sampler::compute_dtype(torch::ScalarType dtype) {
+    return dtype == torch::kDouble ? torch::kDouble : torch::kFloat;
+}
 
 Gaussian Sampler::denoise(const torch::Tensor& x, double t, const torch::Tensor& label,
                           const torch::Tensor& cond) const {
@@ -127,7 +134,9 @@ Gaussian Sampler::denoise(const torch::Tensor& x, double t, const torch::Tensor&
 
 torch::Tensor Sampler::init(at::IntArrayRef shape, const torch::TensorOptions& options,
                             const std::optional<at::Generator>& generator) const {
-    const double a = alpha(start_), s = sigma(start_);
+    const auto dtype = compute_dtype(c10::typeMetaToScalarType(options.dtype()));
+    const Schedule& schedule = denoiser_.schedule();
+    const double a = schedule.alpha_at(start_, dtype), s = schedule.sigma_at(start_, dtype);
     return randn_with(shape, options, generator) * std::sqrt(a * a + s * s);
 }
 
@@ -140,6 +149,7 @@ torch::Tensor Sampler::sample(const torch::Tensor& x_init, const torch::Tensor& 
     LOLA_CHECK(x_init.defined() && x_init.is_floating_point(), "Sampler::sample: x_init must be a floating tensor");
     at::NoGradGuard no_grad;
     reset();
+    dtype_ = compute_dtype(x_init.scalar_type());
     const std::vector<double> t = times();
     torch::Tensor x = x_init;
     for (int64_t k = 0; k < steps_; ++k) {

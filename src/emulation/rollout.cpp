@@ -34,17 +34,18 @@ void RolloutOptions::validate(const std::string& key) const {
     LOLA_CHECK_USAGE(context >= 1 && context < window,
                      "{}.context = {}: needs 1 <= context < window = {}; lower the context or use a larger window", key,
                      context, window);
-    LOLA_CHECK_USAGE(crop >= 0 && crop <= window - context,
-                     "{}.crop = {}: needs 0 <= crop <= window - context = {} (the first window must keep its context); "
-                     "lower crop",
-                     key, crop, window - context);
+    LOLA_CHECK_USAGE(
+        crop == -1 || (crop >= context && crop <= window),
+        "{}.crop = {}: the states kept of every window need context = {} <= crop <= window = {} (the first "
+        "window must keep its context), or -1 for the whole window",
+        key, crop, context, window);
     LOLA_CHECK_USAGE(overlap == -1 || overlap >= 1, "{}.overlap = {}: needs overlap >= 1, or -1 for overlap = context",
                      key, overlap);
     const int64_t o = resolved_overlap();
-    LOLA_CHECK_USAGE(o < window - crop,
-                     "{}.overlap = {}{}: needs overlap < window - crop = {} so that every window adds a new state; "
-                     "lower overlap or crop",
-                     key, o, overlap < 0 ? " (= context)" : "", window - crop);
+    LOLA_CHECK_USAGE(o < kept(),
+                     "{}.overlap = {}{}: needs overlap < the states kept of a window = {} so that every window adds a "
+                     "new state; lower overlap or raise crop",
+                     key, o, overlap < 0 ? " (= context)" : "", kept());
 }
 
 torch::Tensor rollout(const WindowFn& f, const torch::Tensor& context_states, const torch::Tensor& label,

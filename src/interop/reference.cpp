@@ -585,6 +585,11 @@ core::Config emulator_config(const ReferenceRun& run, const runtime::AeRun& ae, 
     core::Config cfg(runtime::train_emulator_defaults(kind));
     cfg.set(key, o.to_yaml());
     const int64_t stride = set_emulator_groups(run.config, g.file(), key, cfg);
+    if (dm) {
+        // the reference computes its schedule and time grid in the samples' dtype (float32): an imported run
+        // reproduces its samples with that arithmetic (lola's own runs default to float64; docs/reference.md)
+        cfg.set("diffusion.schedule_precision", YAML::Node("input_dtype"));
+    }
 
     // the normalisation is the autoencoder's (as lola train-diffusion records it); the fields must agree
     const YAML::Node own = dataset_group(run.config, g.file());

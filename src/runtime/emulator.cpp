@@ -390,6 +390,8 @@ torch::Tensor Emulator::forecast(const torch::Tensor& context, const torch::Tens
     emulation::RolloutOptions ro;
     ro.window = m.run.emulator.window;
     ro.context = c;
+    ro.overlap = o.overlap;
+    ro.crop = o.crop;
     const auto start = std::chrono::steady_clock::now();
     torch::Tensor z = emulation::rollout(window_fn, emulation::repeat_members(states, K), lab, length, ro);
     if (!o.include_context) {

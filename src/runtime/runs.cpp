@@ -153,6 +153,7 @@ YAML::Node train_emulator_defaults(EmulatorKind kind) {
         d["schedule"] = "log_logit";
         d["sigma_min"] = 1e-3;
         d["sigma_max"] = 1e3;
+        d["schedule_precision"] = "float64"; // input_dtype: the reference's arithmetic (docs/reference.md)
         d["time_prior"] = "uniform";
         d["prior_a"] = 1.0;
         d["prior_b"] = 0.5;
@@ -198,6 +199,8 @@ EmulatorOptions EmulatorOptions::from_config(const core::Config& cfg) {
         o.schedule = cfg.get<std::string>("diffusion.schedule");
         o.sigma_min = cfg.get<double>("diffusion.sigma_min");
         o.sigma_max = cfg.get<double>("diffusion.sigma_max");
+        o.schedule_precision = cfg.get<std::string>("diffusion.schedule_precision");
+        diffusion::schedule_precision(o.schedule_precision); // validated
         o.time_prior.name = cfg.get<std::string>("diffusion.time_prior");
         o.time_prior.a = cfg.get<double>("diffusion.prior_a");
         o.time_prior.b = cfg.get<double>("diffusion.prior_b");
@@ -232,7 +235,8 @@ void build_model(EmulatorRun& run) {
         run.denoiser = diffusion::DenoiserNet(run.backbone, s.channels, s.label_dim, s.spatial_axes);
         run.preconditioned = std::make_shared<diffusion::PreconditionedDenoiser>(
             diffusion::network_fn(run.denoiser),
-            diffusion::make_schedule(run.emulator.schedule, run.emulator.sigma_min, run.emulator.sigma_max));
+            diffusion::make_schedule(run.emulator.schedule, run.emulator.sigma_min, run.emulator.sigma_max, 1.0, 0.0,
+                                     diffusion::schedule_precision(run.emulator.schedule_precision)));
     } else {
         run.solver = surrogate::NeuralSolver(run.backbone, s.channels, s.label_dim, s.spatial_axes);
     }

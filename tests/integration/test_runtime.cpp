@@ -188,6 +188,26 @@ TEST_F(Runtime, SolverForecastMatchesEmulateAndEncodesBothWays) {
                                            runtime::make_generator(torch::kCPU, 0));
     ASSERT_EQ(y.size(0), 1);
     EXPECT_TRUE(test::close_up_to_reordering(y[0], read_states(pred, 0, 2, 7, 1), 9 * 32, 12));
+    // crop counts the states kept of every window (the reference's count): the whole window is the default; keeping 3
+    // of 5 with a context of 2 adds one state per window, so the first window's 3 states agree and the rest differ
+    const torch::Tensor label = model.label_from(io::read_schema(source()));
+    o.crop = 5;
+    const torch::Tensor whole = model.forecast(context, label, 7, o, runtime::make_generator(torch::kCPU, 0));
+    EXPECT_TRUE(torch::equal(whole, y));
+    o.crop = 3;
+    const torch::Tensor kept3 = model.forecast(context, label, 7, o, runtime::make_generator(torch::kCPU, 0));
+    ASSERT_EQ(kept3.sizes(), y.sizes());
+    EXPECT_TRUE(torch::allclose(kept3.narrow(2, 0, 1), y.narrow(2, 0, 1), 1e-5, 1e-6));
+    EXPECT_FALSE(torch::allclose(kept3, y, 1e-3, 1e-4));
+    Result cropped = run("--threads 1 emulate --run " + path("runs/surrogate").string() +
+                         " --trajectories 0 --context 2 --crop 3 --out " + path("pred_sm_crop3.h5").string());
+    ASSERT_EQ(cropped.code, 0) << cropped.out;
+    EXPECT_TRUE(test::close_up_to_reordering(kept3[0], read_states(path("pred_sm_crop3.h5"), 0, 2, 7, 1), 9 * 32, 12));
+    Result bad = run("--threads 1 emulate --run " + path("runs/surrogate").string() +
+                     " --trajectories 0 --context 2 --crop 2 --out " + path("pred_sm_crop2.h5").string());
+    EXPECT_EQ(bad.code, 2) << bad.out;
+    EXPECT_NE(bad.out.find("rollout.overlap = 2 (= context)"), std::string::npos) << bad.out;
+    EXPECT_FALSE(fs::exists(path("pred_sm_crop2.h5")));
     // encode then decode = the autoencoder's reconstruction, which `lola emulate` writes beside the prediction
     const torch::Tensor frames = read_states(source(), 0, 0, 26, 4);
     const torch::Tensor z = model.encode(frames);

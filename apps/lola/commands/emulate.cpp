@@ -30,8 +30,7 @@ struct EmulateArgs {
     int64_t context = 1;
     int64_t start = 0;
     int64_t members = 16;
-    std::string sampler;
-    int64_t steps = 0;
+    runtime::ForecastOptions forecast; ///< sampler, steps, overlap, crop
     std::string device = "cpu";
     int64_t seed = 0;
 };
@@ -56,7 +55,7 @@ void run_emulate(const EmulateArgs& a) {
     const torch::Device device = parse_device(a.device);
     runtime::LoadOptions lo;
     lo.autoencoder = a.ae;
-    const Forecaster model(a.run, device, a.sampler, a.steps, lo);
+    const Forecaster model(a.run, device, a.forecast, lo);
     const data::DatasetOptions& dataset = model.emulator().dataset();
     const int64_t stride = model.card().time_stride;
     fs::path file = a.file;
@@ -143,8 +142,7 @@ void register_emulate(CLI::App& app) {
     cmd->add_option("--context", a->context, "known initial states c")->capture_default_str();
     cmd->add_option("--start", a->start, "first forecast snapshot (the context ends there)")->capture_default_str();
     cmd->add_option("--members", a->members, "ensemble members (diffusion)")->capture_default_str();
-    cmd->add_option("--sampler", a->sampler, "override the run's sampler (ddpm, ddim, ab, eab, pc)");
-    cmd->add_option("--steps", a->steps, "override the run's sampling steps");
+    add_forecast_options(*cmd, a->forecast, "run's");
     cmd->add_option("--device", a->device, "cpu or cuda")->capture_default_str();
     cmd->add_option("--seed", a->seed, "seed")->capture_default_str();
     cmd->callback([a] { run_emulate(*a); });

@@ -41,8 +41,7 @@ struct EvalArgs {
     std::vector<int64_t> contexts{1, 2, 3};
     std::vector<int64_t> starts{0};
     int64_t members = 16;
-    std::string sampler;
-    int64_t steps = 0;
+    runtime::ForecastOptions forecast; ///< sampler, steps, overlap, crop
     std::string device = "cpu";
     int64_t seed = 0;
     std::string bins = "auto";
@@ -88,7 +87,7 @@ EvalModels load_models(const EvalArgs& a) {
     runtime::LoadOptions lo;
     lo.best = a.best;
     for (const auto& r : a.runs) {
-        em.forecasters.push_back(std::make_unique<Forecaster>(r, device, a.sampler, a.steps, lo));
+        em.forecasters.push_back(std::make_unique<Forecaster>(r, device, a.forecast, lo));
     }
     const auto& models = em.forecasters;
     em.names = model_names(a.runs);
@@ -317,8 +316,7 @@ void register_eval(CLI::App& app) {
         ->delimiter(',')
         ->capture_default_str();
     cmd->add_option("--members", a->members, "ensemble members of diffusion models (K)")->capture_default_str();
-    cmd->add_option("--sampler", a->sampler, "override the runs' sampler (ddpm, ddim, ab, eab, pc)");
-    cmd->add_option("--steps", a->steps, "override the runs' sampling steps");
+    add_forecast_options(*cmd, a->forecast, "runs'");
     cmd->add_option("--device", a->device, "cpu or cuda")->capture_default_str();
     cmd->add_option("--seed", a->seed, "seed of the per-rollout seeds")->capture_default_str();
     cmd->add_option("--bins", a->bins,

@@ -35,7 +35,7 @@ public:
     torch::Tensor sample(const torch::Tensor& x_init, const torch::Tensor& label = {}, const torch::Tensor& cond = {},
                          std::optional<at::Generator> generator = std::nullopt);
 
-    /// The time grid t_0 = start, ..., t_steps = stop.
+    /// The time grid t_0 = start, ..., t_steps = stop (for the dtype of the last sample(); float64 before any).
     std::vector<double> times() const;
 
     /// The number of steps.
@@ -57,13 +57,16 @@ protected:
 
     /// denoiser().denoise at a single time (a 0-d tensor on the device of x, in its dtype or float32 if lower).
     Gaussian denoise(const torch::Tensor& x, double t, const torch::Tensor& label, const torch::Tensor& cond) const;
-    /// alpha_t of the schedule (float64).
+    /// alpha_t of the schedule for the samples' dtype (computed in it only by a kInputDtype schedule), as a double.
     double alpha(double t) const;
-    /// sigma_t of the schedule (float64).
+    /// sigma_t of the schedule, as alpha.
     double sigma(double t) const;
+    /// The dtype a schedule of kInputDtype precision computes in for samples of `dtype`: float64, else float32.
+    static torch::ScalarType compute_dtype(torch::ScalarType dtype);
 
 private:
     const Denoiser& denoiser_;
+    torch::ScalarType dtype_ = torch::kDouble; ///< compute_dtype of the samples of the current sample()
     int64_t steps_;
     double start_, stop_;
 };

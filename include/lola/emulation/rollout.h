@@ -23,30 +23,32 @@ using WindowFn =
 using StateFn = std::function<torch::Tensor(const torch::Tensor& states)>;
 
 /// How windows are stitched into a trajectory. Per window, positions 0 .. window - 1:
-///   * the first window has its first `context` positions known (the observed states); all its positions
-///     0 .. window - crop - 1 are kept, the first `context` being the re-generated context (docs/method.md 1 step 1);
+///   * the first window has its first `context` positions known (the observed states); its positions 0 .. kept - 1
+///     are kept, the first `context` being the re-generated context (docs/method.md 1 step 1);
 ///   * every next window has its first `overlap` positions known, filled with the last `overlap` kept states of the
-///     previous window, and contributes its positions overlap .. window - crop - 1, i.e. window - crop - overlap new
-///     states (docs/method.md 1 step 2);
-///   * `crop` = trailing positions of every window that are generated but discarded (0 in the paper);
+///     previous window, and contributes its positions overlap .. kept - 1, i.e. kept - overlap new states
+///     (docs/method.md 1 step 2);
+///   * kept = `crop`, the leading positions of every window that are kept, as the reference's `crop` counts them; the
+///     positions after them are generated but discarded; -1 (the paper) keeps the whole window;
 ///   * windows are added until there are `length` states; the excess of the last window is cut off (step 3).
-/// With the paper's window = 5, context = overlap = c, crop = 0, each window after the first adds 5 - c states.
+/// With the paper's window = 5, context = overlap = c and the whole window kept, each window after the first adds
+/// 5 - c states. (Before 2026-12-07 lola's crop counted the discarded positions: its crop r is now crop = window - r.)
 struct RolloutOptions {
     int64_t window = 5;   ///< states per window n + 1 (the emulator's window)
     int64_t context = 1;  ///< known states of the first window, c (1 <= c < window)
     int64_t overlap = -1; ///< known states of every later window; -1 = context (the paper)
-    int64_t crop = 0;     ///< trailing generated states dropped from every window (0 <= crop <= window - context)
+    int64_t crop = -1;    ///< states kept of every window (context <= crop <= window); -1 = window (the paper)
 
     /// `overlap` with -1 resolved to `context`.
     int64_t resolved_overlap() const { return overlap < 0 ? context : overlap; }
-    /// States kept from every window: window - crop.
-    int64_t kept() const { return window - crop; }
-    /// New states per window after the first: window - crop - overlap (>= 1 once valid).
+    /// States kept from every window: `crop`, -1 resolved to the window.
+    int64_t kept() const { return crop < 0 ? window : crop; }
+    /// New states per window after the first: kept - overlap (>= 1 once valid).
     int64_t step() const { return kept() - resolved_overlap(); }
     /// Windows (emulator calls) needed for `length` states: 1 + ceil(max(0, length - kept()) / step()).
     int64_t n_windows(int64_t length) const;
 
-    /// Check 2 <= window, 1 <= context < window, 1 <= overlap < window - crop (or -1), 0 <= crop <= window - context.
+    /// Check 2 <= window, 1 <= context < window, context <= crop <= window (or -1), 1 <= overlap < kept (or -1).
     /// Throws lola::UsageError naming `key`.<option>, its value and the fix.
     void validate(const std::string& key = "rollout") const;
 };

@@ -65,6 +65,8 @@ struct ForecastOptions {
     std::string sampler;          ///< diffusion sampler (ddpm, ddim, ab, eab, pc); empty: the card's
     int64_t steps = 0;            ///< sampler steps; 0: the card's
     double eta = -1;              ///< DDIM's eta in azula's convention (docs/reference.md); < 0: the model's
+    int64_t overlap = -1;         ///< known states of every window after the first; -1: the context (the paper)
+    int64_t crop = -1;            ///< states kept of every window, as the reference counts them; -1: the whole window
     bool include_context = false; ///< also return the model's view of the context states, first (see forecast())
     int64_t decode_chunk = 16;    ///< states decoded at once (memory only; 0: all)
     double* seconds = nullptr;    ///< when set, receives the wall time of the rollout and the decoding

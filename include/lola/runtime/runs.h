@@ -74,6 +74,7 @@ struct EmulatorOptions {
     diffusion::MaskOptions mask; ///< random context masks of training (docs/method.md 4.6)
     std::string schedule = "log_logit";
     double sigma_min = 1e-3, sigma_max = 1e3;
+    std::string schedule_precision = "float64"; ///< or input_dtype, the reference's arithmetic (docs/reference.md)
     diffusion::TimePrior time_prior;
     std::string sampler = "ab"; ///< sampling at evaluation (docs/method.md 7.1)
     int64_t steps = 16;

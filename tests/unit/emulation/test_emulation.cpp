@@ -66,18 +66,20 @@ WindowFn fake_emulator(std::vector<Call>& calls, const torch::Tensor& tag) {
 }
 
 // The validity rule, written independently of RolloutOptions::validate.
-bool valid_options(int64_t w, int64_t c, int64_t o, int64_t r) {
+// k is the crop: the states kept of every window (the reference's count), -1 for the whole window.
+bool valid_options(int64_t w, int64_t c, int64_t o, int64_t k) {
     const int64_t oo = o < 0 ? c : o;
-    return w >= 2 && c >= 1 && c < w && r >= 0 && r <= w - c && (o == -1 || o >= 1) && oo < w - r;
+    const int64_t kept = k < 0 ? w : k;
+    return w >= 2 && c >= 1 && c < w && (k == -1 || (k >= c && k <= w)) && (o == -1 || o >= 1) && oo < kept;
 }
 
 // Runs the fake rollout and checks every property of the stitching.
-void check_rollout(int64_t w, int64_t c, int64_t o, int64_t r, int64_t length, const std::vector<int64_t>& spatial) {
-    SCOPED_TRACE(fmt::format("window {} context {} overlap {} crop {} length {} spatial {}", w, c, o, r, length,
+void check_rollout(int64_t w, int64_t c, int64_t o, int64_t crop, int64_t length, const std::vector<int64_t>& spatial) {
+    SCOPED_TRACE(fmt::format("window {} context {} overlap {} crop {} length {} spatial {}", w, c, o, crop, length,
                              fmt::join(spatial, "x")));
     const int64_t B = 2, C = 2;
     const int64_t oo = o < 0 ? c : o;
-    const int64_t kept = w - r, step = w - r - oo;
+    const int64_t kept = crop < 0 ? w : crop, step = kept - oo;
     const torch::Tensor tag = row_tag(B, C, spatial);
     std::vector<int64_t> cshape{B, C, c};
     cshape.insert(cshape.end(), spatial.begin(), spatial.end());
@@ -89,7 +91,7 @@ void check_rollout(int64_t w, int64_t c, int64_t o, int64_t r, int64_t length, c
     const torch::Tensor label = torch::arange(B * 3, torch::kFloat64).reshape({B, 3});
 
     std::vector<Call> calls;
-    const RolloutOptions opts{w, c, o, r};
+    const RolloutOptions opts{w, c, o, crop};
     const torch::Tensor x = rollout(fake_emulator(calls, tag), context, label, length, opts);
 
     std::vector<int64_t> xshape{B, C, length};
@@ -132,7 +134,7 @@ TEST(Rollout, StitchingForEveryValidOptionCombination) {
     for (int64_t w = 2; w <= 6; ++w) {
         for (int64_t c = 1; c < w; ++c) {
             for (int64_t o = -1; o < w; ++o) {
-                for (int64_t r = 0; r < w; ++r) {
+                for (int64_t r = -1; r <= w + 1; ++r) {
                     const RolloutOptions opts{w, c, o, r};
                     if (!valid_options(w, c, o, r)) {
                         EXPECT_THROW(opts.validate(), UsageError) << w << " " << c << " " << o << " " << r;
@@ -164,9 +166,9 @@ TEST(Rollout, ReportsProgressPerWindow) {
 }
 
 TEST(Rollout, ThreeDimensionalStates) {
-    check_rollout(5, 1, -1, 0, 26, {2, 3, 2});
-    check_rollout(5, 2, 3, 1, 11, {2, 2, 2});
-    check_rollout(4, 3, -1, 0, 7, {3});
+    check_rollout(5, 1, -1, -1, 26, {2, 3, 2});
+    check_rollout(5, 2, 3, 4, 11, {2, 2, 2});
+    check_rollout(4, 3, -1, -1, 7, {3});
 }
 
 TEST(Rollout, PaperWindowCounts) {
@@ -195,18 +197,20 @@ TEST(Rollout, InvalidOptionsNameTheOption) {
     EXPECT_PRED2(contains, validation_message({1, 1, -1, 0}), ("rollout.window = 1"));
     EXPECT_PRED2(contains, validation_message({5, 0, -1, 0}), ("rollout.context = 0"));
     EXPECT_PRED2(contains, validation_message({5, 5, -1, 0}), ("rollout.context = 5"));
-    EXPECT_PRED2(contains, validation_message({5, 1, -1, -1}), ("rollout.crop = -1"));
-    EXPECT_PRED2(contains, validation_message({5, 2, -1, 4}), ("rollout.crop = 4"));
-    EXPECT_PRED2(contains, validation_message({5, 1, 0, 0}), ("rollout.overlap = 0"));
-    EXPECT_PRED2(contains, validation_message({5, 1, 4, 1}), ("rollout.overlap = 4"));
-    EXPECT_PRED2(contains, validation_message({5, 3, -1, 2}), ("rollout.overlap = 3 (= context)"));
-    EXPECT_PRED2(contains, validation_message({5, 3, -1, 2}), ("lower overlap or crop"));
-    EXPECT_EQ(validation_message({5, 3, -1, 1}), "(no error)");
+    EXPECT_PRED2(contains, validation_message({5, 2, -1, 1}), ("rollout.crop = 1"));
+    EXPECT_PRED2(contains, validation_message({5, 2, -1, 6}), ("rollout.crop = 6"));
+    EXPECT_PRED2(contains, validation_message({5, 1, -1, -2}), ("rollout.crop = -2"));
+    EXPECT_PRED2(contains, validation_message({5, 1, 0, -1}), ("rollout.overlap = 0"));
+    EXPECT_PRED2(contains, validation_message({5, 1, 4, 4}), ("rollout.overlap = 4"));
+    EXPECT_PRED2(contains, validation_message({5, 3, -1, 3}), ("rollout.overlap = 3 (= context)"));
+    EXPECT_PRED2(contains, validation_message({5, 3, -1, 3}), ("lower overlap or raise crop"));
+    EXPECT_EQ(validation_message({5, 3, -1, 4}), "(no error)");
+    EXPECT_EQ(validation_message({5, 3, -1, -1}), "(no error)");
     // rollout() validates too, and checks its tensors.
     const WindowFn identity = [](const torch::Tensor& w, const torch::Tensor&, const torch::Tensor&) { return w; };
     const torch::Tensor ctx = torch::zeros({1, 2, 1, 4, 4});
-    EXPECT_THROW(rollout(identity, ctx, {}, 8, {5, 1, 0, 0}), UsageError);
-    EXPECT_THROW(rollout(identity, ctx, {}, 8, {5, 2, -1, 0}), Error);        // context has 1 state, options say 2
+    EXPECT_THROW(rollout(identity, ctx, {}, 8, {5, 1, 0, -1}), UsageError);
+    EXPECT_THROW(rollout(identity, ctx, {}, 8, {5, 2, -1, -1}), Error);       // context has 1 state, options say 2
     EXPECT_THROW(rollout(identity, ctx, {}, 0, {}), Error);                   // length
     EXPECT_THROW(rollout(identity, ctx, torch::zeros({3, 5}), 8, {}), Error); // label rows != B
     const WindowFn bad = [](const torch::Tensor& w, const torch::Tensor&, const torch::Tensor&) {
