@@ -8,6 +8,7 @@
 #include "lola/autoencoder/autoencoder.h"
 #include "lola/autoencoder/loss.h"
 #include "lola/core/config.h"
+#include "lola/core/options.h"
 #include "lola/train/optimizer.h"
 
 using namespace lola;
@@ -16,10 +17,10 @@ namespace {
 
 autoencoder::AutoEncoderOptions preset(const std::string& name) {
     YAML::Node defaults(YAML::NodeType::Map);
-    defaults["ae"] = autoencoder::AutoEncoderOptions::defaults();
+    defaults["ae"] = core::options_defaults<autoencoder::AutoEncoderOptions>();
     core::Config cfg(defaults);
     cfg.apply_override("ae=" + name);
-    auto o = autoencoder::AutoEncoderOptions::from_config(cfg);
+    auto o = core::read_options<autoencoder::AutoEncoderOptions>(cfg, "ae");
     o.resolve_pixel_channels(5);
     return o;
 }

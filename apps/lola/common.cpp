@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "lola/core/log.h"
+#include "lola/core/options.h"
 #include "lola/core/system.h"
 #include "lola/data/dataset.h"
 #include "lola/interop/hydra.h"
@@ -102,7 +103,8 @@ core::Config compose_run_config(const YAML::Node& defaults, const TrainRunArgs& 
 }
 
 TrainSetup train_setup(const core::Config& cfg, const TrainRunArgs& a) {
-    TrainSetup setup{train::OptimOptions::from_config(cfg), train::TrainerOptions::from_config(cfg),
+    TrainSetup setup{core::read_options<train::OptimOptions>(cfg, "optim"),
+                     core::read_options<train::TrainerOptions>(cfg, "train"),
                      parse_device(cfg.get<std::string>("device"))};
     setup.trainer.stop_after = a.stop_after;
     if (setup.device.is_cuda()) {
@@ -171,10 +173,11 @@ void check_training_memory(int64_t n_params, bool on_cpu, const std::string& key
 }
 
 data::LoaderOptions loader_options(const core::Config& cfg, const data::DatasetOptions& dataset, bool train) {
+    const auto group = core::read_options<runtime::LoaderGroup>(cfg, "loader");
     data::LoaderOptions o;
-    o.batch_size = cfg.get<int64_t>(train ? "loader.batch_size" : "loader.valid_batch_size");
-    o.workers = cfg.get<int>("loader.workers");
-    o.prefetch = cfg.get<int>("loader.prefetch");
+    o.batch_size = train ? group.batch_size : group.valid_batch_size;
+    o.workers = static_cast<int>(group.workers);
+    o.prefetch = static_cast<int>(group.prefetch);
     o.seed = cfg.get<uint64_t>("seed") + (train ? 0 : 1);
     o.shuffle = true; // validation also draws a (fixed) random subset of states
     if (train) {

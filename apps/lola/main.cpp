@@ -177,6 +177,7 @@ int main(int argc, char** argv) {
 
     lola::app::register_info(app);
     lola::app::register_presets(app);
+    lola::app::register_keys(app);
     lola::app::register_stats(app);
     lola::app::register_simulate(app);
     lola::app::register_train_ae(app);

@@ -9,7 +9,6 @@ namespace lola::autoencoder {
 
 namespace {
 
-using core::flow_list;
 using core::shape_str;
 
 nn::ResBlockOptions block_options(const AutoEncoderOptions& o, int64_t level) {
@@ -37,49 +36,6 @@ torch::Tensor run_level(torch::nn::ModuleList& blocks, int64_t level, torch::Ten
 } // namespace
 
 // ==== options ========================================================================================================
-
-YAML::Node AutoEncoderOptions::to_yaml() const {
-    YAML::Node n;
-    n["name"] = name;
-    n["arch"] = arch;
-    n["pixel_channels"] = pixel_channels;
-    n["lat_channels"] = lat_channels;
-    n["hid_channels"] = flow_list(hid_channels);
-    n["hid_blocks"] = flow_list(hid_blocks);
-    n["kernel_size"] = kernel_size;
-    n["spatial"] = spatial;
-    n["saturation"] = saturation;
-    n["dropout"] = dropout;
-    n["identity_init"] = identity_init;
-    n["attention_heads"] = flow_list(attention_heads);
-    n["norm"] = norm;
-    n["periodic"] = periodic;
-    n["latent_noise"] = latent_noise;
-    return n;
-}
-
-YAML::Node AutoEncoderOptions::defaults() { return AutoEncoderOptions{}.to_yaml(); }
-
-AutoEncoderOptions AutoEncoderOptions::from_config(const core::Config& cfg, const std::string& key) {
-    AutoEncoderOptions o;
-    o.name = cfg.get<std::string>(key + ".name");
-    o.arch = cfg.get<std::string>(key + ".arch");
-    o.pixel_channels = cfg.get<int64_t>(key + ".pixel_channels");
-    o.lat_channels = cfg.get<int64_t>(key + ".lat_channels");
-    o.hid_channels = cfg.get<std::vector<int64_t>>(key + ".hid_channels");
-    o.hid_blocks = cfg.get<std::vector<int64_t>>(key + ".hid_blocks");
-    o.kernel_size = cfg.get<int64_t>(key + ".kernel_size");
-    o.spatial = cfg.get<int64_t>(key + ".spatial");
-    o.saturation = cfg.get<std::string>(key + ".saturation");
-    o.dropout = cfg.get<double>(key + ".dropout");
-    o.identity_init = cfg.get<bool>(key + ".identity_init");
-    o.attention_heads = cfg.get<std::vector<int64_t>>(key + ".attention_heads");
-    o.norm = cfg.get<std::string>(key + ".norm");
-    o.periodic = cfg.get<bool>(key + ".periodic");
-    o.latent_noise = cfg.get<double>(key + ".latent_noise");
-    o.validate(key, /*require_pixel_channels=*/false);
-    return o;
-}
 
 void AutoEncoderOptions::validate(const std::string& key, bool require_pixel_channels) const {
     LOLA_CHECK_USAGE(arch == "dcae", "{}.arch: unknown architecture '{}' (valid: dcae)", key, arch);
@@ -136,7 +92,7 @@ int64_t AutoEncoderOptions::downsampling() const {
 EncoderImpl::EncoderImpl(const AutoEncoderOptions& options_) : options(options_) { reset(); }
 
 void EncoderImpl::reset() {
-    options.validate();
+    options.validate("ae", /*require_pixel_channels=*/true);
     const auto& o = options;
     const int64_t k_levels = o.n_levels(), block = int64_t{1} << o.spatial; // 2^N channels per space-to-depth
     in_conv = register_module("in_conv", nn::Conv(conv_options(o, o.pixel_channels, o.hid_channels[0], false)));
@@ -172,7 +128,7 @@ torch::Tensor EncoderImpl::forward(const torch::Tensor& x) {
 DecoderImpl::DecoderImpl(const AutoEncoderOptions& options_) : options(options_) { reset(); }
 
 void DecoderImpl::reset() {
-    options.validate();
+    options.validate("ae", /*require_pixel_channels=*/true);
     const auto& o = options;
     const int64_t k_levels = o.n_levels(), block = int64_t{1} << o.spatial;
     in_conv = register_module("in_conv", nn::Conv(conv_options(o, o.lat_channels, o.hid_channels.back(), true)));
@@ -208,7 +164,7 @@ torch::Tensor DecoderImpl::forward(const torch::Tensor& z) {
 AutoEncoderImpl::AutoEncoderImpl(const AutoEncoderOptions& options_) : options(options_) { reset(); }
 
 void AutoEncoderImpl::reset() {
-    options.validate();
+    options.validate("ae", /*require_pixel_channels=*/true);
     saturation = nn::parse_saturation(options.saturation);
     encoder = register_module("encoder", Encoder(options));
     decoder = register_module("decoder", Decoder(options));

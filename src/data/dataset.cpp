@@ -4,7 +4,6 @@
 #include <cctype>
 #include <cmath>
 
-#include "lola/core/config.h"
 #include "lola/core/error.h"
 #include "lola/data/augment.h"
 #include "lola/io/well.h"
@@ -14,59 +13,35 @@ namespace lola::data {
 
 namespace fs = std::filesystem;
 
-YAML::Node DatasetOptions::defaults() {
-    return YAML::Load(R"(
-name: ""
-root: data
-physics: []
-fields: []
-transform: []
-stats:
-  mean: []
-  std: []
-augment: []
-log_scalars: []
-# Shape facts for sizing models without the files (lola info); 0 = unknown. Checked against the files when both exist.
-spatial_dims: 0
-label_dim: 0
-)");
+void DatasetOptions::resolve(const std::string& /*key*/) {
+    const size_t c = fields.size();
+    if (transform.empty()) {
+        transform.assign(c, "none");
+    }
+    if (mean.empty() && std.empty()) {
+        mean.assign(c, 0.0);
+        std.assign(c, 1.0);
+    }
 }
 
-DatasetOptions DatasetOptions::from_config(const core::Config& cfg, const std::string& key) {
-    DatasetOptions o;
-    o.name = cfg.get<std::string>(key + ".name");
-    o.root = cfg.get<std::string>(key + ".root");
-    o.physics = cfg.get<std::vector<std::string>>(key + ".physics");
-    o.fields = cfg.get<std::vector<std::string>>(key + ".fields");
-    o.transform = cfg.get<std::vector<std::string>>(key + ".transform");
-    o.mean = cfg.get<std::vector<double>>(key + ".stats.mean");
-    o.std = cfg.get<std::vector<double>>(key + ".stats.std");
-    o.augment = cfg.get<std::vector<std::string>>(key + ".augment");
-    o.log_scalars = cfg.get<std::vector<std::string>>(key + ".log_scalars");
-    LOLA_CHECK_USAGE(!o.physics.empty(),
+void DatasetOptions::validate(const std::string& key) const {
+    LOLA_CHECK_USAGE(!physics.empty(),
                      "{}.physics is empty: name the Well datasets to read (e.g. "
                      "dataset=euler_all, or {}.physics=[euler_multi_quadrants_openBC])",
                      key, key);
-    const size_t c = o.fields.size();
+    const size_t c = fields.size();
     LOLA_CHECK_USAGE(c > 0, "{}.fields is empty: list the channel names (e.g. [density, momentum_x])", key);
-    if (o.transform.empty()) {
-        o.transform.assign(c, "none");
-    }
-    if (o.mean.empty() && o.std.empty()) {
-        o.mean.assign(c, 0.0);
-        o.std.assign(c, 1.0);
-    }
-    LOLA_CHECK_USAGE(o.transform.size() == c, "{}.transform has {} entries for {} fields", key, o.transform.size(), c);
-    LOLA_CHECK_USAGE(o.mean.size() == c && o.std.size() == c,
+    LOLA_CHECK_USAGE(transform.size() == c, "{}.transform has {} entries for {} fields", key, transform.size(), c);
+    LOLA_CHECK_USAGE(mean.size() == c && std.size() == c,
                      "{}.stats.mean/std have {}/{} entries for {} fields (run 'lola stats' to compute them)", key,
-                     o.mean.size(), o.std.size(), c);
-    for (const auto& t : o.transform) {
+                     mean.size(), std.size(), c);
+    for (const auto& t : transform) {
         parse_transform(t);
     }
-    for (const auto& a : o.augment) {
+    for (const auto& a : augment) {
         parse_augmentation(a);
     }
-    return o;
+    LOLA_CHECK_USAGE(spatial_dims >= 0 && label_dim >= 0, "{}.spatial_dims and {}.label_dim must be >= 0", key, key);
 }
 
 Preprocessor DatasetOptions::preprocessor() const {

@@ -1,5 +1,6 @@
 // Exporting lola runs as reference run folders (docs/reference.md, "Exporting").
 #include "lola/interop/export.h"
+#include "lola/core/options.h"
 
 #include <fmt/format.h>
 
@@ -34,8 +35,8 @@ YAML::Node reference_dataset(const data::DatasetOptions& d, int64_t spatial_dims
         }
     }
     n["transform"] = transform;
-    n["stats"]["mean"] = d.mean;
-    n["stats"]["std"] = d.std;
+    n["stats"]["mean"] = core::encode(d.mean);
+    n["stats"]["std"] = core::encode(d.std);
     n["augment"] = d.augment;
     return n;
 }
@@ -49,7 +50,7 @@ YAML::Node reference_ae(const autoencoder::AutoEncoderOptions& o, const std::str
     n["name"] = o.name;
     n["arch"] = "dcae";
     n["saturation"] = o.saturation;
-    n["latent_noise"] = o.latent_noise;
+    n["latent_noise"] = core::encode(o.latent_noise);
     n["lat_channels"] = o.lat_channels;
     n["hid_channels"] = o.hid_channels;
     n["hid_blocks"] = o.hid_blocks;
@@ -63,7 +64,7 @@ YAML::Node reference_ae(const autoencoder::AutoEncoderOptions& o, const std::str
     }
     n["attention_heads"] = heads;
     n["ffn_factor"] = 1;
-    n["dropout"] = o.dropout;
+    n["dropout"] = core::encode(o.dropout);
     n["checkpointing"] = false;
     n["identity_init"] = o.identity_init;
     n["periodic"] = o.periodic;
@@ -92,7 +93,7 @@ YAML::Node reference_emulator(const runtime::EmulatorRun& em, const std::string&
     n["patch_size"] = b.patch_size;
     n["unpatch_size"] = b.patch_size;
     n["window_size"] = YAML::Node(YAML::NodeType::Null);
-    n["dropout"] = b.dropout;
+    n["dropout"] = core::encode(b.dropout);
     n["checkpointing"] = b.checkpointing;
     n["channels"] = em.shape.channels;
     n["label_features"] = em.shape.label_dim;
@@ -103,13 +104,13 @@ YAML::Node reference_emulator(const runtime::EmulatorRun& em, const std::string&
                          "'{}': diffusion.time_prior = {}: the reference trains with t ~ U(0, 1) only", run,
                          e.time_prior.name);
         n["loss"]["distribution"] = "uniform";
-        n["loss"]["a"] = 0.0;
-        n["loss"]["b"] = 1.0;
+        n["loss"]["a"] = core::encode(0.0);
+        n["loss"]["b"] = core::encode(1.0);
         n["schedule"]["name"] = e.schedule;
-        n["schedule"]["sigma_min"] = e.sigma_min;
-        n["schedule"]["sigma_max"] = e.sigma_max;
-        n["schedule"]["scale"] = 1.0;
-        n["schedule"]["shift"] = 0.0;
+        n["schedule"]["sigma_min"] = core::encode(e.sigma_min);
+        n["schedule"]["sigma_max"] = core::encode(e.sigma_max);
+        n["schedule"]["scale"] = core::encode(1.0);
+        n["schedule"]["shift"] = core::encode(0.0);
         n["masked"] = true;
     }
     return n;
@@ -161,7 +162,7 @@ ExportReport export_reference(const fs::path& run, const fs::path& out, const Ex
                          "--ae {} has {} latent channels but '{}' emulates {}: not its autoencoder",
                          options.ae.string(), py_ae.config["ae"]["lat_channels"].as<int64_t>(), run.string(),
                          em.shape.channels);
-        const data::DatasetOptions dataset = data::DatasetOptions::from_config(em.config);
+        const data::DatasetOptions dataset = core::read_options<data::DatasetOptions>(em.config, "dataset");
         LOLA_CHECK_USAGE(dataset.log_scalars.empty(),
                          "'{}': dataset.log_scalars = [{}]: the reference's label holds the raw scalars, so this "
                          "model's label cannot be expressed",
@@ -172,8 +173,8 @@ ExportReport export_reference(const fs::path& run, const fs::path& out, const Ex
         const auto time_stride = em.config.get<int64_t>("model.time_stride");
         config["trajectory"]["length"] = em.emulator.window;
         config["trajectory"]["stride"] = time_stride > 0 ? time_stride : em.emulator.stride;
-        config["trajectory"]["context"]["lmbda"] = em.emulator.mask.lambda;
-        config["trajectory"]["context"]["rho"] = em.emulator.mask.rho;
+        config["trajectory"]["context"]["lmbda"] = core::encode(em.emulator.mask.lambda);
+        config["trajectory"]["context"]["rho"] = core::encode(em.emulator.mask.rho);
         config["trajectory"]["context"]["atleast"] = em.emulator.mask.atleast;
         config["ae_run"] = fs::absolute(options.ae).lexically_normal().string();
         state = to_reference_state(em.module(), emulator_names(report.kind, em.backbone, em.shape.label_dim));

@@ -1,4 +1,5 @@
 #include "lola/interop/reference.h"
+#include "lola/core/options.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -365,7 +366,7 @@ YAML::Node dataset_group(const YAML::Node& config, const std::string& file) {
     const Group g(
         config["dataset"], "dataset", file,
         {"name", "physics", "include_filters", "dimensions", "periodic", "fields", "transform", "stats", "augment"});
-    YAML::Node d = data::DatasetOptions::defaults();
+    YAML::Node d = core::options_defaults<data::DatasetOptions>();
     d["name"] = g.get<std::string>("name");
     d["root"] = "data/the_well/datasets";
     d["physics"] = g.get<std::vector<std::string>>("physics");
@@ -383,8 +384,8 @@ YAML::Node dataset_group(const YAML::Node& config, const std::string& file) {
     d["transform"] = transform;
     const YAML::Node stats = g.node("stats");
     LOLA_CHECK(stats && stats["mean"] && stats["std"], "'{}' has no dataset.stats.mean and .std", g.file());
-    d["stats"]["mean"] = stats["mean"].as<std::vector<double>>();
-    d["stats"]["std"] = stats["std"].as<std::vector<double>>();
+    d["stats"]["mean"] = core::encode(stats["mean"].as<std::vector<double>>());
+    d["stats"]["std"] = core::encode(stats["std"].as<std::vector<double>>());
     if (g.has("augment")) {
         d["augment"] = g.get<std::vector<std::string>>("augment");
     }
@@ -470,7 +471,7 @@ core::Config autoencoder_config(const ReferenceRun& run) {
 
     core::Config cfg(runtime::train_ae_defaults());
     cfg.set("dataset", dataset_group(run.config, config_file(run)));
-    cfg.set("ae", o.to_yaml());
+    cfg.set("ae", core::options_to_yaml(o));
     if (run.config["seed"]) {
         cfg.set("seed", YAML::Node(run.config["seed"].as<uint64_t>()));
     }
@@ -537,8 +538,8 @@ int64_t set_emulator_groups(const YAML::Node& config, const std::string& file, c
     cfg.set("emulator.window", YAML::Node(traj.get<int64_t>("length")));
     cfg.set("emulator.stride", YAML::Node(stride));
     const Group ctx(traj.node("context"), "trajectory.context", file, {"lmbda", "rho", "atleast"});
-    cfg.set("emulator.mask.lambda", YAML::Node(ctx.get<double>("lmbda")));
-    cfg.set("emulator.mask.rho", YAML::Node(ctx.get<double>("rho")));
+    cfg.set("emulator.mask.lambda", core::encode(ctx.get<double>("lmbda")));
+    cfg.set("emulator.mask.rho", core::encode(ctx.get<double>("rho")));
     cfg.set("emulator.mask.atleast", YAML::Node(ctx.get<int64_t>("atleast")));
     if (key != "denoiser") {
         return stride;
@@ -552,8 +553,8 @@ int64_t set_emulator_groups(const YAML::Node& config, const std::string& file, c
     sched.require<double>("scale", 1.0, 1.0, "the log-logit schedule without scale");
     sched.require<double>("shift", 0.0, 0.0, "the log-logit schedule without shift");
     cfg.set("diffusion.schedule", YAML::Node(name));
-    cfg.set("diffusion.sigma_min", YAML::Node(sched.get<double>("sigma_min")));
-    cfg.set("diffusion.sigma_max", YAML::Node(sched.get<double>("sigma_max")));
+    cfg.set("diffusion.sigma_min", core::encode(sched.get<double>("sigma_min")));
+    cfg.set("diffusion.sigma_max", core::encode(sched.get<double>("sigma_max")));
     const Group loss(g.node("loss"), key + ".loss", file, {"distribution", "a", "b"});
     loss.require<std::string>("distribution", "uniform", "uniform", "training times t ~ U(0, 1)");
     loss.require<double>("a", 0.0, 0.0, "training times t ~ U(0, 1)");
@@ -583,7 +584,7 @@ core::Config emulator_config(const ReferenceRun& run, const runtime::AeRun& ae, 
 
     const runtime::EmulatorKind kind = dm ? runtime::EmulatorKind::kDiffusion : runtime::EmulatorKind::kSurrogate;
     core::Config cfg(runtime::train_emulator_defaults(kind));
-    cfg.set(key, o.to_yaml());
+    cfg.set(key, core::options_to_yaml(o));
     const int64_t stride = set_emulator_groups(run.config, g.file(), key, cfg);
     if (dm) {
         // the reference computes its schedule and time grid in the samples' dtype (float32): an imported run
@@ -623,7 +624,7 @@ YAML::Node optim_group(const YAML::Node& config, const std::string& file) {
                   {"name", "optimizer", "betas", "learning_rate", "weight_decay", "eps", "warmup", "scheduler",
                    "grad_clip", "precondition_frequency", "precondition_frequency_decay", "precondition_size",
                    "precondition_dim", "merge_dims"});
-    YAML::Node o = train::OptimOptions::defaults();
+    YAML::Node o = core::options_defaults<train::OptimOptions>();
     const auto optimizer = g.get<std::string>("optimizer");
     o["optimizer"] = optimizer;
     g.require<bool>("merge_dims", false, false, "PSGD's factors follow the parameter's own dimensions");
@@ -633,13 +634,13 @@ YAML::Node optim_group(const YAML::Node& config, const std::string& file) {
                    core::Config::dump(g.node("betas")));
         if (betas.size() == 3) {
             LOLA_CHECK(optimizer == "soap", "'{}': optim.betas has 3 entries, which only soap reads", file);
-            o["shampoo_beta"] = betas[2];
+            o["shampoo_beta"] = core::encode(betas[2]);
             betas.pop_back();
         }
         if (betas.size() == 1) {
             betas.push_back(o["betas"][1].as<double>());
         }
-        o["betas"] = betas;
+        o["betas"] = core::encode(betas);
     }
     for (const auto& [ref, ours] :
          std::vector<std::pair<std::string, std::string>>{{"learning_rate", "learning_rate"},
@@ -725,7 +726,7 @@ YAML::Node training_config(const YAML::Node& reference, const std::string& file)
     set_schedule_groups(reference, file, cfg);
     if (ae) {
         const autoencoder::AutoEncoderOptions o = ae_options(reference, file);
-        cfg.set("ae", o.to_yaml());
+        cfg.set("ae", core::options_to_yaml(o));
         const Group loss(reference["ae"]["loss"], "ae.loss", file, {"losses", "weights"});
         const auto names = loss.get<std::vector<std::string>>("losses");
         const auto weights = loss.get_or<std::vector<double>>("weights", std::vector<double>(names.size(), 1.0));
@@ -733,12 +734,12 @@ YAML::Node training_config(const YAML::Node& reference, const std::string& file)
                    weights.size());
         YAML::Node terms(YAML::NodeType::Map);
         for (size_t i = 0; i < names.size(); ++i) {
-            terms[names[i]] = weights[i];
+            terms[names[i]] = core::encode(weights[i]);
         }
         cfg.set("loss", terms);
         keep.insert(keep.end(), {"ae", "loss"});
     } else {
-        cfg.set(key, backbone_options(reference, file, key).to_yaml());
+        cfg.set(key, core::options_to_yaml(backbone_options(reference, file, key)));
         set_emulator_groups(reference, file, key, cfg);
         keep.insert(keep.end(), {key, "emulator"});
         if (key == "denoiser") {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "lola/core/config.h"
 #include "lola/core/error.h"
 #include "lola/core/shape.h"
 #include "lola/nn/unet.h"
@@ -12,22 +11,7 @@ namespace lola::nn {
 
 namespace {
 
-using core::flow_list;
 using core::shape_str;
-
-template <class T>
-void read(const YAML::Node& node, const std::string& key, const std::string& name, T& value) {
-    const YAML::Node v = node[name];
-    if (!v || v.IsNull()) {
-        return;
-    }
-    try {
-        value = v.as<T>();
-    } catch (const YAML::Exception&) {
-        LOLA_THROW_USAGE("config key '{}.{}' has value '{}', which is not of the expected type", key, name,
-                         core::Config::dump(v));
-    }
-}
 
 std::vector<int64_t> expand(const std::vector<int64_t>& values, int64_t n, const std::string& what) {
     if (values.size() == 1) {
@@ -71,75 +55,6 @@ void Backbone::check_inputs(const torch::Tensor& x, const torch::Tensor& emb, co
 }
 
 // ==== options ========================================================================================================
-
-YAML::Node BackboneOptions::to_yaml() const {
-    YAML::Node n;
-    n["name"] = name;
-    n["arch"] = arch;
-    n["hid_channels"] = hid_channels;
-    n["hid_blocks"] = hid_blocks;
-    n["attention_heads"] = attention_heads;
-    n["ffn_factor"] = ffn_factor;
-    n["dropout"] = dropout;
-    n["qk_norm"] = qk_norm;
-    n["rope"] = rope;
-    n["patch_size"] = flow_list(patch_size);
-    n["checkpointing"] = checkpointing;
-    n["unet_channels"] = flow_list(unet_channels);
-    n["unet_blocks"] = flow_list(unet_blocks);
-    n["unet_stride"] = flow_list(unet_stride);
-    n["unet_attention_levels"] = flow_list(unet_attention_levels);
-    n["kernel_size"] = kernel_size;
-    n["periodic"] = periodic;
-    return n;
-}
-
-YAML::Node BackboneOptions::defaults() { return BackboneOptions{}.to_yaml(); }
-
-BackboneOptions BackboneOptions::from_yaml(const YAML::Node& node, const std::string& key) {
-    BackboneOptions o;
-    if (!node || node.IsNull()) {
-        o.validate(key);
-        return o;
-    }
-    LOLA_CHECK_USAGE(node.IsMap(), "config key '{}' must be a mapping of backbone options, got '{}'", key,
-                     core::Config::dump(node));
-    std::vector<std::string> valid;
-    for (const auto& kv : defaults()) {
-        valid.push_back(kv.first.as<std::string>());
-    }
-    for (const auto& kv : node) {
-        const auto name = kv.first.as<std::string>();
-        if (std::find(valid.begin(), valid.end(), name) == valid.end()) {
-            const std::string hint = core::closest_match(name, valid);
-            LOLA_THROW_USAGE("unknown backbone option '{}.{}'{} (valid: {})", key, name,
-                             hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint), fmt::join(valid, ", "));
-        }
-    }
-    read(node, key, "name", o.name);
-    read(node, key, "arch", o.arch);
-    read(node, key, "hid_channels", o.hid_channels);
-    read(node, key, "hid_blocks", o.hid_blocks);
-    read(node, key, "attention_heads", o.attention_heads);
-    read(node, key, "ffn_factor", o.ffn_factor);
-    read(node, key, "dropout", o.dropout);
-    read(node, key, "qk_norm", o.qk_norm);
-    read(node, key, "rope", o.rope);
-    read(node, key, "patch_size", o.patch_size);
-    read(node, key, "checkpointing", o.checkpointing);
-    read(node, key, "unet_channels", o.unet_channels);
-    read(node, key, "unet_blocks", o.unet_blocks);
-    read(node, key, "unet_stride", o.unet_stride);
-    read(node, key, "unet_attention_levels", o.unet_attention_levels);
-    read(node, key, "kernel_size", o.kernel_size);
-    read(node, key, "periodic", o.periodic);
-    o.validate(key);
-    return o;
-}
-
-BackboneOptions BackboneOptions::from_config(const core::Config& cfg, const std::string& key) {
-    return from_yaml(cfg.at(key), key);
-}
 
 void check_levels(const std::string& key, const std::string& channels_name, const std::vector<int64_t>& channels,
                   const std::string& blocks_name, const std::vector<int64_t>& blocks) {

@@ -1,4 +1,5 @@
 #include "lola/runtime/emulator.h"
+#include "lola/core/options.h"
 
 #include <ATen/Context.h>
 #include <torch/cuda.h>
@@ -145,7 +146,7 @@ void finish(Emulator::Impl& m, torch::Device device) {
                    "the emulator was trained on {}: it belongs to another autoencoder",
                    m.ae->ae_options.lat_channels, m.run.shape.channels);
     }
-    m.dataset = m.ae ? m.ae->dataset : data::DatasetOptions::from_config(m.run.config);
+    m.dataset = m.ae ? m.ae->dataset : core::read_options<data::DatasetOptions>(m.run.config, "dataset");
     m.pre = m.dataset.preprocessor();
     m.card = make_card(m, m.dataset);
     for (const std::string& name : m.card.label_names) {

@@ -5,6 +5,7 @@
 #include "lola/autoencoder/loss.h"
 #include "lola/core/error.h"
 #include "lola/core/log.h"
+#include "lola/core/options.h"
 #include "lola/io/latent_cache.h"
 #include "lola/io/well_schema.h"
 #include "lola/nn/layers.h"
@@ -60,25 +61,30 @@ std::vector<std::string> label_names(const io::WellSchema& schema) {
 
 namespace {
 
-/// The `loader` group: batch sizes, reader threads, batches read ahead.
+/// The `loader` group's defaults with these batch sizes.
 YAML::Node loader_defaults(int64_t batch_size, int64_t valid_batch_size) {
-    YAML::Node loader(YAML::NodeType::Map);
-    loader["batch_size"] = batch_size;
-    loader["valid_batch_size"] = valid_batch_size;
-    loader["workers"] = 2;
-    loader["prefetch"] = 4;
-    return loader;
+    LoaderGroup g;
+    g.batch_size = batch_size;
+    g.valid_batch_size = valid_batch_size;
+    return core::options_to_yaml(g);
 }
 
 } // namespace
 
+void LoaderGroup::validate(const std::string& key) const {
+    LOLA_CHECK_USAGE(batch_size >= 1 && valid_batch_size >= 1, "{}.batch_size and {}.valid_batch_size must be >= 1",
+                     key, key);
+    LOLA_CHECK_USAGE(workers >= 1 && workers <= 1024, "{}.workers = {} must be in [1, 1024]", key, workers);
+    LOLA_CHECK_USAGE(prefetch >= 1 && prefetch <= 1024, "{}.prefetch = {} must be in [1, 1024]", key, prefetch);
+}
+
 YAML::Node train_ae_defaults() {
     YAML::Node n(YAML::NodeType::Map);
-    n["dataset"] = data::DatasetOptions::defaults();
-    n["ae"] = autoencoder::AutoEncoderOptions::defaults();
+    n["dataset"] = core::options_defaults<data::DatasetOptions>();
+    n["ae"] = core::options_defaults<autoencoder::AutoEncoderOptions>();
     n["loss"] = autoencoder::AeLossOptions::defaults();
-    n["optim"] = train::OptimOptions::defaults();
-    n["train"] = train::TrainerOptions::defaults();
+    n["optim"] = core::options_defaults<train::OptimOptions>();
+    n["train"] = core::options_defaults<train::TrainerOptions>();
     n["loader"] = loader_defaults(8, 16);
     n["seed"] = 0;
     n["device"] = "cpu";
@@ -88,8 +94,8 @@ YAML::Node train_ae_defaults() {
 
 AeRun build_ae_run(core::Config config) {
     AeRun run{{}, std::move(config), {}, {}, nullptr};
-    run.dataset = data::DatasetOptions::from_config(run.config);
-    run.ae_options = autoencoder::AutoEncoderOptions::from_config(run.config);
+    run.dataset = core::read_options<data::DatasetOptions>(run.config, "dataset");
+    run.ae_options = core::read_options<autoencoder::AutoEncoderOptions>(run.config, "ae");
     run.ae_options.resolve_pixel_channels(static_cast<int64_t>(run.dataset.fields.size()));
     run.model = autoencoder::AutoEncoder(run.ae_options);
     return run;
@@ -137,34 +143,15 @@ YAML::Node train_emulator_defaults(EmulatorKind kind) {
     latents["dir"] = ""; // latent cache folder ({train,valid,test}.h5); empty: a pixel-space emulator on `dataset`
     latents["ae"] = "";  // autoencoder run folder; empty: the run recorded in the cache
     n["latents"] = latents;
-    n["dataset"] = data::DatasetOptions::defaults();
-    YAML::Node em(YAML::NodeType::Map);
-    em["window"] = 5;
-    em["stride"] = 4;
-    YAML::Node mask(YAML::NodeType::Map);
-    mask["lambda"] = 1.0;
-    mask["rho"] = 0.66;
-    mask["atleast"] = 1;
-    em["mask"] = mask;
-    n["emulator"] = em;
-    n[backbone_group(kind)] = nn::BackboneOptions::defaults();
+    n["dataset"] = core::options_defaults<data::DatasetOptions>();
+    n["emulator"] = core::options_defaults<EmulatorOptions>(EmulatorOptions::Window{});
+    n[backbone_group(kind)] = core::options_defaults<nn::BackboneOptions>();
     if (kind == EmulatorKind::kDiffusion) {
-        YAML::Node d(YAML::NodeType::Map);
-        d["schedule"] = "log_logit";
-        d["sigma_min"] = 1e-3;
-        d["sigma_max"] = 1e3;
-        d["schedule_precision"] = "float64"; // input_dtype: the reference's arithmetic (docs/reference.md)
-        d["time_prior"] = "uniform";
-        d["prior_a"] = 1.0;
-        d["prior_b"] = 0.5;
-        d["sampler"] = "ab";
-        d["steps"] = 16;
-        d["eta"] = 0.0;
-        n["diffusion"] = d;
+        n["diffusion"] = core::options_defaults<EmulatorOptions>(EmulatorOptions::Diffusion{});
     }
     // AdamW 1e-4, betas (0.9, 0.99), wd 0, cosine, clip 1 (docs/method.md 4.7)
-    n["optim"] = train::OptimOptions::defaults();
-    n["train"] = train::TrainerOptions::defaults();
+    n["optim"] = core::options_defaults<train::OptimOptions>();
+    n["train"] = core::options_defaults<train::TrainerOptions>();
     n["loader"] = loader_defaults(32, 32);
     // Resolved at training time; do not set by hand.
     YAML::Node model(YAML::NodeType::Map);
@@ -186,31 +173,33 @@ YAML::Node train_emulator_defaults(EmulatorKind kind) {
 }
 
 EmulatorOptions EmulatorOptions::from_config(const core::Config& cfg) {
-    EmulatorOptions o;
-    o.window = cfg.get<int64_t>("emulator.window");
-    o.stride = cfg.get<int64_t>("emulator.stride");
-    o.mask.lambda = cfg.get<double>("emulator.mask.lambda");
-    o.mask.rho = cfg.get<double>("emulator.mask.rho");
-    o.mask.atleast = cfg.get<int64_t>("emulator.mask.atleast");
-    LOLA_CHECK_USAGE(o.window >= 2, "emulator.window must be >= 2, got {}", o.window);
-    LOLA_CHECK_USAGE(o.stride >= 1, "emulator.stride must be >= 1, got {}", o.stride);
-    o.mask.validate(o.window);
-    if (cfg.has("diffusion")) {
-        o.schedule = cfg.get<std::string>("diffusion.schedule");
-        o.sigma_min = cfg.get<double>("diffusion.sigma_min");
-        o.sigma_max = cfg.get<double>("diffusion.sigma_max");
-        o.schedule_precision = cfg.get<std::string>("diffusion.schedule_precision");
-        diffusion::schedule_precision(o.schedule_precision); // validated
-        o.time_prior.name = cfg.get<std::string>("diffusion.time_prior");
-        o.time_prior.a = cfg.get<double>("diffusion.prior_a");
-        o.time_prior.b = cfg.get<double>("diffusion.prior_b");
-        o.time_prior.validate();
-        o.sampler = cfg.get<std::string>("diffusion.sampler");
-        o.steps = cfg.get<int64_t>("diffusion.steps");
-        o.eta = cfg.get<double>("diffusion.eta");
-        LOLA_CHECK_USAGE(o.steps >= 1, "diffusion.steps must be >= 1, got {}", o.steps);
+    EmulatorOptions o = core::options_from_yaml<EmulatorOptions>(cfg.at("emulator"), "emulator", Window{});
+    const bool diffusion = cfg.has("diffusion");
+    if (diffusion) {
+        const EmulatorOptions d =
+            core::options_from_yaml<EmulatorOptions>(cfg.at("diffusion"), "diffusion", Diffusion{});
+        o.schedule = d.schedule;
+        o.sigma_min = d.sigma_min;
+        o.sigma_max = d.sigma_max;
+        o.schedule_precision = d.schedule_precision;
+        o.time_prior = d.time_prior;
+        o.sampler = d.sampler;
+        o.steps = d.steps;
+        o.eta = d.eta;
     }
+    o.validate(diffusion);
     return o;
+}
+
+void EmulatorOptions::validate(bool diffusion) const {
+    LOLA_CHECK_USAGE(window >= 2, "emulator.window must be >= 2, got {}", window);
+    LOLA_CHECK_USAGE(stride >= 1, "emulator.stride must be >= 1, got {}", stride);
+    mask.validate(window);
+    if (diffusion) {
+        time_prior.validate();
+        diffusion::schedule_precision(schedule_precision); // validated
+        LOLA_CHECK_USAGE(steps >= 1, "diffusion.steps must be >= 1, got {}", steps);
+    }
 }
 
 torch::nn::Module& EmulatorRun::module() {
@@ -250,7 +239,7 @@ EmulatorRun build_emulator_run(core::Config config) {
     run.kind = kind == "diffusion" ? EmulatorKind::kDiffusion : EmulatorKind::kSurrogate;
     run.config = std::move(config);
     run.emulator = EmulatorOptions::from_config(run.config);
-    run.backbone = nn::BackboneOptions::from_config(run.config, backbone_group(run.kind));
+    run.backbone = core::read_options<nn::BackboneOptions>(run.config, backbone_group(run.kind));
     run.shape.space = run.config.get<std::string>("model.space");
     run.shape.channels = run.config.get<int64_t>("model.channels");
     run.shape.label_dim = run.config.get<int64_t>("model.label_dim");

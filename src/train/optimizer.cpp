@@ -7,53 +7,14 @@
 #include <map>
 #include <mutex>
 
-#include "lola/core/config.h"
 #include "lola/core/error.h"
 #include "lola/train/psgd.h"
 #include "lola/train/soap.h"
 
 namespace lola::train {
 
-YAML::Node OptimOptions::defaults() {
-    const OptimOptions d;
-    YAML::Node n(YAML::NodeType::Map);
-    n["optimizer"] = d.optimizer;
-    n["betas"] = d.betas;
-    n["learning_rate"] = d.learning_rate;
-    n["weight_decay"] = d.weight_decay;
-    n["eps"] = d.eps;
-    n["warmup"] = d.warmup;
-    n["scheduler"] = d.scheduler;
-    n["gamma"] = d.gamma;
-    n["grad_clip"] = d.grad_clip;
-    n["precond_lr"] = d.precond_lr;
-    n["precond_freq"] = d.precond_freq;
-    n["precond_decay"] = d.precond_decay;
-    n["max_size"] = d.max_size;
-    n["balance_prob"] = d.balance_prob;
-    n["shampoo_beta"] = d.shampoo_beta;
-    n["max_precond_dim"] = d.max_precond_dim;
-    return n;
-}
-
-OptimOptions OptimOptions::from_config(const core::Config& cfg, const std::string& key) {
-    OptimOptions o;
-    o.optimizer = cfg.get<std::string>(key + ".optimizer");
-    o.betas = cfg.get<std::vector<double>>(key + ".betas");
-    o.learning_rate = cfg.get<double>(key + ".learning_rate");
-    o.weight_decay = cfg.get<double>(key + ".weight_decay");
-    o.eps = cfg.get<double>(key + ".eps");
-    o.warmup = cfg.get<int64_t>(key + ".warmup");
-    o.scheduler = cfg.get<std::string>(key + ".scheduler");
-    o.gamma = cfg.get<double>(key + ".gamma");
-    o.grad_clip = cfg.get<double>(key + ".grad_clip");
-    o.precond_lr = cfg.get<double>(key + ".precond_lr");
-    o.precond_freq = cfg.get<int64_t>(key + ".precond_freq");
-    o.precond_decay = cfg.get<double>(key + ".precond_decay");
-    o.max_size = cfg.get<int64_t>(key + ".max_size");
-    o.balance_prob = cfg.get<double>(key + ".balance_prob");
-    o.shampoo_beta = cfg.get<double>(key + ".shampoo_beta");
-    o.max_precond_dim = cfg.get<int64_t>(key + ".max_precond_dim");
+void OptimOptions::validate(const std::string& key) const {
+    const OptimOptions& o = *this;
     LOLA_CHECK_USAGE(o.precond_lr > 0, "{}.precond_lr must be > 0, got {}", key, o.precond_lr);
     LOLA_CHECK_USAGE(o.precond_freq >= 0, "{}.precond_freq must be >= 0 (0: the optimizer's default), got {}", key,
                      o.precond_freq);
@@ -78,7 +39,6 @@ OptimOptions OptimOptions::from_config(const core::Config& cfg, const std::strin
     const auto names = optimizer_names();
     LOLA_CHECK_USAGE(std::find(names.begin(), names.end(), o.optimizer) != names.end(),
                      "unknown {}.optimizer '{}' (valid: {})", key, o.optimizer, fmt::join(names, ", "));
-    return o;
 }
 
 namespace {

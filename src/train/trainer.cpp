@@ -29,32 +29,13 @@ namespace lola::train {
 
 namespace fs = std::filesystem;
 
-YAML::Node TrainerOptions::defaults() {
-    const TrainerOptions d;
-    YAML::Node n(YAML::NodeType::Map);
-    n["epochs"] = d.epochs;
-    n["steps_per_epoch"] = d.steps_per_epoch;
-    n["valid_batches"] = d.valid_batches;
-    n["log_every"] = d.log_every;
-    n["log_seconds"] = d.log_seconds;
-    n["bf16"] = d.bf16;
-    return n;
-}
-
-TrainerOptions TrainerOptions::from_config(const core::Config& cfg, const std::string& key) {
-    TrainerOptions o;
-    o.epochs = cfg.get<int64_t>(key + ".epochs");
-    o.steps_per_epoch = cfg.get<int64_t>(key + ".steps_per_epoch");
-    o.valid_batches = cfg.get<int64_t>(key + ".valid_batches");
-    o.log_every = cfg.get<int64_t>(key + ".log_every");
-    o.log_seconds = cfg.get<double>(key + ".log_seconds");
-    o.bf16 = cfg.get<bool>(key + ".bf16");
+void TrainerOptions::validate(const std::string& key) const {
+    const TrainerOptions& o = *this;
     LOLA_CHECK_USAGE(o.epochs >= 1, "{}.epochs must be >= 1, got {}", key, o.epochs);
     LOLA_CHECK_USAGE(o.steps_per_epoch >= 1, "{}.steps_per_epoch must be >= 1, got {}", key, o.steps_per_epoch);
     LOLA_CHECK_USAGE(o.valid_batches >= 0, "{}.valid_batches must be >= 0, got {}", key, o.valid_batches);
     LOLA_CHECK_USAGE(o.log_every >= 0, "{}.log_every must be >= 0, got {}", key, o.log_every);
     LOLA_CHECK_USAGE(o.log_seconds >= 0, "{}.log_seconds must be >= 0, got {}", key, o.log_seconds);
-    return o;
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

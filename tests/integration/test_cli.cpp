@@ -48,6 +48,27 @@ TEST(Cli, VersionAndHelp) {
     EXPECT_FALSE(has(h.out, LOLA_BINARY)) << h.out;
 }
 
+// docs/configuration.md lists every config key from the options structs' own descriptions: its generated section is
+// exactly what `lola keys --markdown` prints, so a key added, renamed or redocumented without regenerating fails here.
+TEST(Cli, ConfigurationDocIsTheKeysListing) {
+    Result keys = run("keys --markdown");
+    ASSERT_EQ(keys.code, 0) << keys.out;
+    const std::string doc = lola::test::read_text("docs/configuration.md");
+    const std::string marker = "<!-- lola keys --markdown -->\n";
+    const size_t at = doc.find(marker);
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_EQ(doc.substr(at + marker.size()), keys.out)
+        << "regenerate the section with: build/bin/lola keys --markdown (docs/configuration.md)";
+    EXPECT_NE(keys.out.find("| `precond_decay` | `0.999` |"), std::string::npos);
+    Result one = run("keys surrogate");
+    ASSERT_EQ(one.code, 0) << one.out;
+    EXPECT_NE(one.out.find("hid_channels"), std::string::npos);
+    EXPECT_EQ(one.out.find("precond_decay"), std::string::npos);
+    Result bad = run("keys nonsense");
+    EXPECT_EQ(bad.code, 2);
+    EXPECT_NE(bad.out.find("'nonsense' is not a described config group"), std::string::npos) << bad.out;
+}
+
 TEST(Cli, TyposGetTheClosestCommandOrOption) {
     Result command = run("trian-ae --out x");
     EXPECT_EQ(command.code, 2) << command.out;

@@ -22,5 +22,6 @@ void register_score(CLI::App& app);
 void register_export(CLI::App& app);
 void register_import_run(CLI::App& app);
 void register_launch(CLI::App& app);
+void register_keys(CLI::App& app);
 
 } // namespace lola::app

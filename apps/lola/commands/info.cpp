@@ -13,6 +13,7 @@
 #include "lola/autoencoder/autoencoder.h"
 #include "lola/core/error.h"
 #include "lola/core/fs.h"
+#include "lola/core/options.h"
 #include "lola/data/dataset.h"
 #include "lola/io/hdf5.h"
 #include "lola/io/latent_cache.h"
@@ -253,7 +254,7 @@ struct ParameterCount {
 ParameterCount model_parameters(const core::Config& cfg, const std::string& group) {
     const auto fields = cfg.get<std::vector<std::string>>("dataset.fields");
     if (group == "ae") {
-        autoencoder::AutoEncoderOptions ae = autoencoder::AutoEncoderOptions::from_config(cfg);
+        autoencoder::AutoEncoderOptions ae = core::read_options<autoencoder::AutoEncoderOptions>(cfg, "ae");
         if (ae.pixel_channels == 0 && fields.empty()) {
             return {};
         }
@@ -264,7 +265,7 @@ ParameterCount model_parameters(const core::Config& cfg, const std::string& grou
                                                                ae.pixel_channels, ae.lat_channels, ae.downsampling())};
     }
     const EmulatorKind kind = group == "denoiser" ? EmulatorKind::kDiffusion : EmulatorKind::kSurrogate;
-    const nn::BackboneOptions backbone = nn::BackboneOptions::from_config(cfg, backbone_group(kind));
+    const nn::BackboneOptions backbone = core::read_options<nn::BackboneOptions>(cfg, backbone_group(kind));
     const auto dims = cfg.get<int64_t>("dataset.spatial_dims");
     const auto label_dim = cfg.get<int64_t>("dataset.label_dim");
     if (fields.empty() || dims <= 0) {

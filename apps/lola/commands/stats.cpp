@@ -12,6 +12,7 @@
 #include "lola/core/error.h"
 #include "lola/core/fs.h"
 #include "lola/core/log.h"
+#include "lola/core/options.h"
 #include "lola/data/dataset.h"
 #include "lola/data/stats.h"
 #include "lola/io/well.h"
@@ -51,7 +52,7 @@ void run_stats(const StatsArgs& a) {
 
     // Transforms come from the dataset preset: given as dataset=NAME, or found by the files' dataset_name.
     YAML::Node defaults(YAML::NodeType::Map);
-    defaults["dataset"] = data::DatasetOptions::defaults();
+    defaults["dataset"] = core::options_defaults<data::DatasetOptions>();
     ConfigArgs cfg_args = a.config;
     bool has_preset = false;
     for (const auto& o : cfg_args.overrides) {

@@ -10,6 +10,7 @@
 #include "lola/autoencoder/loss.h"
 #include "lola/core/error.h"
 #include "lola/core/log.h"
+#include "lola/core/options.h"
 #include "lola/train/data_parallel.h"
 #include "lola/train/trainer.h"
 #include "train_job.h"
@@ -73,8 +74,8 @@ void run_train_ae(const TrainRunArgs& a) {
     TrainJob job(a);
     const fs::path dir = job.dir();
     core::Config cfg = compose_run_config(train_ae_defaults(), a);
-    data::DatasetOptions dataset = data::DatasetOptions::from_config(cfg);
-    autoencoder::AutoEncoderOptions ae = autoencoder::AutoEncoderOptions::from_config(cfg);
+    data::DatasetOptions dataset = core::read_options<data::DatasetOptions>(cfg, "dataset");
+    autoencoder::AutoEncoderOptions ae = core::read_options<autoencoder::AutoEncoderOptions>(cfg, "ae");
     ae.resolve_pixel_channels(static_cast<int64_t>(dataset.fields.size()));
     autoencoder::AeLossOptions loss = autoencoder::AeLossOptions::from_config(cfg);
     const TrainSetup setup = train_setup(cfg, a);

@@ -12,6 +12,7 @@
 #include "common.h"
 #include "lola/core/error.h"
 #include "lola/core/log.h"
+#include "lola/core/options.h"
 #include "lola/data/latent_windows.h"
 #include "lola/data/loader.h"
 #include "lola/io/latent_cache.h"
@@ -152,8 +153,8 @@ struct EmulatorData {
 EmulatorData latent_data(EmulatorRun& run, const std::string& latents, data::Shard shard) {
     core::Config& cfg = run.config;
     const uint64_t seed = cfg.get<uint64_t>("seed");
-    const int64_t batch = cfg.get<int64_t>("loader.batch_size");
-    const int64_t valid_batch = cfg.get<int64_t>("loader.valid_batch_size");
+    const auto loader = core::read_options<runtime::LoaderGroup>(cfg, "loader");
+    const int64_t batch = loader.batch_size, valid_batch = loader.valid_batch_size;
     EmulatorData d;
     const fs::path dir(latents);
     std::string ae = cfg.get<std::string>("latents.ae");
@@ -210,7 +211,7 @@ EmulatorData pixel_data(EmulatorRun& run, data::Shard shard) {
     core::Config& cfg = run.config;
     EmulatorData d;
     d.time_stride = run.emulator.stride;
-    data::DatasetOptions dataset = data::DatasetOptions::from_config(cfg);
+    data::DatasetOptions dataset = core::read_options<data::DatasetOptions>(cfg, "dataset");
     auto train_ds = std::make_shared<data::WindowDataset>(
         data::preset_split_files(dataset, "train"), run.emulator.window, run.emulator.stride, dataset.log_scalars);
     auto valid_ds = std::make_shared<data::WindowDataset>(
@@ -257,7 +258,7 @@ void run_train_emulator(EmulatorKind kind, const TrainRunArgs& a) {
     run.config = compose_run_config(train_emulator_defaults(kind), a);
     core::Config& cfg = run.config;
     run.emulator = EmulatorOptions::from_config(cfg);
-    run.backbone = nn::BackboneOptions::from_config(cfg, backbone_group(kind));
+    run.backbone = core::read_options<nn::BackboneOptions>(cfg, backbone_group(kind));
     const TrainSetup setup = train_setup(cfg, a);
     const uint64_t seed = cfg.get<uint64_t>("seed");
     const std::string latents = cfg.get<std::string>("latents.dir");

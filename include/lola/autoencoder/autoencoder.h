@@ -1,8 +1,6 @@
 // The DC-AE style convolutional autoencoder (docs/method.md 3.1-3.5): encoder, decoder, saturation and latent noise.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <torch/nn/cloneable.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
@@ -18,42 +16,52 @@
 #include "lola/nn/layers.h"
 #include "lola/nn/saturation.h"
 
-namespace lola::core {
-class Config;
-}
-
 namespace lola::autoencoder {
 
 using nn::count_parameters;
 
 /// The `ae` config group (configs/ae/*.yaml). The defaults are the paper's `dcae_f32c64_large` (HEAD, no attention).
+/// Its keys and their meaning are in describe(); core::read_options reads the group (docs/configuration.md).
 struct AutoEncoderOptions {
-    std::string name = "dcae_f32c64_large"; ///< preset name
-    std::string arch = "dcae";              ///< architecture; only "dcae"
-    int64_t pixel_channels = 0;             ///< input fields C_pixel; 0 = unset, filled from the dataset
-    int64_t lat_channels = 64;              ///< latent channels C_lat
-    std::vector<int64_t> hid_channels{64, 128, 256, 512, 768, 1024}; ///< channels per level h_0 ... h_{K-1}
-    std::vector<int64_t> hid_blocks{3, 3, 3, 3, 3, 3};               ///< residual blocks per level
-    int64_t kernel_size = 3;              ///< odd kernel of every convolution (1 in attention-block FFNs)
-    int64_t spatial = 2;                  ///< spatial dimensions N: 2 or 3
-    std::string saturation = "softclip2"; ///< softclip2 | softclip | tanh | arcsinh | rms | none
-    double dropout = 0.05;                ///< dropout inside the residual blocks
-    bool identity_init = true;            ///< near-identity init of the down/up and latent convolutions
-    std::vector<int64_t> attention_heads; ///< per level, 0 = none; empty = no attention anywhere
-    std::string norm = "layer";           ///< normalisation in the blocks; only "layer" (channel LayerNorm)
-    bool periodic = false;                ///< circular padding; the paper's AEs use zeros for all datasets
-    double latent_noise = 0.01;           ///< sigma of the noise added by decode(z, noisy = true)
+    std::string name = "dcae_f32c64_large";
+    std::string arch = "dcae";
+    int64_t pixel_channels = 0; ///< 0 = unset, filled from the dataset
+    int64_t lat_channels = 64;
+    std::vector<int64_t> hid_channels{64, 128, 256, 512, 768, 1024};
+    std::vector<int64_t> hid_blocks{3, 3, 3, 3, 3, 3};
+    int64_t kernel_size = 3;
+    int64_t spatial = 2;
+    std::string saturation = "softclip2";
+    double dropout = 0.05;
+    bool identity_init = true;
+    std::vector<int64_t> attention_heads; ///< empty = no attention anywhere
+    std::string norm = "layer";
+    bool periodic = false;
+    double latent_noise = 0.01;
 
-    /// The YAML form used as config defaults (and the schema of the group).
-    static YAML::Node defaults();
-    /// Read from the `ae` group of a composed config and validate everything but pixel_channels (which may still be
-    /// 0 there); errors name the key, e.g. "ae.hid_blocks".
-    static AutoEncoderOptions from_config(const core::Config& cfg, const std::string& key = "ae");
-    /// The YAML form of these options (the keys of defaults()).
-    YAML::Node to_yaml() const;
+    /// Every key of the group, once: its name, its member and its meaning (core/options.h).
+    template <class Self, class Visitor>
+    static void describe(Self& o, Visitor& v) {
+        v("name", o.name, "preset name");
+        v("arch", o.arch, "architecture; only dcae");
+        v("pixel_channels", o.pixel_channels, "input fields C_pixel; 0: taken from the dataset");
+        v("lat_channels", o.lat_channels, "latent channels C_lat");
+        v("hid_channels", o.hid_channels, "channels per level h_0 ... h_{K-1}");
+        v("hid_blocks", o.hid_blocks, "residual blocks per level");
+        v("kernel_size", o.kernel_size, "odd kernel of every convolution (1 in attention-block FFNs)");
+        v("spatial", o.spatial, "spatial dimensions N: 2 or 3");
+        v("saturation", o.saturation, "softclip2 | softclip | tanh | arcsinh | rms | none");
+        v("dropout", o.dropout, "dropout inside the residual blocks");
+        v("identity_init", o.identity_init, "near-identity init of the down/up and latent convolutions");
+        v("attention_heads", o.attention_heads, "heads per level, 0 = none; [] = no attention anywhere");
+        v("norm", o.norm, "normalisation in the blocks; only layer (channel LayerNorm)");
+        v("periodic", o.periodic, "circular padding; the paper's autoencoders pad with zeros");
+        v("latent_noise", o.latent_noise, "sigma of the noise added to the latents in training (decode(z, noisy))");
+    }
 
-    /// Validate; with `require_pixel_channels` also that pixel_channels > 0. Errors name `key`.<field>.
-    void validate(const std::string& key = "ae", bool require_pixel_channels = true) const;
+    /// Validate; with `require_pixel_channels` also that pixel_channels > 0 (a config may leave it 0: it comes from
+    /// the dataset). Errors name `key`.<field>.
+    void validate(const std::string& key = "ae", bool require_pixel_channels = false) const;
     /// Set pixel_channels from the dataset's number of fields, or check that a value already set agrees.
     void resolve_pixel_channels(int64_t n_fields, const std::string& key = "ae");
 

@@ -1,8 +1,6 @@
 // Dataset presets and windowed samples over Well files (docs/method.md 2.2-2.5, docs/data-format.md 1.6).
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <torch/types.h>
 
 #include <array>
@@ -15,30 +13,53 @@
 #include "lola/data/transform.h"
 #include "lola/io/well_schema.h"
 
-namespace lola::core {
-class Config;
-}
 namespace lola::io {
 class WellReader;
 }
 
 namespace lola::data {
 
-/// The `dataset` config group (configs/dataset/*.yaml).
+/// The `dataset` config group (configs/dataset/*.yaml). Its keys and their meaning are in describe();
+/// core::read_options reads the group (docs/configuration.md).
 struct DatasetOptions {
-    std::string name;                     ///< preset name, e.g. euler_all
-    std::string root = "data";            ///< folder holding one Well dataset folder per entry of `physics`
-    std::vector<std::string> physics;     ///< Well dataset names, e.g. euler_multi_quadrants_openBC
-    std::vector<std::string> fields;      ///< expected channel names, in order (checked against the files)
-    std::vector<std::string> transform;   ///< per channel: none | log1p | log
-    std::vector<double> mean, std;        ///< standardisation constants per channel (after the transform)
-    std::vector<std::string> augment;     ///< random_axis_flip, random_axis_permute, random_axis_roll
-    std::vector<std::string> log_scalars; ///< constant scalars replaced by their natural log in the label
+    std::string name;
+    std::string root = "data";
+    std::vector<std::string> physics;
+    std::vector<std::string> fields;
+    std::vector<std::string> transform;
+    std::vector<double> mean, std;
+    std::vector<std::string> augment;
+    std::vector<std::string> log_scalars;
+    int64_t spatial_dims = 0; ///< 0 = unknown
+    int64_t label_dim = 0;    ///< 0 = unknown
 
-    /// The YAML form used as config defaults (and the schema of the group).
-    static YAML::Node defaults();
-    /// Read from the `dataset` group of a composed config; validates names and lengths.
-    static DatasetOptions from_config(const core::Config& cfg, const std::string& key = "dataset");
+    /// The `stats` sub-group: mean and std.
+    struct Stats {
+        template <class Self, class Visitor>
+        void operator()(Self& o, Visitor& v) const {
+            v("mean", o.mean, "standardisation mean per channel (after the transform)");
+            v("std", o.std, "standardisation std per channel (after the transform)");
+        }
+    };
+
+    /// Every key of the group, once: its name, its member and its meaning (core/options.h).
+    template <class Self, class Visitor>
+    static void describe(Self& o, Visitor& v) {
+        v("name", o.name, "preset name, e.g. euler_all");
+        v("root", o.root, "folder holding one Well dataset folder per entry of physics");
+        v("physics", o.physics, "Well dataset names, e.g. [euler_multi_quadrants_openBC]");
+        v("fields", o.fields, "expected channel names, in order (checked against the files)");
+        v("transform", o.transform, "per channel: none | log1p | log ([]: none)");
+        v.group("stats", o, Stats{}, "standardisation constants per channel");
+        v("augment", o.augment, "random_axis_flip, random_axis_permute, random_axis_roll");
+        v("log_scalars", o.log_scalars, "constant scalars replaced by their natural log in the label");
+        v("spatial_dims", o.spatial_dims, "spatial dimensions, for sizing models without the files (0: unknown)");
+        v("label_dim", o.label_dim, "label entries, for sizing models without the files (0: unknown)");
+    }
+    /// Fill what the fields imply when left empty: transforms none, mean 0 and std 1.
+    void resolve(const std::string& key = "dataset");
+    /// Names and lengths; errors name `key`.<field>.
+    void validate(const std::string& key = "dataset") const;
 
     Preprocessor preprocessor() const;
     /// The folders `<root>/<physics>`.

@@ -2,8 +2,6 @@
 // its options (the `denoiser` / `surrogate` config groups, configs/{denoiser,surrogate}/*.yaml) and a factory.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
@@ -11,10 +9,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-namespace lola::core {
-class Config;
-}
 
 namespace lola::nn {
 
@@ -52,37 +46,51 @@ protected:
     int64_t in_channels_, out_channels_, cond_channels_, spatial_axes_, mod_features_;
 };
 
-/// The backbone config group. The defaults are the paper's `vit_large` (docs/method.md 4.5).
+/// The backbone config group (`denoiser` / `surrogate`). The defaults are the paper's `vit_large` (docs/method.md
+/// 4.5). Its keys and their meaning are in describe(); core::read_options reads the group (docs/configuration.md).
 struct BackboneOptions {
-    std::string name = "vit_large"; ///< preset name
-    std::string arch = "vit";       ///< vit | unet
+    std::string name = "vit_large";
+    std::string arch = "vit";
     // ---- ViT (docs/method.md 4.5, 5) ----
-    int64_t hid_channels = 1024;        ///< ViT token width D
-    int64_t hid_blocks = 16;            ///< ViT blocks
-    int64_t attention_heads = 8;        ///< ViT heads (D / heads must be even); also the U-Net attention heads
-    int64_t ffn_factor = 4;             ///< FFN hidden width = ffn_factor * D (ViT) or * C (U-Net)
-    double dropout = 0.05;              ///< dropout inside the FFNs (training mode only)
-    bool qk_norm = true;                ///< ViT: RMSNorm of q and k over the head dimension before RoPE
-    bool rope = true;                   ///< ViT: learned N-D rotary position embedding in every block
-    std::vector<int64_t> patch_size{1}; ///< ViT patch per axis incl. time (one entry = the same on every axis)
-    bool checkpointing = false;         ///< activation checkpointing; a no-op in LibTorch (no checkpoint API)
+    int64_t hid_channels = 1024;
+    int64_t hid_blocks = 16;
+    int64_t attention_heads = 8;
+    int64_t ffn_factor = 4;
+    double dropout = 0.05;
+    bool qk_norm = true;
+    bool rope = true;
+    std::vector<int64_t> patch_size{1};
+    bool checkpointing = false;
     // ---- U-Net (docs/method.md 6.1) ----
-    std::vector<int64_t> unet_channels{64, 128, 256, 512, 768, 1024}; ///< channels per level
-    std::vector<int64_t> unet_blocks{3, 3, 3, 3, 3, 3};               ///< blocks per level
-    std::vector<int64_t> unet_stride{1, 2, 2};     ///< down-sampling per axis incl. time (one entry = every axis)
-    std::vector<int64_t> unet_attention_levels{5}; ///< levels whose blocks have self-attention
-    int64_t kernel_size = 3;                       ///< odd convolution kernel of the U-Net
-    bool periodic = true;                          ///< circular padding of the U-Net convolutions
+    std::vector<int64_t> unet_channels{64, 128, 256, 512, 768, 1024};
+    std::vector<int64_t> unet_blocks{3, 3, 3, 3, 3, 3};
+    std::vector<int64_t> unet_stride{1, 2, 2};
+    std::vector<int64_t> unet_attention_levels{5};
+    int64_t kernel_size = 3;
+    bool periodic = true;
 
-    /// The YAML form used as config defaults (the schema of the group).
-    static YAML::Node defaults();
-    /// Read a mapping of BackboneOptions keys; absent keys keep their defaults, unknown keys are an error naming
-    /// `key`.<name> and the closest valid key. Validated.
-    static BackboneOptions from_yaml(const YAML::Node& node, const std::string& key = "backbone");
-    /// from_yaml(cfg.at(key), key).
-    static BackboneOptions from_config(const core::Config& cfg, const std::string& key = "denoiser");
-    /// The YAML form of these options (the keys of defaults()).
-    YAML::Node to_yaml() const;
+    /// Every key of the group, once: its name, its member and its meaning (core/options.h).
+    template <class Self, class Visitor>
+    static void describe(Self& o, Visitor& v) {
+        v("name", o.name, "preset name");
+        v("arch", o.arch, "vit | unet");
+        v("hid_channels", o.hid_channels, "ViT token width D");
+        v("hid_blocks", o.hid_blocks, "ViT blocks");
+        v("attention_heads", o.attention_heads, "ViT heads (D / heads must be even); also the U-Net attention heads");
+        v("ffn_factor", o.ffn_factor, "FFN hidden width = ffn_factor x D (ViT) or x C (U-Net)");
+        v("dropout", o.dropout, "dropout inside the FFNs (training mode only)");
+        v("qk_norm", o.qk_norm, "ViT: RMSNorm of q and k over the head dimension before RoPE");
+        v("rope", o.rope, "ViT: learned N-D rotary position embedding in every block");
+        v("patch_size", o.patch_size, "ViT patch per axis, time first (one entry: the same on every axis)");
+        v("checkpointing", o.checkpointing, "activation checkpointing; a no-op in LibTorch (no checkpoint API)");
+        v("unet_channels", o.unet_channels, "U-Net channels per level");
+        v("unet_blocks", o.unet_blocks, "U-Net blocks per level");
+        v("unet_stride", o.unet_stride, "U-Net down-sampling per axis, time first (one entry: every axis)");
+        v("unet_attention_levels", o.unet_attention_levels, "U-Net levels whose blocks have self-attention");
+        v("kernel_size", o.kernel_size, "odd convolution kernel of the U-Net");
+        v("periodic", o.periodic, "circular padding of the U-Net convolutions");
+    }
+
     /// Validate everything that does not depend on the data; errors name `key`.<field>.
     void validate(const std::string& key = "backbone") const;
 

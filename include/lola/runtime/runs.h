@@ -37,6 +37,26 @@ inline constexpr int64_t kRunFormatVersion = 1;
 /// "cpu" or "cuda[:N]" (checked: CUDA must be available).
 torch::Device parse_device(const std::string& name);
 
+/// The `loader` config group of the training commands: batch sizes and reader threads (data::LoaderOptions is one
+/// loader's options, built from it).
+struct LoaderGroup {
+    int64_t batch_size = 8;
+    int64_t valid_batch_size = 16;
+    int64_t workers = 2;
+    int64_t prefetch = 4;
+
+    /// Every key of the group, once (core/options.h).
+    template <class Self, class Visitor>
+    static void describe(Self& o, Visitor& v) {
+        v("batch_size", o.batch_size, "training batch size (the global batch in data-parallel training)");
+        v("valid_batch_size", o.valid_batch_size, "validation batch size");
+        v("workers", o.workers, "reader threads");
+        v("prefetch", o.prefetch, "batches read ahead of the trainer");
+    }
+    /// Sizes >= 1; errors name `key`.<field>.
+    void validate(const std::string& key = "loader") const;
+};
+
 // ---- autoencoder runs -----------------------------------------------------------------------------------------------
 
 /// Defaults (= schema) of `lola train-ae`: dataset, ae, loss, optim, train, loader, seed, device, format_version.
@@ -67,20 +87,61 @@ const char* backbone_group(EmulatorKind kind);
 /// Defaults (= schema) of `lola train-diffusion` / `lola train-surrogate`.
 YAML::Node train_emulator_defaults(EmulatorKind kind);
 
-/// The emulator part of a run's config: window, stride, masks, and (diffusion) schedule and sampler.
+/// The emulator part of a run's config: the `emulator` group (window, stride, masks) and, for a diffusion model, the
+/// `diffusion` group (schedule, training-time prior, sampler). Their keys and meaning are in Window and Diffusion.
 struct EmulatorOptions {
-    int64_t window = 5;          ///< states per window (n + 1)
-    int64_t stride = 4;          ///< Delta, in states of the latent cache (or snapshots of the dataset)
-    diffusion::MaskOptions mask; ///< random context masks of training (docs/method.md 4.6)
+    int64_t window = 5;
+    int64_t stride = 4;
+    diffusion::MaskOptions mask;
     std::string schedule = "log_logit";
     double sigma_min = 1e-3, sigma_max = 1e3;
-    std::string schedule_precision = "float64"; ///< or input_dtype, the reference's arithmetic (docs/reference.md)
+    std::string schedule_precision = "float64";
     diffusion::TimePrior time_prior;
-    std::string sampler = "ab"; ///< sampling at evaluation (docs/method.md 7.1)
+    std::string sampler = "ab";
     int64_t steps = 16;
-    double eta = 0.0; ///< DDIM's eta in azula's convention (docs/reference.md)
+    double eta = 0.0;
 
+    /// The keys of the context masks (the `emulator.mask` sub-group).
+    struct Mask {
+        template <class Self, class Visitor>
+        void operator()(Self& o, Visitor& v) const {
+            v("lambda", o.mask.lambda, "Poisson rate of the number of known states (docs/method.md 4.6)");
+            v("rho", o.mask.rho, "probability of a forward mask (known states first)");
+            v("atleast", o.mask.atleast, "minimum number of known states");
+        }
+    };
+    /// Every key of the `emulator` group, once (core/options.h).
+    struct Window {
+        template <class Self, class Visitor>
+        void operator()(Self& o, Visitor& v) const {
+            v("window", o.window, "states per window (n + 1)");
+            v("stride", o.stride, "Delta, in states of the latent cache (or snapshots of the dataset)");
+            v.group("mask", o, Mask{}, "random context masks of training (docs/method.md 4.6)");
+        }
+    };
+    /// Every key of the `diffusion` group, once (core/options.h).
+    struct Diffusion {
+        template <class Self, class Visitor>
+        void operator()(Self& o, Visitor& v) const {
+            v("schedule", o.schedule, "log_logit | log_linear");
+            v("sigma_min", o.sigma_min, "sigma at t = 0");
+            v("sigma_max", o.sigma_max, "sigma at t = 1");
+            v("schedule_precision", o.schedule_precision,
+              "float64 (the schedule in float64 whatever the samples' dtype) | input_dtype (in the samples' dtype, as "
+              "the reference; docs/reference.md)");
+            v("time_prior", o.time_prior.name, "training times: uniform | beta | kumaraswamy");
+            v("prior_a", o.time_prior.a, "first parameter of the beta or kumaraswamy prior");
+            v("prior_b", o.time_prior.b, "second parameter of the beta or kumaraswamy prior");
+            v("sampler", o.sampler, "sampling at evaluation: ddpm | ddim | ab | eab | pc (docs/method.md 7.1)");
+            v("steps", o.steps, "sampler steps");
+            v("eta", o.eta, "DDIM's eta in azula's convention (docs/reference.md)");
+        }
+    };
+
+    /// The `emulator` group and, when the config has one, the `diffusion` group; validated.
     static EmulatorOptions from_config(const core::Config& cfg);
+    /// Window, masks and (`diffusion`) the schedule, prior and sampler; errors name the key.
+    void validate(bool diffusion) const;
 };
 
 /// The shape a run's model was built for (the `model` group of its config.yaml).

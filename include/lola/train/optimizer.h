@@ -2,8 +2,6 @@
 // training step shared by every trainer (docs/method.md 9.1, 9.4).
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <torch/optim/optimizer.h>
 
 #include <functional>
@@ -11,33 +9,51 @@
 #include <string>
 #include <vector>
 
-namespace lola::core {
-class Config;
-}
-
 namespace lola::train {
 
+/// The `optim` config group (configs/optim/*.yaml, docs/optimizers.md). Its keys and their meaning are in describe();
+/// core::read_options reads the group (docs/configuration.md).
 struct OptimOptions {
-    std::string optimizer = "adamw"; ///< a name in optimizer_names()
+    std::string optimizer = "adamw";
     std::vector<double> betas{0.9, 0.99};
     double learning_rate = 1e-4;
     double weight_decay = 0.0;
     double eps = 1e-8;
-    int64_t warmup = 0;               ///< epochs of linear warm-up
-    std::string scheduler = "cosine"; ///< constant | linear | cosine | exponential
-    double gamma = 0.99;              ///< factor per epoch of the exponential schedule
-    double grad_clip = 1.0;           ///< global L2 norm; <= 0 disables clipping
+    int64_t warmup = 0;
+    std::string scheduler = "cosine";
+    double gamma = 0.99;
+    double grad_clip = 1.0;
     // psgd (docs/method.md 9.2; momentum = betas[0]) and soap (9.3; Adam's betas = betas)
-    double precond_lr = 0.1;        ///< psgd: step size of the preconditioner fit
-    int64_t precond_freq = 0;       ///< psgd: 1/min. update probability (0: 64); soap: refresh period (0: 16)
-    double precond_decay = 0.999;   ///< psgd: update probability max(1/precond_freq, precond_decay^k)
-    int64_t max_size = 4096;        ///< psgd: largest dimension with a triangular factor
-    double balance_prob = 0.01;     ///< psgd: probability of rebalancing the factors
-    double shampoo_beta = 0.99;     ///< soap: EMA of the Kronecker factors
-    int64_t max_precond_dim = 4096; ///< soap: largest preconditioned dimension
+    double precond_lr = 0.1;
+    int64_t precond_freq = 0;
+    double precond_decay = 0.999;
+    int64_t max_size = 4096;
+    double balance_prob = 0.01;
+    double shampoo_beta = 0.99;
+    int64_t max_precond_dim = 4096;
 
-    static YAML::Node defaults();
-    static OptimOptions from_config(const core::Config& cfg, const std::string& key = "optim");
+    /// Every key of the group, once: its name, its member and its meaning (core/options.h).
+    template <class Self, class Visitor>
+    static void describe(Self& o, Visitor& v) {
+        v("optimizer", o.optimizer, "adamw | psgd | soap (a name in optimizer_names())");
+        v("betas", o.betas, "AdamW/SOAP moments; PSGD's momentum is betas[0]");
+        v("learning_rate", o.learning_rate, "peak learning rate");
+        v("weight_decay", o.weight_decay, "decoupled weight decay");
+        v("eps", o.eps, "AdamW/SOAP epsilon");
+        v("warmup", o.warmup, "epochs of linear warm-up");
+        v("scheduler", o.scheduler, "constant | linear | cosine | exponential");
+        v("gamma", o.gamma, "factor per epoch of the exponential schedule");
+        v("grad_clip", o.grad_clip, "global L2 norm of the gradient; <= 0 disables clipping");
+        v("precond_lr", o.precond_lr, "psgd: step size of the preconditioner fit");
+        v("precond_freq", o.precond_freq, "psgd: 1 / minimum update probability (0: 64); soap: refresh period (0: 16)");
+        v("precond_decay", o.precond_decay, "psgd: update probability max(1/precond_freq, precond_decay^k)");
+        v("max_size", o.max_size, "psgd: largest dimension with a triangular factor");
+        v("balance_prob", o.balance_prob, "psgd: probability of rebalancing the factors");
+        v("shampoo_beta", o.shampoo_beta, "soap: EMA of the Kronecker factors");
+        v("max_precond_dim", o.max_precond_dim, "soap: largest preconditioned dimension");
+    }
+    /// Ranges and names; errors name `key`.<field>.
+    void validate(const std::string& key = "optim") const;
 };
 
 using OptimizerFactory =

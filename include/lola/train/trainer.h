@@ -44,18 +44,30 @@ public:
     virtual void seek(const std::vector<int64_t>& position) = 0;
 };
 
+/// The `train` config group. Its keys and their meaning are in describe(); core::read_options reads the group
+/// (docs/configuration.md). `progress` and `stop_after` are set by the command line, not the config.
 struct TrainerOptions {
     int64_t epochs = 1;
     int64_t steps_per_epoch = 16;
     int64_t valid_batches = 4;
-    int64_t log_every = 0;   ///< steps between console lines; 0: once per epoch
-    double log_seconds = 10; ///< off a terminal, a console line at least this often (seconds; 0: never)
-    bool bf16 = false;       ///< bf16 autocast of the forward passes (on the module's device: CUDA or CPU)
-    bool progress = true;    ///< console lines (stderr)
-    int64_t stop_after = 0;  ///< stop after this many epochs in this invocation (0: run to the end); resume later
+    int64_t log_every = 0;
+    double log_seconds = 10;
+    bool bf16 = false;
+    bool progress = true;   ///< console lines (stderr)
+    int64_t stop_after = 0; ///< stop after this many epochs in this invocation (0: run to the end); resume later
 
-    static YAML::Node defaults();
-    static TrainerOptions from_config(const core::Config& cfg, const std::string& key = "train");
+    /// Every key of the group, once: its name, its member and its meaning (core/options.h).
+    template <class Self, class Visitor>
+    static void describe(Self& o, Visitor& v) {
+        v("epochs", o.epochs, "epochs to train");
+        v("steps_per_epoch", o.steps_per_epoch, "optimizer steps per epoch");
+        v("valid_batches", o.valid_batches, "validation batches after every epoch");
+        v("log_every", o.log_every, "steps between console lines; 0: once per epoch");
+        v("log_seconds", o.log_seconds, "off a terminal, a console line at least this often (seconds; 0: never)");
+        v("bf16", o.bf16, "bf16 autocast of the forward passes (on the module's device: CUDA or CPU)");
+    }
+    /// Ranges; errors name `key`.<field>.
+    void validate(const std::string& key = "train") const;
 };
 
 struct TrainSummary {

@@ -14,6 +14,7 @@
 #include "lola/autoencoder/loss.h"
 #include "lola/core/config.h"
 #include "lola/core/error.h"
+#include "lola/core/options.h"
 #include "support/torch_support.h"
 
 namespace {
@@ -29,7 +30,7 @@ using test::rel_err;
 /// A config whose schema is the `ae` and `loss` groups.
 core::Config make_config() {
     YAML::Node defaults;
-    defaults["ae"] = AutoEncoderOptions::defaults();
+    defaults["ae"] = core::options_defaults<AutoEncoderOptions>();
     defaults["loss"] = AeLossOptions::defaults();
     return core::Config(defaults);
 }
@@ -37,7 +38,7 @@ core::Config make_config() {
 AutoEncoderOptions preset(const std::string& name, int64_t pixel_channels) {
     core::Config cfg = make_config();
     cfg.apply_override("ae=" + name);
-    AutoEncoderOptions o = AutoEncoderOptions::from_config(cfg);
+    AutoEncoderOptions o = core::read_options<AutoEncoderOptions>(cfg, "ae");
     o.resolve_pixel_channels(pixel_channels);
     return o;
 }
@@ -82,7 +83,7 @@ std::string usage_error_message(F&& f) {
 
 TEST_F(AutoEncoderTest, Options_DefaultsAreThePaperLargeModelAndRoundTrip) {
     core::Config cfg = make_config();
-    AutoEncoderOptions o = AutoEncoderOptions::from_config(cfg);
+    AutoEncoderOptions o = core::read_options<AutoEncoderOptions>(cfg, "ae");
     EXPECT_EQ(o.name, "dcae_f32c64_large");
     EXPECT_EQ(o.pixel_channels, 0);
     EXPECT_EQ(o.hid_channels, (std::vector<int64_t>{64, 128, 256, 512, 768, 1024}));
@@ -100,10 +101,10 @@ TEST_F(AutoEncoderTest, Options_DefaultsAreThePaperLargeModelAndRoundTrip) {
     p.saturation = "tanh";
     core::Config cfg2 = make_config();
     YAML::Node node;
-    node["ae"] = p.to_yaml();
+    node["ae"] = core::options_to_yaml(p);
     cfg2.merge(node, "test");
-    AutoEncoderOptions q = AutoEncoderOptions::from_config(cfg2);
-    EXPECT_EQ(core::Config::dump(q.to_yaml()), core::Config::dump(p.to_yaml()));
+    AutoEncoderOptions q = core::read_options<AutoEncoderOptions>(cfg2, "ae");
+    EXPECT_EQ(core::Config::dump(core::options_to_yaml(q)), core::Config::dump(core::options_to_yaml(p)));
 }
 
 TEST_F(AutoEncoderTest, Options_EveryPresetLoadsAndBuilds) {
@@ -126,7 +127,7 @@ TEST_F(AutoEncoderTest, Options_ValidationNamesTheKey) {
     auto check = [](const std::string& override_, const std::string& expected) {
         core::Config cfg = make_config();
         cfg.apply_override(override_);
-        std::string msg = usage_error_message([&] { AutoEncoderOptions::from_config(cfg); });
+        std::string msg = usage_error_message([&] { core::read_options<AutoEncoderOptions>(cfg, "ae"); });
         EXPECT_NE(msg.find(expected), std::string::npos) << override_ << ": " << msg;
     };
     check("ae.hid_blocks=[3, 3]", "ae.hid_blocks");

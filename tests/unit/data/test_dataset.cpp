@@ -7,6 +7,7 @@
 
 #include "lola/core/config.h"
 #include "lola/core/error.h"
+#include "lola/core/options.h"
 #include "lola/data/dataset.h"
 #include "lola/data/stats.h"
 #include "lola/io/well.h"
@@ -58,13 +59,13 @@ TEST(WindowDataset, LabelIsScalarsThenBoundaryCodes) {
 
 TEST(DatasetOptions, PresetsLoadAndValidate) {
     YAML::Node defaults(YAML::NodeType::Map);
-    defaults["dataset"] = DatasetOptions::defaults();
+    defaults["dataset"] = core::options_defaults<DatasetOptions>();
     core::Config cfg(defaults);
     for (const char* preset :
          {"euler_all", "rayleigh_benard", "gravity_cooling", "euler_small", "rayleigh_benard_small"}) {
         core::Config c = cfg; // a deep copy
         c.apply_override(std::string("dataset=") + preset);
-        DatasetOptions o = DatasetOptions::from_config(c);
+        DatasetOptions o = core::read_options<DatasetOptions>(c, "dataset");
         EXPECT_EQ(o.name, preset);
         EXPECT_EQ(o.fields.size(), o.transform.size());
         EXPECT_NO_THROW(o.preprocessor());
@@ -72,7 +73,7 @@ TEST(DatasetOptions, PresetsLoadAndValidate) {
     core::Config c(YAML::Clone(cfg.root()));
     c.apply_override("dataset=euler_all");
     c.apply_override("dataset.transform=[log1p, bogus, none, none, none]");
-    EXPECT_THROW(DatasetOptions::from_config(c), UsageError);
+    EXPECT_THROW(core::read_options<DatasetOptions>(c, "dataset"), UsageError);
 }
 
 TEST(DatasetOptions, MissingDataFolderGivesHint) {

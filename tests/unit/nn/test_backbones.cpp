@@ -9,6 +9,7 @@
 
 #include "lola/core/config.h"
 #include "lola/core/error.h"
+#include "lola/core/options.h"
 #include "lola/nn/backbone.h"
 #include "lola/nn/embedding.h"
 #include "lola/nn/layers.h"
@@ -25,7 +26,7 @@ using test::rel_err;
 
 nn::BackboneOptions preset(const std::string& group, const std::string& name) {
     const auto path = core::config_group_dir(group) / (name + ".yaml");
-    return nn::BackboneOptions::from_yaml(core::load_yaml_file(path), group);
+    return core::read_options<nn::BackboneOptions>(core::load_yaml_file(path), group);
 }
 
 std::vector<int64_t> window(int64_t b, int64_t c, std::vector<int64_t> axes) {
@@ -104,7 +105,7 @@ TEST_F(BackboneTest, ParameterCounts_MatchThePaper) {
 TEST_F(BackboneTest, Presets_LoadAndBuild) {
     for (const std::string group : {"denoiser", "surrogate"}) {
         for (const auto& entry : std::filesystem::directory_iterator(core::config_group_dir(group))) {
-            const auto o = nn::BackboneOptions::from_yaml(core::load_yaml_file(entry.path()), group);
+            const auto o = core::read_options<nn::BackboneOptions>(core::load_yaml_file(entry.path()), group);
             EXPECT_EQ(o.name, entry.path().stem().string()) << entry.path();
             nn::ParameterDeviceGuard meta(torch::kMeta);
             EXPECT_GT(nn::count_parameters(*nn::make_backbone(o, 16, 16, 16, 3, 256)), 0) << entry.path();
@@ -129,19 +130,20 @@ TEST_F(BackboneTest, Options_RejectBadValues) {
     YAML::Node bad;
     bad["hid_chanels"] = 64;
     try {
-        nn::BackboneOptions::from_yaml(bad, "denoiser");
+        core::read_options<nn::BackboneOptions>(bad, "denoiser");
         FAIL() << "no error";
     } catch (const UsageError& e) {
         EXPECT_NE(std::string(e.what()).find("hid_channels"), std::string::npos) << e.what();
     }
     YAML::Node heads;
     heads["attention_heads"] = 3;
-    EXPECT_THROW(nn::BackboneOptions::from_yaml(heads), UsageError);
+    EXPECT_THROW(core::read_options<nn::BackboneOptions>(heads, "backbone"), UsageError);
     nn::BackboneOptions p = preset("denoiser", "tiny");
     p.patch_size = {1, 2};
     EXPECT_THROW(nn::make_backbone(p, 4, 4, 4, 3, 256), UsageError); // 2 patch entries for 3 axes
     // round trip through YAML
-    const auto q = nn::BackboneOptions::from_yaml(preset("surrogate", "vit_pixel").to_yaml());
+    const auto q =
+        core::read_options<nn::BackboneOptions>(core::options_to_yaml(preset("surrogate", "vit_pixel")), "backbone");
     EXPECT_EQ(q.patch_size, (std::vector<int64_t>{1, 16, 16}));
     EXPECT_EQ(q.hid_channels, 2048);
 }
