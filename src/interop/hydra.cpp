@@ -397,7 +397,7 @@ bool is_null_text(const std::string& s) { return s.empty() || s == "~" || s == "
 
 /// How a plain YAML scalar reads in OmegaConf (YAML 1.1 with its float resolver): the str() Python writes for it.
 std::string python_str(const YAML::Node& node) {
-    const auto s = node.Scalar();
+    const std::string& s = node.Scalar();
     if (node.Tag() == "!") { // quoted: a string
         return s;
     }
@@ -427,7 +427,7 @@ std::string python_str(const YAML::Node& node) {
 
 class Resolver {
 public:
-    Resolver(YAML::Node root, std::string origin) : root_(std::move(root)), origin_(std::move(origin)) {}
+    Resolver(const YAML::Node& root, std::string origin) : root_(root), origin_(std::move(origin)) {}
 
     void resolve_tree(YAML::Node node, const std::vector<std::string>& path) {
         if (node.IsMap()) {
@@ -462,7 +462,7 @@ private:
         if (!node.IsScalar() || node.Scalar().find("${") == std::string::npos) {
             return YAML::Clone(node);
         }
-        const std::string text = node.Scalar();
+        const std::string& text = node.Scalar();
         // the parent of the key: where `${.x}` looks
         const std::vector<std::string> parent(path.begin(), path.end() - 1);
         std::string out;

@@ -110,7 +110,7 @@ public:
 
 class Reader {
 public:
-    Reader(YAML::Node node, std::string key) : node_(std::move(node)), key_(std::move(key)) {}
+    Reader(const YAML::Node& node, std::string key) : node_(node), key_(std::move(key)) {}
 
     template <class V>
     void operator()(const char* name, V& value, const char* /*doc*/) {
