@@ -11,6 +11,7 @@
 #include <torch/optim/adamw.h>
 #include <torch/utils.h>
 
+#include "lola/train/adamw.h"
 #include "lola/train/psgd.h"
 #include "lola/train/soap.h"
 #include "support/quadratic_problem.h"
@@ -20,8 +21,12 @@ using namespace lola;
 namespace {
 
 std::unique_ptr<torch::optim::Optimizer> make(const std::string& name, std::vector<torch::Tensor> p) {
-    if (name == "adamw") {
-        return std::make_unique<torch::optim::AdamW>(std::move(p), torch::optim::AdamWOptions(1e-4).betas({0.9, 0.99}));
+    const auto adamw = torch::optim::AdamWOptions(1e-4).betas({0.9, 0.99});
+    if (name == "adamw_libtorch") { // LibTorch's per-tensor AdamW, for the side-by-side with ours
+        return std::make_unique<torch::optim::AdamW>(std::move(p), adamw);
+    }
+    if (name == "adamw") { // what optim.optimizer=adamw runs: the fused kernel
+        return std::make_unique<train::FusedAdamW>(std::move(p), adamw);
     }
     if (name == "psgd_fit") {
         return std::make_unique<train::Psgd>(std::move(p), train::PsgdOptions(1e-5).min_prob(1.0).precond_decay(1.0));
@@ -85,6 +90,10 @@ BENCHMARK_CAPTURE(BM_OptimizerStep, adamw_conv256x256x3x3, std::string("adamw"),
     ->Unit(benchmark::kMillisecond)
     ->Iterations(64)
     ->UseRealTime();
+BENCHMARK_CAPTURE(BM_OptimizerStep, adamw_libtorch_conv256x256x3x3, std::string("adamw_libtorch"), kConv)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(64)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_OptimizerStep, psgd_fit_conv256x256x3x3, std::string("psgd_fit"), kConv)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(8)
@@ -98,6 +107,10 @@ BENCHMARK_CAPTURE(BM_OptimizerStep, soap_conv256x256x3x3, std::string("soap"), k
     ->Iterations(32)
     ->UseRealTime();
 BENCHMARK_CAPTURE(BM_OptimizerStep, adamw_linear1024x1024, std::string("adamw"), kLinear)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(64)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_OptimizerStep, adamw_libtorch_linear1024x1024, std::string("adamw_libtorch"), kLinear)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(64)
     ->UseRealTime();

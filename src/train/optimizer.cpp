@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "lola/core/error.h"
+#include "lola/train/adamw.h"
 #include "lola/train/psgd.h"
 #include "lola/train/soap.h"
 
@@ -49,7 +50,7 @@ std::map<std::string, OptimizerFactory>& registry() {
          [](std::vector<torch::Tensor> params, const OptimOptions& o) -> std::unique_ptr<torch::optim::Optimizer> {
              torch::optim::AdamWOptions opts(o.learning_rate);
              opts.betas({o.betas[0], o.betas[1]}).eps(o.eps).weight_decay(o.weight_decay);
-             return std::make_unique<torch::optim::AdamW>(std::move(params), opts);
+             return std::make_unique<FusedAdamW>(std::move(params), opts);
          }},
         {"psgd",
          [](std::vector<torch::Tensor> params, const OptimOptions& o) -> std::unique_ptr<torch::optim::Optimizer> {

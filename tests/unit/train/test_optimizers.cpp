@@ -14,6 +14,7 @@
 #include <string>
 #include <utility>
 
+#include "lola/train/adamw.h"
 #include "lola/train/psgd.h"
 #include "lola/train/soap.h"
 #include "lola/train/trainer.h"
@@ -407,4 +408,79 @@ TEST(Soap, FactorChoiceAndFirstStepOnlyInitialises) {
     EXPECT_EQ(static_cast<SoapParamState&>(*opt.state().at(b.unsafeGetTensorImpl())).bases[0].numel(), 0);
     opt.step(); // the second step is Adam in the eigenbasis: |first update| = lr per coordinate of the rotated grad
     EXPECT_FALSE(torch::equal(w.detach(), w0));
+}
+
+namespace {
+
+/// Two parameters (a matrix and a bias) with fixed gradients per step, the same for every optimizer.
+struct AdamWRun {
+    std::vector<torch::Tensor> params;
+    explicit AdamWRun(torch::ScalarType dtype) {
+        torch::manual_seed(3);
+        params = {torch::randn({16, 8}, dtype).requires_grad_(true), torch::randn({8}, dtype).requires_grad_(true)};
+    }
+    void step(torch::optim::Optimizer& opt, int64_t k) {
+        for (size_t i = 0; i < params.size(); ++i) {
+            const torch::Tensor g =
+                torch::sin(params[i].detach() * static_cast<double>(k + 1) + static_cast<double>(i));
+            params[i].mutable_grad() = g.clone();
+        }
+        opt.step();
+    }
+};
+
+torch::optim::AdamWOptions adamw_options() {
+    return torch::optim::AdamWOptions(1e-2).betas({0.9, 0.99}).eps(1e-8).weight_decay(0.1);
+}
+
+} // namespace
+
+// optim.optimizer=adamw runs FusedAdamW: the same update as LibTorch's AdamW (within the round-off of another order
+// of the same operations), with a learning rate that changes between steps, and the same state: either optimizer
+// resumes from the other's checkpoint.
+TEST(FusedAdamW, StepsAsLibTorchsAdamWAndSharesItsState) {
+    for (const auto dtype : {torch::kFloat64, torch::kFloat32}) {
+        AdamWRun a(dtype), b(dtype);
+        FusedAdamW fused(a.params, adamw_options());
+        torch::optim::AdamW plain(b.params, adamw_options());
+        for (int64_t k = 0; k < 6; ++k) {
+            if (k == 3) {
+                set_learning_rate(fused, 5e-3);
+                set_learning_rate(plain, 5e-3);
+            }
+            a.step(fused, k);
+            b.step(plain, k);
+        }
+        const double tol = dtype == torch::kFloat64 ? 1e-13 : 1e-5;
+        for (size_t i = 0; i < a.params.size(); ++i) {
+            EXPECT_TRUE(torch::allclose(a.params[i], b.params[i], tol, tol)) << "param " << i << " " << dtype;
+            // and the parameters moved
+            EXPECT_FALSE(torch::allclose(a.params[i], AdamWRun(dtype).params[i], 1e-3, 1e-3));
+        }
+        // the fused optimizer's state continues in LibTorch's AdamW exactly as in itself
+        std::stringstream buffer;
+        {
+            torch::serialize::OutputArchive archive;
+            fused.save(archive);
+            archive.save_to(buffer);
+        }
+        AdamWRun c(dtype);
+        for (size_t i = 0; i < c.params.size(); ++i) {
+            c.params[i].detach().copy_(a.params[i].detach());
+        }
+        torch::optim::AdamW resumed(c.params, adamw_options().lr(5e-3));
+        torch::serialize::InputArchive archive;
+        archive.load_from(buffer);
+        resumed.load(archive);
+        a.step(fused, 6);
+        c.step(resumed, 6);
+        for (size_t i = 0; i < a.params.size(); ++i) {
+            EXPECT_TRUE(torch::allclose(a.params[i], c.params[i], tol, tol)) << "resumed param " << i;
+        }
+    }
+    // the registry's adamw is the fused one
+    torch::Tensor w = torch::zeros({2}, torch::kFloat64).requires_grad_(true);
+    OptimOptions o;
+    o.optimizer = "adamw";
+    EXPECT_NE(dynamic_cast<FusedAdamW*>(make_optimizer({w}, o).get()), nullptr);
 }
