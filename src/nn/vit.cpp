@@ -120,33 +120,18 @@ void RotaryEmbeddingImpl::pretty_print(std::ostream& stream) const {
            << ")";
 }
 
-std::pair<torch::Tensor, torch::Tensor> RotaryEmbeddingImpl::rotation(const torch::Tensor& coordinates,
-                                                                      torch::ScalarType dtype) const {
-    const int64_t head_dim = features / heads;
-    LOLA_CHECK(coordinates.dim() == 2 && coordinates.size(1) == spatial,
-               "RotaryEmbedding: expected coordinates (T, {}), got {}", spatial, shape_str(coordinates));
-    torch::Tensor phi = at::matmul(coordinates.to(theta.dtype()), theta);       // (T, D/2)
-    phi = phi.view({coordinates.size(0), heads, head_dim / 2}).transpose(0, 1); // (H, T, D/(2H))
-    return {at::cos(phi).to(dtype), at::sin(phi).to(dtype)};
-}
-
-torch::Tensor RotaryEmbeddingImpl::rotate(const torch::Tensor& x,
-                                          const std::pair<torch::Tensor, torch::Tensor>& rotation) const {
-    const int64_t head_dim = features / heads;
-    const auto& [cos, sin] = rotation;
-    LOLA_CHECK(x.dim() == 4 && x.size(1) == heads && x.size(3) == head_dim && x.size(2) == cos.size(1),
-               "RotaryEmbedding: expected x (B, {}, {}, {}), got {}", heads, cos.size(1), head_dim, shape_str(x));
-    // one unbind (one backward node) rather than two selects, each of which zero-fills a gradient
-    const std::vector<torch::Tensor> pair = x.unflatten(-1, {head_dim / 2, 2}).unbind(-1); // (B, H, T, D/(2H)) x 2
-    const torch::Tensor &x0 = pair[0], &x1 = pair[1];
-    return torch::stack({x0 * cos - x1 * sin, x0 * sin + x1 * cos}, -1).flatten(-2);
-}
-
 torch::Tensor RotaryEmbeddingImpl::forward(const torch::Tensor& x, const torch::Tensor& coordinates) {
-    LOLA_CHECK(x.dim() == 4 && coordinates.dim() == 2 && coordinates.size(0) == x.size(2),
-               "RotaryEmbedding: expected x (B, H, T, D/H) and coordinates (T, {}), got {} and {}", spatial,
-               shape_str(x), shape_str(coordinates));
-    return rotate(x, rotation(coordinates, x.scalar_type()));
+    const int64_t head_dim = features / heads;
+    LOLA_CHECK(x.dim() == 4 && x.size(1) == heads && x.size(3) == head_dim,
+               "RotaryEmbedding: expected x (B, {}, T, {}), got {}", heads, head_dim, shape_str(x));
+    LOLA_CHECK(coordinates.dim() == 2 && coordinates.size(0) == x.size(2) && coordinates.size(1) == spatial,
+               "RotaryEmbedding: expected coordinates ({}, {}), got {}", x.size(2), spatial, shape_str(coordinates));
+    torch::Tensor phi = at::matmul(coordinates.to(theta.dtype()), theta); // (T, D/2)
+    phi = phi.view({x.size(2), heads, head_dim / 2}).transpose(0, 1);     // (H, T, D/(2H))
+    torch::Tensor cos = at::cos(phi).to(x.dtype()), sin = at::sin(phi).to(x.dtype());
+    torch::Tensor pairs = x.unflatten(-1, {head_dim / 2, 2}); // (B, H, T, D/(2H), 2)
+    torch::Tensor x0 = pairs.select(-1, 0), x1 = pairs.select(-1, 1);
+    return torch::stack({x0 * cos - x1 * sin, x0 * sin + x1 * cos}, -1).flatten(-2);
 }
 
 // ==== block ==========================================================================================================
@@ -202,19 +187,15 @@ torch::Tensor ViTBlockImpl::forward(const torch::Tensor& x, const torch::Tensor&
 
     torch::Tensor h = (1 + a) * at::layer_norm(x, {features}, {}, {}, 1e-5) + bb;
 
-    // q, k, v by one unbind (one backward node that stacks the three gradients) rather than three selects
-    const std::vector<torch::Tensor> qkv_ =
-        qkv(h).view({b, t, 3, heads, head_dim}).permute({2, 0, 3, 1, 4}).unbind(0); // 3 x (B, H, T, dh)
-    torch::Tensor q = qkv_[0], k = qkv_[1];
-    const torch::Tensor& v = qkv_[2];
+    torch::Tensor qkv_ = qkv(h).view({b, t, 3, heads, head_dim}).permute({2, 0, 3, 1, 4}); // (3, B, H, T, dh)
+    torch::Tensor q = qkv_[0], k = qkv_[1], v = qkv_[2];
     if (qk_norm) {
         q = rms_norm(q);
         k = rms_norm(k);
     }
     if (use_rope) {
-        const auto rotation = rope->rotation(coordinates, q.scalar_type()); // once for q and k
-        q = rope->rotate(q, rotation);
-        k = rope->rotate(k, rotation);
+        q = rope(q, coordinates);
+        k = rope(k, coordinates);
     }
     torch::Tensor y = at::scaled_dot_product_attention(q, k, v); // scale 1/sqrt(dh), no mask, no dropout
     h = h + out(y.transpose(1, 2).reshape({b, t, features}));

@@ -9,7 +9,6 @@
 
 #include <cstdint>
 #include <ostream>
-#include <utility>
 #include <vector>
 
 #include "lola/nn/backbone.h"
@@ -49,12 +48,6 @@ public:
     void pretty_print(std::ostream& stream) const override;
     /// x (B, H, T, D/H) at coordinates (T, spatial) -> rotated x, same shape.
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& coordinates);
-
-    /// The rotation at coordinates (T, spatial): cos and sin of the angles, (H, T, D/(2H)) each, in `dtype`. A block
-    /// computes them once for q and k.
-    std::pair<torch::Tensor, torch::Tensor> rotation(const torch::Tensor& coordinates, torch::ScalarType dtype) const;
-    /// x (B, H, T, D/H) rotated by rotation(); the same as forward(x, coordinates).
-    torch::Tensor rotate(const torch::Tensor& x, const std::pair<torch::Tensor, torch::Tensor>& rotation) const;
 
     int64_t features, heads, spatial;
     torch::Tensor theta;
