@@ -317,17 +317,17 @@ private:
         if (option.empty()) {
             return; // null: a place-holder
         }
-        const auto available = options(e.group);
+        // the group's folder is listed only for an error message
         LOLA_CHECK_USAGE(option != "???",
                          "'{}': the config group '{}' has no default: choose one with {}=OPTION (options: {})",
-                         from.string(), e.group, e.group, fmt::join(available, ", "));
+                         from.string(), e.group, e.group, fmt::join(options(e.group), ", "));
         const fs::path file = root_dir_ / e.group / (option + ".yaml");
         if (!fs::exists(file)) {
             if (e.optional) {
                 return;
             }
             LOLA_THROW_USAGE("'{}': the config group '{}' has no option '{}' (no file '{}'; options: {})",
-                             from.string(), e.group, option, file.string(), fmt::join(available, ", "));
+                             from.string(), e.group, option, file.string(), fmt::join(options(e.group), ", "));
         }
         choices_[e.group] = option;
         expand(load(file), file, e.group, package_of(file, e.group, e.package), out, false);

@@ -173,19 +173,11 @@ YAML::Node train_emulator_defaults(EmulatorKind kind) {
 }
 
 EmulatorOptions EmulatorOptions::from_config(const core::Config& cfg) {
-    EmulatorOptions o = core::options_from_yaml<EmulatorOptions>(cfg.at("emulator"), "emulator", Window{});
+    EmulatorOptions o;
+    core::options_read_into(o, cfg.at("emulator"), "emulator", Window{});
     const bool diffusion = cfg.has("diffusion");
     if (diffusion) {
-        const EmulatorOptions d =
-            core::options_from_yaml<EmulatorOptions>(cfg.at("diffusion"), "diffusion", Diffusion{});
-        o.schedule = d.schedule;
-        o.sigma_min = d.sigma_min;
-        o.sigma_max = d.sigma_max;
-        o.schedule_precision = d.schedule_precision;
-        o.time_prior = d.time_prior;
-        o.sampler = d.sampler;
-        o.steps = d.steps;
-        o.eta = d.eta;
+        core::options_read_into(o, cfg.at("diffusion"), "diffusion", Diffusion{});
     }
     o.validate(diffusion);
     return o;

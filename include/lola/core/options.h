@@ -177,14 +177,21 @@ YAML::Node options_defaults(D describe = {}) {
     return options_to_yaml(T{}, describe);
 }
 
+/// Read the mapping `node` (at `key`) into `o`: the keys `describe` visits, absent and null ones keeping o's values;
+/// unknown keys are a UsageError as in options_from_yaml. For a struct that spans several groups.
+template <class T, class D = ByMember>
+void options_read_into(T& o, const YAML::Node& node, const std::string& key, D describe = {}) {
+    if (node && !node.IsNull()) {
+        detail::Reader::read_into(node, key, o, describe);
+    }
+}
+
 /// Read the mapping at `key` over the defaults of T: unknown keys are a UsageError naming `key`.<name> and the
 /// closest valid key, absent and null keys keep their defaults. Not validated (see read_options()).
 template <class T, class D = ByMember>
 T options_from_yaml(const YAML::Node& node, const std::string& key, D describe = {}) {
     T o;
-    if (node && !node.IsNull()) {
-        detail::Reader::read_into(node, key, o, describe);
-    }
+    options_read_into(o, node, key, describe);
     return o;
 }
 
