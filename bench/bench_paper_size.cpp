@@ -52,14 +52,15 @@ void BM_EulerState512(benchmark::State& state) {
     const double t_end = 4 * 1.5 / 100;
     int64_t steps = 0;
     for (auto _ : state) {
-        const auto stats = sim::run_trajectory(o, uint64_t{1}, snapshots, t_end,
-                                               [](int64_t, double, const double* frame) { benchmark::DoNotOptimize(frame); });
+        const auto stats =
+            sim::run_trajectory(o, uint64_t{1}, snapshots, t_end,
+                                [](int64_t, double, const double* frame) { benchmark::DoNotOptimize(frame); });
         steps += stats.n_steps;
     }
     const auto iters = static_cast<double>(state.iterations());
     state.counters["solver_steps_per_state"] = static_cast<double>(steps) / iters / (snapshots - 1);
-    state.counters["ms_per_state"] = benchmark::Counter((snapshots - 1) * iters / 1e3,
-                                                        benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+    state.counters["ms_per_state"] =
+        benchmark::Counter((snapshots - 1) * iters / 1e3, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 void BM_EmulationWindow(benchmark::State& state) {
@@ -93,8 +94,8 @@ void BM_EmulationWindow(benchmark::State& state) {
     auto window = [&]() {
         const torch::Tensor x = sampler->sample(sampler->init(y.sizes(), options), label);
         // (members, C, 5, h, w) -> the 4 new states of every member, decoded 16 at a time.
-        const torch::Tensor z = x.slice(2, 1).transpose(1, 2).reshape({members * (kWindow - 1), kLatentChannels,
-                                                                        kLatentGrid, kLatentGrid});
+        const torch::Tensor z =
+            x.slice(2, 1).transpose(1, 2).reshape({members * (kWindow - 1), kLatentChannels, kLatentGrid, kLatentGrid});
         for (const auto& chunk : z.split(16)) benchmark::DoNotOptimize(ae->decode(chunk).data_ptr());
         sync(device);
     };
