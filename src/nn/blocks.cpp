@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "lola/core/error.h"
+#include "lola/nn/dropout.h"
 
 namespace lola::nn {
 
@@ -83,7 +84,7 @@ torch::Tensor ResBlockImpl::forward(const torch::Tensor& x) {
         y = y + attn(y);
     }
     y = at::silu(conv1(y));
-    y = at::dropout(y, options.dropout(), is_training());
+    y = nn::dropout(y, options.dropout(), is_training());
     y = conv2(y);
     return x + y;
 }

@@ -4,6 +4,7 @@
 
 #include "lola/core/error.h"
 #include "lola/core/shape.h"
+#include "lola/nn/dropout.h"
 
 namespace lola::nn {
 
@@ -130,7 +131,7 @@ torch::Tensor UNetBlockImpl::forward(const torch::Tensor& x, const torch::Tensor
     if (heads > 0) {
         h = h + attn(h);
     }
-    h = conv2(at::dropout(at::silu(conv1(h)), dropout, is_training()));
+    h = conv2(nn::dropout(at::silu(conv1(h)), dropout, is_training()));
     return (x + c * h) * at::rsqrt(1 + c * c);
 }
 

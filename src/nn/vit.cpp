@@ -4,6 +4,7 @@
 
 #include "lola/core/error.h"
 #include "lola/core/shape.h"
+#include "lola/nn/dropout.h"
 #include "lola/nn/embedding.h"
 
 namespace lola::nn {
@@ -200,7 +201,7 @@ torch::Tensor ViTBlockImpl::forward(const torch::Tensor& x, const torch::Tensor&
     torch::Tensor y = at::scaled_dot_product_attention(q, k, v); // scale 1/sqrt(dh), no mask, no dropout
     h = h + out(y.transpose(1, 2).reshape({b, t, features}));
 
-    h = ffn2(at::dropout(at::silu(ffn1(h)), dropout, is_training()));
+    h = ffn2(nn::dropout(at::silu(ffn1(h)), dropout, is_training()));
 
     torch::Tensor xo = (x + c * h) * at::rsqrt(1 + c * c);
     return (xo + d * skip) * at::rsqrt(1 + d * d);
