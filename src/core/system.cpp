@@ -3,9 +3,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib> // defines __GLIBC__ on glibc
 #include <fstream>
 #include <limits>
 #include <sstream>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace lola::core {
 
@@ -66,6 +71,21 @@ std::string format_bytes(double bytes) {
         return fmt::format("{:.1f} MB", bytes / 1e6);
     }
     return fmt::format("{:.0f} kB", bytes / 1e3);
+}
+
+bool keep_freed_memory() {
+#if defined(__GLIBC__)
+    for (const char* var : {"GLIBC_TUNABLES", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_"}) {
+        if (std::getenv(var) != nullptr) return false;
+    }
+    constexpr int kMmapThreshold = 32 << 20; // glibc's upper bound for it on 64-bit
+    constexpr int kTrimThreshold = 1 << 30;
+    constexpr int kTopPad = 64 << 20;
+    return mallopt(M_MMAP_THRESHOLD, kMmapThreshold) == 1 && mallopt(M_TRIM_THRESHOLD, kTrimThreshold) == 1 &&
+           mallopt(M_TOP_PAD, kTopPad) == 1;
+#else
+    return false;
+#endif
 }
 
 } // namespace lola::core

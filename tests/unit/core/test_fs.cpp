@@ -9,6 +9,10 @@
 #include <fstream>
 #include <set>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "lola/core/error.h"
 #include "lola/core/fs.h"
 #include "lola/core/system.h"
@@ -144,3 +148,18 @@ TEST(System, AvailableMemoryIsPlausible) {
     EXPECT_EQ(core::format_bytes(2.5e9), "2.50 GB");
     EXPECT_EQ(core::format_bytes(3.26e6), "3.3 MB");
 }
+
+#if defined(__GLIBC__)
+TEST(System, KeepFreedMemoryServesTensorSizedBlocksFromTheHeapUnlessTheUserConfiguredMalloc) {
+    ASSERT_EQ(::setenv("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=0", 1), 0);
+    EXPECT_FALSE(core::keep_freed_memory()); // the user's choice stands
+    ASSERT_EQ(::unsetenv("GLIBC_TUNABLES"), 0);
+    ASSERT_TRUE(core::keep_freed_memory());
+    // An 8 MiB block (an activation of a small training step) now comes from the heap, not from its own mmap.
+    const size_t mapped_before = mallinfo2().hblks;
+    void* block = std::malloc(size_t{8} << 20U);
+    ASSERT_NE(block, nullptr);
+    EXPECT_EQ(mallinfo2().hblks, mapped_before);
+    std::free(block);
+}
+#endif
