@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: setup build test test-portability test-sanitize fuzz demo bench format lint clean
+.PHONY: setup build test test-portability test-sanitize fuzz demo bench bench-compare format lint clean
 
 setup:
 	@scripts/setup
@@ -48,6 +48,13 @@ demo:
 bench: setup
 	cmake --build $(BUILD) -j$(JOBS) --target lola_benchmarks
 	scripts/bench
+
+# Our C++ against the same models in PyTorch, eager and torch.compile, on this machine (bench/python/compare.py): checks
+# the PyTorch twin's outputs against ours, then times both interleaved and writes the table into docs/benchmarks.md.
+BENCH_PYTHON ?= $(shell [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3)
+bench-compare: setup
+	cmake --build $(BUILD) -j$(JOBS) --target lola_twin
+	$(BENCH_PYTHON) bench/python/compare.py --exe $(BUILD)/bin/lola_twin --write docs/benchmarks.md
 
 # Formatting (.clang-format) and clang-tidy (.clang-tidy) over src/ and apps/; docs/contributing.md.
 format:

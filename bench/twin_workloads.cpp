@@ -1,8 +1,9 @@
 // The C++ side of the side-by-side benchmark against PyTorch (`make bench-compare`, bench/python/compare.py,
 // docs/benchmarks.md "C++ against PyTorch"). Each workload is one unit of our benchmarks under bench/ with the same
 // presets and shapes:
-//   dcae_tiny, dcae_small   autoencoder training pass (encode, decode with latent noise, VRMSE loss, backward) at
-//                           batch 8 on 32 x 32 / 64 x 64 states of 5 fields (bench_train_ae without the optimizer);
+//   dcae_tiny, dcae_small   autoencoder training pass (encode, decode, VRMSE loss, backward) at batch 8 on 32 x 32 /
+//                           64 x 64 states of 5 fields, as `lola train-ae` and the reference train (no latent noise;
+//                           paper.md's reading of the reference), bench_train_ae without the optimizer;
 //   vit_tiny, vit_small     ViT backbone forward + backward at batch 16 on 16 x 5 x 4 x 4 / 16 x 5 x 8 x 8 (bench_vit);
 //   sampler_1, sampler_16   one / sixteen Adams-Bashforth steps of the masked, preconditioned small denoiser for 8
 //                           members on 32 x 5 x 8 x 8 latents (bench_diffusion).
@@ -10,7 +11,7 @@
 // and to check itself against ours before anything is timed: DIR/WORKLOAD.json (options and shapes) and DIR/WORKLOAD.pth
 // (a torch.save'd state dict: model.<name> weights, in.<k> inputs, out.<k> outputs in eval mode, grad.<name>).
 // `lola_twin time WORKLOAD --iters N --threads T [--device cuda]` prints one JSON line with the time of each of N steps
-// (in ms, the device synchronised) after a warm-up, in training mode (dropout and latent noise on), as the twin's
+// (in ms, the device synchronised) after a warm-up, in training mode (dropout on), as the twin's
 // timed step.
 #include <yaml-cpp/yaml.h>
 #include <CLI/CLI.hpp>
@@ -29,6 +30,7 @@
 #include "lola/core/config.h"
 #include "lola/core/error.h"
 #include "lola/core/options.h"
+#include "lola/core/system.h"
 #include "lola/diffusion/denoiser.h"
 #include "lola/diffusion/model.h"
 #include "lola/diffusion/sampler.h"
@@ -105,7 +107,7 @@ Workload autoencoder_workload(const std::string& preset, int64_t size, const tor
         model->train();
         model->zero_grad();
         const torch::Tensor z = model->encode(x);
-        autoencoder::ae_loss(x, model->decode(z, /*noisy=*/true), z, {}).backward();
+        autoencoder::ae_loss(x, model->decode(z), z, {}).backward();
     };
     return w;
 }
@@ -251,6 +253,7 @@ int main(int argc, char** argv) {
     tim->add_option("--threads", threads, "intra-op threads")->check(CLI::PositiveNumber);
     tim->add_option("--device", device, "cpu or cuda");
     CLI11_PARSE(app, argc, argv);
+    core::keep_freed_memory(); // as `lola` runs (apps/lola/main.cpp)
     try {
         if (*exp) export_workload(name, dir);
         if (*tim) time_workload(name, iters, warmup, threads, torch::Device(device));

@@ -19,6 +19,8 @@ import tempfile
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 CATEGORIES = [
+    # oneDNN generates its convolution and some GEMM kernels at run time: perf sees addresses without a symbol
+    ("oneDNN run-time generated kernels (convolutions)", r"^0x[0-9a-f]+$|\[unknown\]"),
     ("GEMM (MKL/oneDNN sgemm, packing included)", r"sgemm|gemm|mkl_blas|dnnl|brgemm"),
     ("convolution (non-GEMM parts, im2col)", r"im2col|col2im|conv|slow_conv|unfold"),
     ("attention (SDPA kernels)", r"flash_attention|scaled_dot_product|_efficient_attention"),
