@@ -94,6 +94,7 @@ def main():
     p.add_argument("--device", default="cpu", help="cpu or cuda: where the steps are timed (the check runs on the CPU)")
     p.add_argument("--no-compile", action="store_true", help="leave torch.compile out")
     p.add_argument("--write", metavar="FILE", help="replace the bench-compare section of FILE with the table")
+    p.add_argument("--check-only", action="store_true", help="export and check the twins, time nothing (a ctest)")
     a = p.parse_args()
     for w in a.workloads:
         if w not in ITERS:
@@ -117,6 +118,8 @@ def main():
                     print(f"  MISMATCH {q}: |diff| {d:.3e} > {t:.3e}", file=sys.stderr)
                 failed.append(name)
                 continue
+            if a.check_only:
+                continue
             steps = {"eager": twin.make_step(compiled=False, device=a.device)}
             compile_s = None
             if "compile" in impls:
@@ -135,6 +138,8 @@ def main():
                     per[i].append(ms)
                 print(f"  round {r + 1}: " + ", ".join(f"{i} {per[i][-1]:.1f} ms" for i in impls), flush=True)
             rows.append((name, per, compile_s, worst))
+    if a.check_only:
+        sys.exit(f"the twin differs from the C++ outputs for: {', '.join(failed)}" if failed else 0)
     table = render(rows, impls, a)
     print(table)
     if a.write and rows:
