@@ -63,29 +63,26 @@ bool soap_preconditioned(int64_t size, int64_t ndim, int64_t max_dim) {
 // ---------------------------------------------------------------------------------------------------------------------
 namespace {
 
-/// Y[.., a, ..] = sum_b M[a, b] X[.., b, ..] along dim i.
-torch::Tensor apply_along(const torch::Tensor& x, const torch::Tensor& m, int64_t i) {
-    return torch::tensordot(m, x, {1}, {i}).movedim(0, i);
+/// X x_i B_i for every dimension i with a basis (Y[.., a, ..] = sum_b B_i[b, a] X[.., b, ..], or B_i[a, b] with
+/// `transposed`), returned contiguous. The dimensions are taken in a cycle: each step contracts the leading dimension
+/// and appends the result as the last one, so that after all of them the order is the original one and each GEMM
+/// reads its operand in place (a dimension without a basis only moves, as a view). Applying along dim i and moving it
+/// back instead leaves a permuted view, over which the moment updates then run strided.
+torch::Tensor apply_bases(torch::Tensor x, const std::vector<torch::Tensor>& bases, bool transposed) {
+    for (const auto& basis : bases) {
+        x = basis.numel() > 0 ? torch::tensordot(x, basis, {0}, {transposed ? 1 : 0}) : x.movedim(0, -1);
+    }
+    return x.contiguous();
 }
 
 /// Into the eigenbasis: X x_i Q_i^T for every preconditioned dimension.
-torch::Tensor project(torch::Tensor x, const std::vector<torch::Tensor>& bases) {
-    for (size_t i = 0; i < bases.size(); ++i) {
-        if (bases[i].numel() > 0) {
-            x = apply_along(x, bases[i].t(), static_cast<int64_t>(i));
-        }
-    }
-    return x;
+torch::Tensor project(const torch::Tensor& x, const std::vector<torch::Tensor>& bases) {
+    return apply_bases(x, bases, /*transposed=*/false);
 }
 
 /// Back from the eigenbasis: X x_i Q_i.
-torch::Tensor project_back(torch::Tensor x, const std::vector<torch::Tensor>& bases) {
-    for (size_t i = 0; i < bases.size(); ++i) {
-        if (bases[i].numel() > 0) {
-            x = apply_along(x, bases[i], static_cast<int64_t>(i));
-        }
-    }
-    return x;
+torch::Tensor project_back(const torch::Tensor& x, const std::vector<torch::Tensor>& bases) {
+    return apply_bases(x, bases, /*transposed=*/true);
 }
 
 /// GG_i <- lerp(GG_i, G_(i) G_(i)^T, weight) for every preconditioned dimension.
@@ -181,8 +178,12 @@ torch::Tensor Soap::step(LossClosure closure) {
             st.exp_avg_sq().mul_(o.beta2()).addcmul_(gp, gp, 1.0 - o.beta2());
             const double bc1 = 1.0 - std::pow(o.beta1(), t);
             const double bc2 = 1.0 - std::pow(o.beta2(), t);
-            const torch::Tensor direction = (st.exp_avg() / bc1) / (st.exp_avg_sq() / bc2 + o.eps() * o.eps()).sqrt();
-            p.sub_(project_back(direction, st.bases).reshape(p.sizes()).to(p.scalar_type()), o.lr());
+            // (m / bc1) / sqrt(v / bc2 + eps^2) = m / sqrt(v + eps^2 bc2) * sqrt(bc2) / bc1: one temporary, the bias
+            // corrections folded into a scalar and the step size
+            torch::Tensor direction = st.exp_avg_sq().add(o.eps() * o.eps() * bc2).sqrt_();
+            at::div_out(direction, st.exp_avg(), direction);
+            p.sub_(project_back(direction, st.bases).reshape(p.sizes()).to(p.scalar_type()),
+                   o.lr() * std::sqrt(bc2) / bc1);
             if (o.weight_decay() != 0) {
                 p.mul_(1.0 - o.lr() * o.weight_decay());
             }
