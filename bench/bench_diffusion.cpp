@@ -8,8 +8,7 @@
 #include <ATen/Parallel.h>
 #include <torch/utils.h>
 
-#include "lola/core/config.h"
-#include "lola/core/options.h"
+#include "bench_presets.h"
 #include "lola/diffusion/loss.h"
 #include "lola/diffusion/model.h"
 #include "lola/diffusion/sampler.h"
@@ -23,8 +22,7 @@ constexpr int64_t kChannels = 32, kGrid = 8, kWindow = 5, kLabel = 5;
 
 diffusion::DenoiserNet make_net() {
     torch::manual_seed(0);
-    const auto opts = core::read_options<nn::BackboneOptions>(
-        core::load_yaml_file(core::config_group_dir("denoiser") / "small.yaml"), "denoiser");
+    const auto opts = bench::denoiser_preset("small");
     return diffusion::DenoiserNet(opts, kChannels, kLabel, 3);
 }
 

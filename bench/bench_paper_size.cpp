@@ -15,9 +15,8 @@
 
 #include <cstdlib>
 
+#include "bench_presets.h"
 #include "lola/autoencoder/autoencoder.h"
-#include "lola/core/config.h"
-#include "lola/core/options.h"
 #include "lola/diffusion/denoiser.h"
 #include "lola/diffusion/model.h"
 #include "lola/diffusion/sampler.h"
@@ -70,14 +69,8 @@ void BM_EmulationWindow(benchmark::State& state) {
     torch::NoGradGuard no_grad;
     torch::manual_seed(0);
 
-    YAML::Node defaults(YAML::NodeType::Map);
-    defaults["ae"] = core::options_defaults<autoencoder::AutoEncoderOptions>();
-    core::Config cfg(defaults);
-    cfg.apply_override("ae=dcae_f32c64_large");
-    auto ae_opts = core::read_options<autoencoder::AutoEncoderOptions>(cfg, "ae");
-    ae_opts.resolve_pixel_channels(kFields);
-    const auto vit = core::read_options<nn::BackboneOptions>(
-        core::load_yaml_file(core::config_group_dir("denoiser") / "vit_large.yaml"), "denoiser");
+    const auto ae_opts = bench::ae_preset("dcae_f32c64_large", kFields);
+    const auto vit = bench::denoiser_preset("vit_large");
 
     nn::ParameterDeviceGuard on(device);
     autoencoder::AutoEncoder ae(ae_opts);

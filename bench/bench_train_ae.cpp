@@ -5,30 +5,19 @@
 #include <ATen/Parallel.h>
 #include <torch/utils.h>
 
+#include "bench_presets.h"
 #include "lola/autoencoder/autoencoder.h"
 #include "lola/autoencoder/loss.h"
-#include "lola/core/config.h"
-#include "lola/core/options.h"
 #include "lola/train/optimizer.h"
 
 using namespace lola;
 
 namespace {
 
-autoencoder::AutoEncoderOptions preset(const std::string& name) {
-    YAML::Node defaults(YAML::NodeType::Map);
-    defaults["ae"] = core::options_defaults<autoencoder::AutoEncoderOptions>();
-    core::Config cfg(defaults);
-    cfg.apply_override("ae=" + name);
-    auto o = core::read_options<autoencoder::AutoEncoderOptions>(cfg, "ae");
-    o.resolve_pixel_channels(5);
-    return o;
-}
-
 void BM_TrainAeStep(benchmark::State& state, const std::string& name, int64_t size, int64_t batch) {
     at::set_num_threads(static_cast<int>(state.range(0)));
     torch::manual_seed(0);
-    autoencoder::AutoEncoder model(preset(name));
+    autoencoder::AutoEncoder model(bench::ae_preset(name, 5));
     model->train();
     train::OptimOptions o;
     auto opt = train::make_optimizer(model->parameters(), o);

@@ -6,8 +6,7 @@
 #include <ATen/Parallel.h>
 #include <torch/utils.h>
 
-#include "lola/core/config.h"
-#include "lola/core/options.h"
+#include "bench_presets.h"
 #include "lola/nn/backbone.h"
 #include "lola/nn/dropout.h"
 #include "lola/nn/embedding.h"
@@ -21,8 +20,7 @@ void BM_ViTForwardBackward(benchmark::State& state, const std::string& name, int
     at::set_num_threads(static_cast<int>(state.range(0)));
     torch::manual_seed(0);
     const int64_t batch = 16, frames = 5;
-    const auto opts = core::read_options<nn::BackboneOptions>(
-        core::load_yaml_file(core::config_group_dir("denoiser") / (name + ".yaml")), "denoiser");
+    const auto opts = bench::denoiser_preset(name);
     auto model = nn::make_backbone(opts, channels, channels, channels, 3, nn::kModFeatures);
     model->train();
     torch::Tensor x = torch::randn({batch, channels, frames, grid, grid});

@@ -25,9 +25,9 @@
 #include <functional>
 #include <iostream>
 
+#include "bench_presets.h"
 #include "lola/autoencoder/autoencoder.h"
 #include "lola/autoencoder/loss.h"
-#include "lola/core/config.h"
 #include "lola/core/error.h"
 #include "lola/core/options.h"
 #include "lola/core/system.h"
@@ -78,12 +78,7 @@ struct Workload {
 };
 
 Workload autoencoder_workload(const std::string& preset, int64_t size, const torch::Device& device) {
-    YAML::Node defaults(YAML::NodeType::Map);
-    defaults["ae"] = core::options_defaults<autoencoder::AutoEncoderOptions>();
-    core::Config cfg(defaults);
-    cfg.apply_override("ae=" + preset);
-    auto opts = core::read_options<autoencoder::AutoEncoderOptions>(cfg, "ae");
-    opts.resolve_pixel_channels(5);
+    const auto opts = bench::ae_preset(preset, 5);
     torch::manual_seed(0);
     autoencoder::AutoEncoder model(opts);
     model->to(device);
@@ -112,14 +107,9 @@ Workload autoencoder_workload(const std::string& preset, int64_t size, const tor
     return w;
 }
 
-nn::BackboneOptions denoiser_preset(const std::string& name) {
-    return core::read_options<nn::BackboneOptions>(
-        core::load_yaml_file(core::config_group_dir("denoiser") / (name + ".yaml")), "denoiser");
-}
-
 Workload backbone_workload(const std::string& preset, int64_t grid, const torch::Device& device) {
     const int64_t channels = 16;
-    const auto opts = denoiser_preset(preset);
+    const auto opts = bench::denoiser_preset(preset);
     torch::manual_seed(0);
     std::shared_ptr<nn::Backbone> model = nn::make_backbone(opts, channels, channels, channels, 3, nn::kModFeatures);
     model->to(device);
@@ -151,7 +141,7 @@ Workload backbone_workload(const std::string& preset, int64_t grid, const torch:
 
 Workload sampler_workload(int64_t steps, const torch::Device& device) {
     const int64_t channels = 32, grid = 8, window = 5, label_dim = 5, members = 8;
-    const auto opts = denoiser_preset("small");
+    const auto opts = bench::denoiser_preset("small");
     torch::manual_seed(0);
     diffusion::DenoiserNet net(opts, channels, label_dim, 3);
     net->eval();
