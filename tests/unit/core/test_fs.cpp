@@ -75,7 +75,8 @@ TEST(Fs, TemporaryNamesCarryHostAndPid) {
 TEST(Fs, StaleTemporariesOfDeadProcessesAreRemoved) {
     TempFolder tmp;
     const fs::path& d = tmp.path();
-    const std::string host = core::host_tag(), dead = std::to_string(dead_pid()), me = std::to_string(::getpid());
+    const std::string& host = core::host_tag();
+    const std::string dead = std::to_string(dead_pid()), me = std::to_string(::getpid());
     touch(d / (".state.pt.tmp." + host + "." + dead + ".3")); // dead writer: removed
     touch(d / (".train.h5.tmp." + dead + ".0"));              // the older name form, dead: removed
     fs::create_directories(d / (".euler.partial." + host + "." + dead) / "data");
