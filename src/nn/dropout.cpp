@@ -47,40 +47,30 @@ uint64_t draw_seed() {
 // One run of indices lo0, lo0 + 1, ... sharing the upper half `hi`: a loop on uint32 that the compiler vectorises,
 // a multiply by 0 or 1 / (1 - p) as at::dropout's mask (a NaN or inf dropped gives NaN there too). Written out once
 // per dtype: the vectoriser does not see through a template inlined into a target clone.
-LOLA_DROPOUT_CLONES void keep_run_float(const float* __restrict src, float* __restrict dst, uint32_t len, uint32_t lo0,
-                                        uint32_t hi, uint32_t k1, uint32_t k2, uint32_t threshold, float scale) {
+LOLA_DROPOUT_CLONES void keep_run(const float* __restrict src, float* __restrict dst, uint32_t len, uint32_t lo0,
+                                  uint32_t hi, uint32_t k1, uint32_t k2, uint32_t threshold, float scale) {
     for (uint32_t j = 0; j < len; ++j) {
         dst[j] = src[j] * (keep_hash(lo0 + j, hi, k1, k2) >= threshold ? scale : 0.0F);
     }
 }
 
-LOLA_DROPOUT_CLONES void keep_run_double(const double* __restrict src, double* __restrict dst, uint32_t len,
-                                         uint32_t lo0, uint32_t hi, uint32_t k1, uint32_t k2, uint32_t threshold,
-                                         double scale) {
+LOLA_DROPOUT_CLONES void keep_run(const double* __restrict src, double* __restrict dst, uint32_t len, uint32_t lo0,
+                                  uint32_t hi, uint32_t k1, uint32_t k2, uint32_t threshold, double scale) {
     for (uint32_t j = 0; j < len; ++j) {
         dst[j] = src[j] * (keep_hash(lo0 + j, hi, k1, k2) >= threshold ? scale : 0.0);
     }
-}
-
-inline void run(const float* src, float* dst, uint32_t len, uint32_t lo0, uint32_t hi, uint32_t k1, uint32_t k2,
-                uint32_t threshold, float scale) {
-    keep_run_float(src, dst, len, lo0, hi, k1, k2, threshold, scale);
-}
-
-inline void run(const double* src, double* dst, uint32_t len, uint32_t lo0, uint32_t hi, uint32_t k1, uint32_t k2,
-                uint32_t threshold, double scale) {
-    keep_run_double(src, dst, len, lo0, hi, k1, k2, threshold, scale);
 }
 
 template <class T>
 void masked_scale(const T* in, T* out, int64_t n, uint64_t seed, uint32_t threshold, T scale) {
     const auto k1 = static_cast<uint32_t>(seed), k2 = static_cast<uint32_t>(seed >> 32U);
     at::parallel_for(0, n, 32768, [&](int64_t begin, int64_t end) {
-        // Runs of indices with one upper half, so that the inner loop is on uint32.
+        // Runs of indices with one upper half, so that the inner loop is on uint32, and shorter than 2^32 (a run from
+        // a multiple of 2^32 to the next would have a length that wraps to 0 in uint32).
         for (int64_t i = begin; i < end;) {
             const int64_t run_end = std::min({end, ((i >> 32) + 1) << 32, i + (int64_t{1} << 30)});
-            run(in + i, out + i, static_cast<uint32_t>(run_end - i), static_cast<uint32_t>(i),
-                static_cast<uint32_t>(i >> 32), k1, k2, threshold, scale);
+            keep_run(in + i, out + i, static_cast<uint32_t>(run_end - i), static_cast<uint32_t>(i),
+                     static_cast<uint32_t>(i >> 32), k1, k2, threshold, scale);
             i = run_end;
         }
     });
