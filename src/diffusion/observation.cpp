@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstdlib>
 
 #include "lola/core/error.h"
@@ -12,6 +13,14 @@ namespace {
 
 const char* kind_name(ObservationOperator::Kind kind) {
     return kind == ObservationOperator::Kind::kSubsample ? "subsample" : "downscale";
+}
+
+/// The view of every k-th cell of t's last `axes` axes: A(x) of subsample, and where its adjoint writes.
+torch::Tensor every_kth(torch::Tensor t, int64_t k, int64_t axes) {
+    for (int64_t d = t.dim() - axes; d < t.dim(); ++d) {
+        t = t.slice(d, 0, c10::nullopt, k);
+    }
+    return t;
 }
 
 } // namespace
@@ -62,11 +71,7 @@ torch::Tensor ObservationOperator::apply(const torch::Tensor& x) const {
     const std::vector<int64_t> out = observed_shape(x.sizes());
     const int64_t n = x.dim();
     if (kind_ == Kind::kSubsample) {
-        torch::Tensor y = x;
-        for (int64_t d = n - spatial_axes_; d < n; ++d) {
-            y = y.slice(d, 0, c10::nullopt, factor_);
-        }
-        return y;
+        return every_kth(x, factor_, spatial_axes_);
     }
     // (..., S_1 / k, k, ..., S_N / k, k), averaged over the k axes
     std::vector<int64_t> blocks(x.sizes().begin(), x.sizes().end() - spatial_axes_);
@@ -88,11 +93,7 @@ torch::Tensor ObservationOperator::adjoint(const torch::Tensor& y, at::IntArrayR
     const auto n = static_cast<int64_t>(x_shape.size());
     if (kind_ == Kind::kSubsample) {
         torch::Tensor x = torch::zeros(x_shape, y.options());
-        torch::Tensor view = x;
-        for (int64_t d = n - spatial_axes_; d < n; ++d) {
-            view = view.slice(d, 0, c10::nullopt, factor_);
-        }
-        view.copy_(y);
+        every_kth(x, factor_, spatial_axes_).copy_(y);
         return x;
     }
     // every observed value spread over its block, divided by the block's cell count
@@ -104,10 +105,7 @@ torch::Tensor ObservationOperator::adjoint(const torch::Tensor& y, at::IntArrayR
         expanded.push_back(out[static_cast<size_t>(d)]);
         expanded.push_back(factor_);
     }
-    double cells = 1.0;
-    for (int64_t d = 0; d < spatial_axes_; ++d) {
-        cells *= static_cast<double>(factor_);
-    }
+    const double cells = std::pow(static_cast<double>(factor_), static_cast<double>(spatial_axes_));
     return (y.reshape(blocks).expand(expanded) / cells).reshape(x_shape);
 }
 
