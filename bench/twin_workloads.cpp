@@ -147,7 +147,8 @@ Workload sampler_workload(int64_t steps, const torch::Device& device) {
     net->eval();
     net->to(device);
     const torch::Tensor y = torch::randn({members, channels, window, grid, grid}).to(device);
-    const torch::Tensor known = torch::tensor({1, 0, 0, 0, 0}, torch::kBool).to(device);
+    const std::vector<int64_t> known_frames{1, 0, 0, 0, 0}; // the first frame of the window is the context
+    const torch::Tensor known = torch::tensor(known_frames, torch::kBool).to(device);
     const torch::Tensor x_init = torch::randn_like(y);
     const torch::Tensor label = torch::randn({members, label_dim}).to(device);
     // The sampler holds its denoisers by reference: they live as long as the closures.
@@ -163,7 +164,7 @@ Workload sampler_workload(int64_t steps, const torch::Device& device) {
               {"window", window},
               {"members", members},
               {"steps", steps},
-              {"known", {true, false, false, false, false}},
+              {"known", std::vector<bool>(known_frames.begin(), known_frames.end())},
               {"input_shape", y.sizes().vec()}};
     w.module = net.ptr();
     w.inputs = {{"y", y}, {"x_init", x_init}, {"label", label}};
