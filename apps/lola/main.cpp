@@ -146,7 +146,7 @@ std::string explain_unexpected(const CLI::App& app, const std::string& message) 
 
 int main(int argc, char** argv) {
     wait_politely_by_default(argc, argv);
-    lola::core::keep_freed_memory(); // 5-15% per CPU training step (docs/benchmarks.md, "Allocator")
+    lola::core::keep_freed_memory(); // faster CPU steps (include/lola/core/system.h)
     lola::io::h5::skip_library_cleanup_at_exit();
     lola::io::h5::install_crash_guard(); // HDF5 crashing on a corrupt input file: one line and exit code 1
     // named here, so that usage lines say `lola`, not the path the binary was started from

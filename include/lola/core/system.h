@@ -17,7 +17,7 @@ std::string format_bytes(double bytes);
 /// Make glibc's malloc keep freed tensor memory for reuse instead of handing it back to the kernel at every free:
 /// blocks up to 32 MiB come from the heap rather than from their own mmap (whose pages the kernel faults in and zeroes
 /// again at every reuse), and up to 1 GiB freed at the top of the heap stays there. A training step frees and
-/// allocates the same activations every step; measured 5-15% per step on CPU (docs/benchmarks.md, "Allocator").
+/// allocates the same activations every step; measured 6-21% per step on CPU (docs/benchmarks.md, "Allocator").
 /// The process keeps its peak heap. `lola` calls it at start; a program embedding lola may call it. Does nothing
 /// when the user configured malloc (GLIBC_TUNABLES or MALLOC_*_ set) or on another C library. Returns whether it
 /// changed the settings.
