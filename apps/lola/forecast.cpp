@@ -16,6 +16,16 @@ void add_forecast_options(CLI::App& cmd, runtime::ForecastOptions& options, cons
     cmd.add_option("--crop", options.crop,
                    "states kept of every window, counted as the reference implementation counts them; the later ones "
                    "are generated and discarded (default: the whole window, as the paper)");
+    cmd.add_option("--observe", options.guidance.observe,
+                   "guide diffusion rollouts by observations of the true states (MMPS, docs/method.md 7.2): "
+                   "subsample:K (every K-th cell) or downscale:K (K x K block means)");
+    cmd.add_option("--obs-noise", options.guidance.noise,
+                   "with --observe: standard deviation of the observation noise, in standardised units (its square is "
+                   "the guidance's variance)")
+        ->capture_default_str();
+    cmd.add_option("--obs-iterations", options.guidance.iterations,
+                   "with --observe: GMRES iterations per denoiser call (the paper: 1)")
+        ->capture_default_str();
 }
 
 Forecaster::Forecaster(const std::filesystem::path& path, torch::Device device, const runtime::ForecastOptions& options,
@@ -29,8 +39,13 @@ std::string Forecaster::description() const {
     if (!generative()) {
         return fmt::format("neural solver ({})", c.space);
     }
-    return fmt::format("diffusion ({}, {}, {} steps)", c.space, options_.sampler.empty() ? c.sampler : options_.sampler,
-                       options_.steps > 0 ? options_.steps : c.sampler_steps);
+    const runtime::GuidanceOptions& g = options_.guidance;
+    return fmt::format(
+        "diffusion ({}, {}, {} steps{})", c.space, options_.sampler.empty() ? c.sampler : options_.sampler,
+        options_.steps > 0 ? options_.steps : c.sampler_steps,
+        g.enabled()
+            ? fmt::format(", guided by {} with noise {}, {} GMRES iteration(s)", g.observe, g.noise, g.iterations)
+            : std::string());
 }
 
 Forecaster::Output Forecaster::forecast(const torch::Tensor& frames, const torch::Tensor& label, int64_t context,
@@ -41,6 +56,9 @@ Forecaster::Output Forecaster::forecast(const torch::Tensor& frames, const torch
     runtime::ForecastOptions o = options_;
     o.members = members;
     o.seconds = &out.seconds;
+    if (o.guidance.enabled()) {
+        o.guidance.observed = frames.narrow(1, context, L - context);
+    }
     const torch::Tensor pred = emulator_.forecast(frames.narrow(1, 0, context), label, L - context, o,
                                                   runtime::make_generator(emulator_.device(), seed));
     out.pred = pred.to(torch::kCPU);

@@ -17,7 +17,8 @@ class App;
 namespace lola::app {
 
 /// The options of `lola emulate` and `lola eval` that override a model's rollout: --sampler, --steps, --overlap and
-/// --crop (the reference's: states kept of every window). `whose` is "run's" or "runs'".
+/// --crop (the reference's: states kept of every window), and the guidance by observations of the true frames
+/// (--observe, --obs-noise, --obs-iterations). `whose` is "run's" or "runs'".
 void add_forecast_options(CLI::App& cmd, runtime::ForecastOptions& options, const std::string& whose);
 
 class Forecaster {
@@ -40,7 +41,7 @@ public:
         double seconds = 0;  ///< wall time of the rollout and the decoding (not of encoding the context)
     };
     /// frames (C, L, spatial...) physical, label (label_dim) physical; the first `context` frames are the
-    /// observations. `members` rollouts in one batch, drawn from a generator seeded with `seed`.
+    /// observations (and, with guidance, the later frames are what the observation operator sees). `members` rollouts in one batch, drawn from a generator seeded with `seed`.
     Output forecast(const torch::Tensor& frames, const torch::Tensor& label, int64_t context, int64_t members,
                     uint64_t seed) const;
 

@@ -12,6 +12,9 @@
 #include "lola/core/error.h"
 #include "lola/core/log.h"
 #include "lola/core/system.h"
+#include "lola/diffusion/guidance.h"
+#include "lola/diffusion/loss.h"
+#include "lola/diffusion/observation.h"
 #include "lola/diffusion/sampler.h"
 #include "lola/emulation/rollout.h"
 #include "lola/io/hdf5.h"
@@ -304,6 +307,76 @@ torch::Tensor Emulator::decode(const torch::Tensor& latents, int64_t chunk) cons
     return m.pre.inverse(x, 0);
 }
 
+namespace {
+
+/// The observations of a guided forecast (docs/method.md 7.2): the operator and y = A(standardised observed states) +
+/// noise for every forecast state, (1, C, n_states, *s_obs), shared by the ensemble members.
+struct Observations {
+    diffusion::ObservationOperator op;
+    torch::Tensor y;
+};
+
+Observations observe(const Emulator::Impl& m, const GuidanceOptions& g, const torch::Tensor& context, int64_t n_states,
+                     const std::optional<at::Generator>& gen) {
+    LOLA_CHECK_USAGE(m.run.kind == EmulatorKind::kDiffusion,
+                     "--observe {}: guidance conditions a diffusion model's samples; this model is a neural solver "
+                     "(deterministic): drop --observe or use a diffusion model",
+                     g.observe);
+    diffusion::ObservationOperator op = diffusion::ObservationOperator::parse(g.observe, context.dim() - 2);
+    std::vector<int64_t> want(context.sizes().begin(), context.sizes().end());
+    want[1] = n_states;
+    const torch::Tensor& x = g.observed;
+    LOLA_CHECK_USAGE(x.defined() && x.sizes() == at::IntArrayRef(want),
+                     "--observe {}: the observed states must be (fields, states, spatial axes) = ({}) for {} forecast "
+                     "states on the model's grid, got ({})",
+                     g.observe, fmt::join(want, ", "), n_states,
+                     x.defined() ? fmt::format("{}", fmt::join(x.sizes(), ", ")) : std::string("nothing"));
+    LOLA_CHECK_USAGE(g.noise >= 0 && std::isfinite(g.noise), "--obs-noise must be >= 0, got {}", g.noise);
+    LOLA_CHECK_USAGE(g.iterations >= 1, "--obs-iterations must be >= 1, got {}", g.iterations);
+    const torch::Tensor s =
+        m.pre.forward(x.to(m.device, torch::kFloat32).transpose(0, 1), 1).transpose(0, 1).unsqueeze(0);
+    op.observed_shape(s.sizes()); // a factor that does not divide the grid is refused here, by axis
+    torch::Tensor y = op.apply(s);
+    if (g.noise > 0) {
+        y = y + g.noise * diffusion::randn_with(y.sizes(), y.options(), gen);
+    }
+    return {op, y.contiguous()};
+}
+
+/// What window `first` .. first + n - 1 of the trajectory (context first, c context states) observes: A applied to its
+/// generated states that lie among the forecast states, and their observations. Nothing when it generates none.
+std::optional<std::pair<diffusion::TensorFn, torch::Tensor>> window_observation(Emulator::Impl& m,
+                                                                                const Observations& obs,
+                                                                                const torch::Tensor& known,
+                                                                                int64_t first, int64_t c) {
+    const torch::Tensor k = known.to(torch::kCPU, torch::kBool).contiguous();
+    const int64_t n_states = obs.y.size(2);
+    std::vector<int64_t> positions, states;
+    for (int64_t p = 0; p < k.numel(); ++p) {
+        const int64_t j = first + p - c; // the forecast state at window position p
+        if (!k[p].item<bool>() && j >= 0 && j < n_states) {
+            positions.push_back(p);
+            states.push_back(j);
+        }
+    }
+    if (positions.empty()) {
+        return std::nullopt;
+    }
+    const torch::Tensor pos = torch::tensor(positions, torch::kLong).to(m.device);
+    const torch::Tensor y = obs.y.index_select(2, torch::tensor(states, torch::kLong).to(m.device));
+    diffusion::TensorFn measure = [&m, op = obs.op, pos](const torch::Tensor& x) {
+        torch::Tensor s = x.index_select(2, pos); // (B, C, P, *s)
+        if (m.ae) {
+            const int64_t B = s.size(0), P = s.size(2);
+            s = m.ae->model->decode(s.movedim(2, 1).flatten(0, 1)).unflatten(0, {B, P}).movedim(1, 2);
+        }
+        return op.apply(s);
+    };
+    return std::make_pair(std::move(measure), y);
+}
+
+} // namespace
+
 torch::Tensor Emulator::forecast(const torch::Tensor& context, const torch::Tensor& label, int64_t n_states,
                                  const ForecastOptions& o, at::Generator generator) const {
     Impl& m = *impl_;
@@ -372,27 +445,46 @@ torch::Tensor Emulator::forecast(const torch::Tensor& context, const torch::Tens
     // the context in the model's space: standardised, and encoded for latent models; (1, C_model, c, *s)
     const torch::Tensor states = encode(context, o.decode_chunk).unsqueeze(0);
 
+    std::optional<at::Generator> gen = generator;
+    emulation::RolloutOptions ro;
+    ro.window = m.run.emulator.window;
+    ro.context = c;
+    ro.overlap = o.overlap;
+    ro.crop = o.crop;
+    const std::optional<Observations> observations =
+        o.guidance.enabled() ? std::optional<Observations>(observe(m, o.guidance, context, n_states, gen))
+                             : std::nullopt;
+    int64_t windows_done = 0;
+
     std::string sampler_name = o.sampler.empty() ? m.run.emulator.sampler : o.sampler;
     const int64_t steps = o.steps > 0 ? o.steps : m.run.emulator.steps;
     diffusion::SamplerOptions so;
     so.eta = o.eta >= 0 ? o.eta : m.run.emulator.eta;
-    std::optional<at::Generator> gen = generator;
     const emulation::WindowFn window_fn = [&](const torch::Tensor& window, const torch::Tensor& known,
                                               const torch::Tensor& l) {
         if (!generative) {
             return m.run.solver->forward(window, known, l);
         }
         const torch::Tensor mask = nn::expand_window_mask(known, window.dim());
-        diffusion::MaskedDenoiser masked(*m.run.preconditioned, window, mask);
+        // window w covers the trajectory's states w * step .. w * step + window - 1 (context first)
+        const int64_t first = windows_done++ * ro.step();
+        std::optional<diffusion::MMPSDenoiser> guided;
+        if (observations) {
+            if (auto w = window_observation(m, *observations, known, first, c)) {
+                diffusion::MMPSOptions mo;
+                mo.var_y = o.guidance.noise * o.guidance.noise;
+                mo.iterations = o.guidance.iterations;
+                mo.linear = !m.ae; // pixel models observe the states themselves
+                guided.emplace(*m.run.preconditioned, std::move(w->first), std::move(w->second), mo);
+            }
+        }
+        diffusion::MaskedDenoiser masked(guided ? static_cast<const diffusion::Denoiser&>(*guided)
+                                                : static_cast<const diffusion::Denoiser&>(*m.run.preconditioned),
+                                         window, mask);
         std::unique_ptr<diffusion::Sampler> sampler = diffusion::make_sampler(sampler_name, masked, steps, so);
         const torch::Tensor x = sampler->init(window.sizes(), window.options(), gen);
         return sampler->sample(x, l, {}, gen);
     };
-    emulation::RolloutOptions ro;
-    ro.window = m.run.emulator.window;
-    ro.context = c;
-    ro.overlap = o.overlap;
-    ro.crop = o.crop;
     const auto start = std::chrono::steady_clock::now();
     torch::Tensor z = emulation::rollout(window_fn, emulation::repeat_members(states, K), lab, length, ro);
     if (!o.include_context) {

@@ -7,6 +7,7 @@
 
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -72,7 +73,9 @@ std::vector<std::string> model_names(const std::vector<std::string>& runs) {
 struct EvalModels {
     std::vector<std::unique_ptr<Forecaster>> forecasters;
     std::vector<std::string> names;
-    data::DatasetOptions dataset; ///< of the first run (its root replaced by --data-root)
+    std::vector<std::string> sources; ///< the run folder or model file of each
+    std::vector<int64_t> unguided;    ///< for a guided model (--observe), the index of its unguided twin; else -1
+    data::DatasetOptions dataset;     ///< of the first run (its root replaced by --data-root)
     int64_t stride = 1;
     /// The first latent model: its autoencoder gives the baseline and the relative metrics (-1: none).
     int64_t ae_model = -1;
@@ -86,11 +89,27 @@ EvalModels load_models(const EvalArgs& a) {
     EvalModels em;
     runtime::LoadOptions lo;
     lo.best = a.best;
-    for (const auto& r : a.runs) {
-        em.forecasters.push_back(std::make_unique<Forecaster>(r, device, a.forecast, lo));
+    // with --observe, every diffusion run is evaluated twice: unguided under its name, guided as NAME_guided
+    // (a name that is also a file name: the figures are named after the models)
+    runtime::ForecastOptions unguided = a.forecast;
+    unguided.guidance = {};
+    const std::vector<std::string> names = model_names(a.runs);
+    for (size_t r = 0; r < a.runs.size(); ++r) {
+        em.forecasters.push_back(std::make_unique<Forecaster>(a.runs[r], device, unguided, lo));
+        em.names.push_back(names[r]);
+        em.sources.push_back(a.runs[r]);
+        em.unguided.push_back(-1);
+        if (a.forecast.guidance.enabled() && em.forecasters.back()->generative()) {
+            em.forecasters.push_back(std::make_unique<Forecaster>(a.runs[r], device, a.forecast, lo));
+            em.names.push_back(names[r] + "_guided");
+            em.sources.push_back(a.runs[r]);
+            em.unguided.push_back(static_cast<int64_t>(em.forecasters.size()) - 2);
+        }
     }
+    LOLA_CHECK_USAGE(!a.forecast.guidance.enabled() || em.forecasters.size() > a.runs.size(),
+                     "--observe {}: none of the runs is a diffusion model; guidance conditions diffusion samples",
+                     a.forecast.guidance.observe);
     const auto& models = em.forecasters;
-    em.names = model_names(a.runs);
     em.dataset = models[0]->emulator().dataset();
     if (!a.data_root.empty()) {
         em.dataset.root = a.data_root;
@@ -100,7 +119,7 @@ EvalModels load_models(const EvalArgs& a) {
         LOLA_CHECK_USAGE(models[m]->card().dataset == em.dataset.name && models[m]->card().time_stride == em.stride,
                          "--run {} models {} at stride {} but --run {} models {} at stride {}: evaluate runs of one "
                          "dataset and stride together",
-                         a.runs[m], models[m]->card().dataset, models[m]->card().time_stride, a.runs[0],
+                         em.sources[m], models[m]->card().dataset, models[m]->card().time_stride, a.runs[0],
                          em.dataset.name, em.stride);
     }
     for (int64_t c : a.contexts) {
@@ -242,23 +261,81 @@ std::string persistence_markdown(const std::vector<std::string>& names, const st
     return md;
 }
 
+/// The report's comparison of every guided model with its unguided twin (--observe): VRMSE per lead time (one bin per
+/// strided frame), how many lead times the guided one is lower at, the ratios, and the cost per state.
+std::string guidance_markdown(const EvalModels& em, const metrics::StatsTable& table,
+                              const std::map<std::string, std::pair<double, int64_t>>& speed) {
+    int64_t last = 0;
+    for (const metrics::StatsRow& row : table.rows()) {
+        last = std::max(last, row.lead_time);
+    }
+    std::vector<int64_t> thresholds;
+    for (int64_t tau = em.stride + 1; tau <= last; tau += em.stride) {
+        thresholds.push_back(tau);
+    }
+    if (last < 1) {
+        return {};
+    }
+    metrics::SummaryOptions so;
+    so.bins = thresholds.empty() ? std::vector<metrics::HorizonBin>{metrics::HorizonBin{"1", 1, metrics::kOpenEnd}}
+                                 : metrics::horizon_bins(thresholds, std::max(last, thresholds.back() + 1));
+    so.metrics = {"vrmse"};
+    const metrics::Summary per_lead = table.summarize(so);
+    const auto ms_per_state = [&](const std::string& name) {
+        const auto it = speed.find(name);
+        return it == speed.end() || it->second.second == 0
+                   ? std::nan("")
+                   : 1000.0 * it->second.first / static_cast<double>(it->second.second);
+    };
+    std::string md =
+        "\n## Guidance by observations (`--observe`)\n\nVRMSE of the guided rollouts against the same model unguided, "
+        "per lead time (every forecast frame):\n\n| model | lower than unguided at | ratio min / median / max | ms per "
+        "state guided / unguided |\n|---|---:|---:|---:|\n";
+    for (size_t m = 0; m < em.names.size(); ++m) {
+        if (em.unguided[m] < 0) {
+            continue;
+        }
+        const std::string& twin = em.names[static_cast<size_t>(em.unguided[m])];
+        std::vector<double> ratios;
+        for (const metrics::HorizonBin& b : so.bins) {
+            const double g = per_lead.at(em.names[m], "vrmse", b.label), u = per_lead.at(twin, "vrmse", b.label);
+            if (!std::isnan(g) && !std::isnan(u) && u > 0) {
+                ratios.push_back(g / u);
+            }
+        }
+        if (ratios.empty()) {
+            continue;
+        }
+        std::sort(ratios.begin(), ratios.end());
+        const auto lower = std::count_if(ratios.begin(), ratios.end(), [](double r) { return r < 1.0; });
+        const double gm = ms_per_state(em.names[m]), um = ms_per_state(twin);
+        md += fmt::format("| {} | {} of {} lead times | {:.3f} / {:.3f} / {:.3f} | {:.1f} / {:.1f} ({:.1f}x) |\n",
+                          em.names[m], lower, ratios.size(), ratios.front(), ratios[ratios.size() / 2], ratios.back(),
+                          gm, um, gm / um);
+        LOLA_LOG_INFO("eval: {} has a lower VRMSE than {} at {} of {} lead times", em.names[m], twin, lower,
+                      ratios.size());
+    }
+    return md;
+}
+
 /// report.md: the protocol, the models, the summary, the comparison with persistence, the speed and the figures.
 std::string eval_report(const EvalArgs& a, const EvalModels& em, size_t n_trajectories,
                         const std::vector<metrics::HorizonBin>& bins, const metrics::Summary& summary,
-                        const std::string& speed_md) {
+                        const std::string& speed_md, const std::string& guidance_md) {
     std::string report = fmt::format(
         "# lola eval\n\nDataset {}, split {}, {} trajectories, starts [{}], contexts [{}], "
         "{} members, stride {}.\n\nModels:\n\n",
         em.dataset.name, a.split, n_trajectories, fmt::join(a.starts, ", "), fmt::join(a.contexts, ", "), a.members,
         em.stride);
     for (size_t m = 0; m < em.forecasters.size(); ++m) {
-        report += fmt::format("- `{}`: {} from `{}`\n", em.names[m], em.forecasters[m]->description(), a.runs[m]);
+        report += fmt::format("- `{}`: {} from `{}`\n", em.names[m], em.forecasters[m]->description(), em.sources[m]);
     }
     report += "\n## Summary (mean over fields, frames in the horizon bin, trajectories and contexts)\n\n";
     report += summary.markdown(3);
     if (a.baselines) {
         report += persistence_markdown(em.names, bins, summary);
     }
+    report += guidance_md;
     report += "\n## Speed\n\n" + speed_md + "\n";
     if (a.figures) {
         report +=
@@ -294,9 +371,13 @@ void run_eval(const EvalArgs& a) {
     if (a.figures) {
         write_eval_figures(out / "figures", results.table, *results.showcase, dataset.fields, a.members);
     }
-    core::write_file_atomic(out / "report.md", eval_report(a, em, indices.size(), bins, summary, speed_md));
+    const std::string guidance_md =
+        a.forecast.guidance.enabled() ? guidance_markdown(em, results.table, results.speed) : std::string();
+    core::write_file_atomic(out / "report.md",
+                            eval_report(a, em, indices.size(), bins, summary, speed_md, guidance_md));
     std::fputs(summary.markdown(3).c_str(), stdout);
     std::fputs(("\n" + speed_md).c_str(), stdout);
+    std::fputs(guidance_md.c_str(), stdout);
 }
 
 } // namespace

@@ -60,6 +60,18 @@ struct LoadOptions {
     bool best = false;                 ///< run folders: the best-validation weights (state_best.pt) instead of the last
 };
 
+/// Guidance of a diffusion forecast by observations of the states it forecasts (docs/method.md 7.2, MMPS): every
+/// window is conditioned on y = A(x) + noise for its generated states, A applied to the decoded, standardised states.
+struct GuidanceOptions {
+    std::string observe;    ///< "subsample:K" or "downscale:K" (ObservationOperator::parse); empty: no guidance
+    torch::Tensor observed; ///< (C, n_states, *S) physical states the observations are taken from (e.g. the truth);
+                            ///< only the cells A reads matter
+    double noise = 0.01;    ///< standard deviation of the noise added to A(x), in standardised units; var_y = noise^2
+    int64_t iterations = 1; ///< GMRES iterations per denoiser call (the paper: 1)
+
+    bool enabled() const { return !observe.empty(); }
+};
+
 struct ForecastOptions {
     int64_t members = 1;          ///< ensemble members (diffusion); the neural solver gives 1
     std::string sampler;          ///< diffusion sampler (ddpm, ddim, ab, eab, pc); empty: the card's
@@ -70,6 +82,7 @@ struct ForecastOptions {
     bool include_context = false; ///< also return the model's view of the context states, first (see forecast())
     int64_t decode_chunk = 16;    ///< states decoded at once (memory only; 0: all)
     double* seconds = nullptr;    ///< when set, receives the wall time of the rollout and the decoding
+    GuidanceOptions guidance;     ///< diffusion only: condition the forecast on observations
 };
 
 class Emulator {
@@ -91,7 +104,10 @@ public:
     /// units on the model's device (K = options.members for diffusion, 1 for the solver); with
     /// options.include_context, (K, C, c + n_states, *S) whose first c states are the model's view of the context
     /// (the autoencoder's reconstruction for latent models, the context itself for pixel models). Samples draw from
-    /// `generator` only (a CPU generator for CPU models; see make_generator).
+    /// `generator` only (a CPU generator for CPU models; see make_generator). With options.guidance enabled (diffusion
+    /// models), the observation noise is drawn first, once per forecast and shared by the members; a guidance that does
+    /// not fit (a solver, an operator whose factor does not divide the grid, observed states of the wrong shape) is a
+    /// UsageError before anything is sampled.
     torch::Tensor forecast(const torch::Tensor& context, const torch::Tensor& label, int64_t n_states,
                            const ForecastOptions& options, at::Generator generator) const;
 
