@@ -246,11 +246,9 @@ TEST_F(Runtime, GuidedForecastFollowsTheObservationsAndBadGuidanceIsRefused) {
             " --trajectories 1 --contexts 1 --members 2 --no-figures --observe subsample:4");
     ASSERT_EQ(ev.code, 0) << ev.out;
     EXPECT_TRUE(has(ev.out, "diffusion_guided")) << ev.out;
-    std::ifstream report(path("eval_guided") / "report.md");
-    std::stringstream text;
-    text << report.rdbuf();
-    EXPECT_TRUE(has(text.str(), "guided by subsample:4")) << text.str();
-    EXPECT_TRUE(has(text.str(), "lower than unguided at")) << text.str();
+    const std::string report = test::read_text(path("eval_guided") / "report.md");
+    EXPECT_TRUE(has(report, "guided by subsample:4")) << report;
+    EXPECT_TRUE(has(report, "lower than unguided at")) << report;
     Result wrong = run("--threads 1 emulate --run " + path("runs/diffusion").string() +
                        " --trajectories 0 --members 2 --observe subsample:3 --out " + path("wrong.h5").string());
     EXPECT_NE(wrong.code, 0);
