@@ -49,7 +49,7 @@ std::string Forecaster::description() const {
 }
 
 Forecaster::Output Forecaster::forecast(const torch::Tensor& frames, const torch::Tensor& label, int64_t context,
-                                        int64_t members, uint64_t seed) const {
+                                        int64_t members, uint64_t seed, const torch::Tensor& observed) const {
     const int64_t L = frames.size(1);
     LOLA_CHECK_USAGE(L > context, "{} frames leave nothing to forecast after a context of {}", L, context);
     Output out;
@@ -57,7 +57,12 @@ Forecaster::Output Forecaster::forecast(const torch::Tensor& frames, const torch
     o.members = members;
     o.seconds = &out.seconds;
     if (o.guidance.enabled()) {
-        o.guidance.observed = frames.narrow(1, context, L - context);
+        const torch::Tensor& source = observed.defined() ? observed : frames;
+        LOLA_CHECK_USAGE(source.sizes() == frames.sizes(),
+                         "the observed frames are ({}) but the forecast's frames are ({}): observe the same fields, "
+                         "grid and times",
+                         fmt::join(source.sizes(), ", "), fmt::join(frames.sizes(), ", "));
+        o.guidance.observed = source.narrow(1, context, L - context);
     }
     const torch::Tensor pred = emulator_.forecast(frames.narrow(1, 0, context), label, L - context, o,
                                                   runtime::make_generator(emulator_.device(), seed));

@@ -41,9 +41,10 @@ public:
         double seconds = 0;  ///< wall time of the rollout and the decoding (not of encoding the context)
     };
     /// frames (C, L, spatial...) physical, label (label_dim) physical; the first `context` frames are the
-    /// observations (and, with guidance, the later frames are what the observation operator sees). `members` rollouts in one batch, drawn from a generator seeded with `seed`.
+    /// observations. With guidance the observation operator sees the later frames of `observed` (of the shape of
+    /// `frames`, e.g. measurements on the same grid and times), or of `frames` (the truth) when it is undefined. `members` rollouts in one batch, drawn from a generator seeded with `seed`.
     Output forecast(const torch::Tensor& frames, const torch::Tensor& label, int64_t context, int64_t members,
-                    uint64_t seed) const;
+                    uint64_t seed, const torch::Tensor& observed = {}) const;
 
 private:
     runtime::Emulator emulator_;

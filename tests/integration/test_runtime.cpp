@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "lola/core/error.h"
+#include "lola/data/trajectories.h"
 #include "lola/emulation/protocol.h"
 #include "lola/io/hdf5.h"
 #include "lola/io/well.h"
@@ -241,6 +242,30 @@ TEST_F(Runtime, GuidedForecastFollowsTheObservationsAndBadGuidanceIsRefused) {
         run("--threads 1 emulate --run " + path("runs/diffusion").string() +
             " --trajectories 0 --members 2 --observe downscale:4 --obs-noise 0.05 --out " + path("guided.h5").string());
     EXPECT_EQ(em.code, 0) << em.out;
+    // observations from a Well file: the source itself gives the ensemble of observing the truth; a file of other
+    // snapshots, or --obs-file without --observe, is refused by name before sampling
+    const std::string guided_args = "--threads 1 emulate --run " + path("runs/diffusion").string() +
+                                    " --trajectories 0 --members 2 --obs-noise 0.05 --obs-file ";
+    Result same =
+        run(guided_args + source().string() + " --observe downscale:4 --out " + path("guided_obs.h5").string());
+    ASSERT_EQ(same.code, 0) << same.out;
+    EXPECT_TRUE(torch::equal(data::TrajectorySet({path("guided_obs.h5")}).get(1).states,
+                             data::TrajectorySet({path("guided.h5")}).get(1).states));
+    // ... and the observations come from that file: another file's states guide the samples elsewhere
+    const fs::path other = path("data") / "euler_multi_quadrants_periodicBC" / "data" / "test" /
+                           "euler_multi_quadrants_periodicBC_gamma_1.4_Dry_air_20.hdf5";
+    Result elsewhere =
+        run(guided_args + other.string() + " --observe downscale:4 --out " + path("guided_other.h5").string());
+    ASSERT_EQ(elsewhere.code, 0) << elsewhere.out;
+    EXPECT_FALSE(torch::equal(data::TrajectorySet({path("guided_other.h5")}).get(1).states,
+                              data::TrajectorySet({path("guided.h5")}).get(1).states));
+    for (const std::string& bad_args :
+         {guided_args + path("guided.h5").string() + " --observe downscale:4", guided_args + source().string()}) {
+        Result refused_cli = run(bad_args + " --out " + path("refused.h5").string());
+        EXPECT_EQ(refused_cli.code, 2) << refused_cli.out;
+        EXPECT_TRUE(has(refused_cli.out, "--obs-file")) << refused_cli.out;
+        EXPECT_FALSE(fs::exists(path("refused.h5")));
+    }
     Result ev =
         run("--threads 1 eval --run " + path("runs/diffusion").string() + " --out " + path("eval_guided").string() +
             " --trajectories 1 --contexts 1 --members 2 --no-figures --observe subsample:4");

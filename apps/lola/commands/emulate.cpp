@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
+#include <optional>
 
 #include "commands/commands.h"
 #include "common.h"
@@ -25,6 +26,7 @@ struct EmulateArgs {
     std::string run;
     std::string ae;
     std::string file;
+    std::string obs_file;
     std::string out;
     std::vector<int64_t> trajectories;
     int64_t context = 1;
@@ -51,6 +53,32 @@ void write_well(const fs::path& path, io::WellSchema schema, const std::vector<d
     w.commit();
 }
 
+/// The trajectories of --obs-file, checked against the source file: the same number of trajectories and, for each,
+/// the same fields, grid and number of snapshots. Nothing without --obs-file.
+std::optional<data::TrajectorySet> observation_set(const EmulateArgs& a, const data::TrajectorySet& source,
+                                                   const fs::path& file) {
+    if (a.obs_file.empty()) {
+        return std::nullopt;
+    }
+    LOLA_CHECK_USAGE(a.forecast.guidance.enabled(),
+                     "--obs-file {}: give --observe too (the operator that observes its states)", a.obs_file);
+    data::TrajectorySet obs({fs::path(a.obs_file)});
+    LOLA_CHECK_USAGE(obs.size() == source.size(),
+                     "--obs-file {} holds {} trajectories but '{}' holds {}: one observed trajectory per source "
+                     "trajectory, in the same order",
+                     a.obs_file, obs.size(), file.string(), source.size());
+    for (int64_t i = 0; i < obs.size(); ++i) {
+        const io::WellSchema &s = source.schema(i), &o = obs.schema(i);
+        LOLA_CHECK_USAGE(
+            s.channel_names() == o.channel_names() && s.resolution == o.resolution && s.n_steps() == o.n_steps(),
+            "--obs-file {}: trajectory {} has fields [{}], grid {} and {} snapshots but in '{}' it has "
+            "[{}], {} and {}: the observations must have the source's fields, grid and snapshots",
+            a.obs_file, i, fmt::join(o.channel_names(), ", "), fmt::join(o.resolution, "x"), o.n_steps(), file.string(),
+            fmt::join(s.channel_names(), ", "), fmt::join(s.resolution, "x"), s.n_steps());
+    }
+    return obs;
+}
+
 void run_emulate(const EmulateArgs& a) {
     const torch::Device device = parse_device(a.device);
     runtime::LoadOptions lo;
@@ -65,6 +93,7 @@ void run_emulate(const EmulateArgs& a) {
         file = files.front();
     }
     const data::TrajectorySet set({file});
+    const std::optional<data::TrajectorySet> observations = observation_set(a, set, file);
     std::vector<int64_t> which = a.trajectories;
     if (which.empty()) {
         for (int64_t i = 0; i < set.size(); ++i) {
@@ -89,7 +118,11 @@ void run_emulate(const EmulateArgs& a) {
         }
         const uint64_t seed = emulation::run_seed(a.seed, i, a.start);
         seeds.push_back(seed);
-        const Forecaster::Output o = model.forecast(frames.contiguous(), traj.label, a.context, K, seed);
+        const torch::Tensor observed =
+            observations
+                ? emulation::select_frames(observations->get(i).states, a.start, a.context, stride, 1).contiguous()
+                : torch::Tensor();
+        const Forecaster::Output o = model.forecast(frames.contiguous(), traj.label, a.context, K, seed, observed);
         for (int64_t k = 0; k < K; ++k) {
             preds.push_back(o.pred[k]);
         }
@@ -139,6 +172,9 @@ void register_emulate(CLI::App& app) {
         ->check(non_empty());
     cmd->add_option("--file", a->file, "source Well file (default: the first test file of the run's dataset)");
     cmd->add_option("--trajectories", a->trajectories, "trajectory indices in the file (default: all)")->delimiter(',');
+    cmd->add_option("--obs-file", a->obs_file,
+                    "with --observe: a Well file whose states are observed instead of the source's (same "
+                    "trajectories, fields, grid and snapshots; only the cells the operator reads matter)");
     cmd->add_option("--context", a->context, "known initial states c")->capture_default_str();
     cmd->add_option("--start", a->start, "first forecast snapshot (the context ends there)")->capture_default_str();
     cmd->add_option("--members", a->members, "ensemble members (diffusion)")->capture_default_str();
