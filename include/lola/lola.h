@@ -80,6 +80,19 @@ int lola_forecast(lola_emulator* emulator, const float* context, const int64_t* 
                   const float* label, int64_t label_len, int64_t n_states, const lola_forecast_options* options,
                   float* out, const int64_t* out_shape, int out_rank);
 
+/* Data assimilation (docs/method.md 7.2, MMPS): guide the forecasts of a diffusion model by observations of the states
+ * it forecasts, until lola_clear_observations.
+ *   observe: "subsample:K" (every K-th cell) or "downscale:K" (K x K block means); K must divide the grid
+ *   observed, observed_shape[observed_rank]: (n_fields, n_states, N_1, ..., N_D), physical units, the states of the
+ *     next forecasts (only the cells the operator reads matter); copied
+ *   noise: the observations' noise standard deviation in standardised units (0.01 is a good start); iterations: GMRES
+ *     iterations per denoiser call (1, as the paper)
+ * Forecasts then need n_states equal to the observed states' count (LOLA_ERROR_SHAPE otherwise); the observation noise
+ * is drawn from the forecast's seed. A neural solver or an operator that does not fit is LOLA_ERROR_ARGUMENT. */
+int lola_set_observations(lola_emulator* emulator, const char* observe, const float* observed,
+                          const int64_t* observed_shape, int observed_rank, double noise, int64_t iterations);
+int lola_clear_observations(lola_emulator* emulator);
+
 /* Helpers for reading inputs from files in The Well's HDF5 format (also the output of `lola emulate`). */
 
 /* n states of trajectory `trajectory`, from snapshot t0, `stride` snapshots apart, as (n_fields, n, N_1, ..., N_D)

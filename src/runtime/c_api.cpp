@@ -18,6 +18,7 @@
 
 #include "lola/core/error.h"
 #include "lola/core/shape.h"
+#include "lola/diffusion/observation.h"
 #include "lola/emulation/protocol.h"
 #include "lola/io/well.h"
 #include "lola/runtime/emulator.h"
@@ -26,6 +27,7 @@
 
 struct lola_emulator {
     lola::runtime::Emulator model;
+    lola::runtime::GuidanceOptions guidance; ///< set by lola_set_observations, used by every forecast until cleared
 };
 
 namespace {
@@ -356,6 +358,13 @@ int lola_forecast(lola_emulator* emulator, const float* context, const int64_t* 
         fo.members = o.members;
         fo.sampler = o.sampler != nullptr ? o.sampler : "";
         fo.steps = o.steps;
+        fo.guidance = emulator->guidance;
+        if (fo.guidance.enabled() && fo.guidance.observed.size(1) != n_states) {
+            fail(LOLA_ERROR_SHAPE,
+                 "the observations set by lola_set_observations hold {} states but this forecast asks for {}: "
+                 "set observations of the forecast's states, or clear them",
+                 fo.guidance.observed.size(1), n_states);
+        }
         const torch::Tensor pred =
             model.forecast(x, y, n_states, fo, lola::runtime::make_generator(model.device(), o.seed));
         const torch::Tensor host = pred.to(torch::kCPU, torch::kFloat32).contiguous();
@@ -364,6 +373,52 @@ int lola_forecast(lola_emulator* emulator, const float* context, const int64_t* 
                  fmt::join(host.sizes(), ", "), fmt::join(out_expected, ", "));
         }
         std::memcpy(out, host.data_ptr<float>(), static_cast<size_t>(host.numel()) * sizeof(float));
+    });
+}
+
+int lola_set_observations(lola_emulator* emulator, const char* observe, const float* observed,
+                          const int64_t* observed_shape, int observed_rank, double noise, int64_t iterations) {
+    return guarded("lola_set_observations", false, [&] {
+        const ModelCard& card = model_of(emulator).card();
+        if (card.kind != "diffusion") {
+            fail(LOLA_ERROR_ARGUMENT, "observations guide diffusion models; this model is a neural solver");
+        }
+        if (observe == nullptr || *observe == '\0' || observed == nullptr) {
+            fail(LOLA_ERROR_ARGUMENT, "the {} is NULL or empty", observed == nullptr ? "observed buffer" : "operator");
+        }
+        if (!(noise >= 0) || iterations < 1) {
+            fail(LOLA_ERROR_ARGUMENT, "need noise >= 0 and iterations >= 1, got noise {} and iterations {}", noise,
+                 iterations);
+        }
+        // the operator must fit the model's grid: checked now, not at the next forecast
+        const auto op =
+            lola::diffusion::ObservationOperator::parse(observe, static_cast<int64_t>(card.spatial_shape.size()));
+        std::vector<int64_t> grid{1, 1};
+        grid.insert(grid.end(), card.spatial_shape.begin(), card.spatial_shape.end());
+        op.observed_shape(grid);
+        const int64_t n = observed_shape != nullptr && observed_rank >= 2 ? observed_shape[1] : 0;
+        std::vector<int64_t> expected{card.n_fields(), n};
+        expected.insert(expected.end(), card.spatial_shape.begin(), card.spatial_shape.end());
+        std::vector<std::string> axes{fmt::format("fields: {}", fmt::join(card.fields, ", ")), "forecast states"};
+        const std::vector<std::string> spatial = spatial_axis_names(card.spatial_shape.size());
+        axes.insert(axes.end(), spatial.begin(), spatial.end());
+        check_shape("the observed states", observed_shape, observed_rank, expected, axes);
+        if (n < 1) {
+            fail(LOLA_ERROR_SHAPE, "the observed states hold no state (axis 1 has size {})", n);
+        }
+        lola::runtime::GuidanceOptions g;
+        g.observe = op.str();
+        g.observed = torch::from_blob(const_cast<float*>(observed), expected, torch::kFloat32).clone();
+        g.noise = noise;
+        g.iterations = iterations;
+        emulator->guidance = std::move(g);
+    });
+}
+
+int lola_clear_observations(lola_emulator* emulator) {
+    return guarded("lola_clear_observations", false, [&] {
+        model_of(emulator);
+        emulator->guidance = {};
     });
 }
 

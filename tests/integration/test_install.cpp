@@ -300,6 +300,53 @@ TEST_F(Installed, CApiForecastEqualsTheRuntimeAndLolaEmulate) {
                              static_cast<int>(context_shape.size())),
               LOLA_OK);
     EXPECT_EQ(again, context);
+
+    // guided by observations of the true states (docs/method.md 7.2): the runtime's guided forecast, bit for bit
+    std::vector<int64_t> obs_shape{n_fields, n_states};
+    obs_shape.insert(obs_shape.end(), grid.begin(), grid.end());
+    std::vector<float> truth(static_cast<size_t>(n_fields * n_states * grid[0] * grid[1]));
+    ASSERT_EQ(lola_well_read(source().c_str(), 0, stride, n_states, stride, truth.data(), obs_shape.data(),
+                             static_cast<int>(obs_shape.size())),
+              LOLA_OK)
+        << lola_last_error();
+    const auto forecast_c = [&](int64_t states) {
+        std::vector<int64_t> shape{K, n_fields, states};
+        shape.insert(shape.end(), grid.begin(), grid.end());
+        std::vector<float> buffer(static_cast<size_t>(K * n_fields * states * grid[0] * grid[1]));
+        const int code = lola_forecast(h.e, context.data(), context_shape.data(),
+                                       static_cast<int>(context_shape.size()), label.data(), label_dim, states,
+                                       &options, buffer.data(), shape.data(), static_cast<int>(shape.size()));
+        return std::make_pair(code, torch::from_blob(buffer.data(), shape, torch::kFloat32).clone());
+    };
+    ASSERT_EQ(lola_set_observations(h.e, "subsample:4", truth.data(), obs_shape.data(),
+                                    static_cast<int>(obs_shape.size()), 0.05, 1),
+              LOLA_OK)
+        << lola_last_error();
+    const auto [guided_code, guided] = forecast_c(n_states);
+    ASSERT_EQ(guided_code, LOLA_OK) << lola_last_error();
+    lola::runtime::ForecastOptions go = o;
+    go.guidance.observe = "subsample:4";
+    go.guidance.observed = torch::from_blob(truth.data(), obs_shape, torch::kFloat32);
+    go.guidance.noise = 0.05;
+    const torch::Tensor guided_cpp =
+        cpp.forecast(x, y, n_states, go, lola::runtime::make_generator(torch::kCPU, options.seed));
+    EXPECT_TRUE(torch::equal(guided, guided_cpp));
+    EXPECT_FALSE(torch::equal(guided, expected)); // the observations changed the samples
+    // another number of states than observed, an operator that does not fit the grid, observations of another shape
+    EXPECT_EQ(forecast_c(n_states + 1).first, LOLA_ERROR_SHAPE);
+    EXPECT_TRUE(contains(lola_last_error(), "lola_set_observations")) << lola_last_error();
+    EXPECT_EQ(lola_set_observations(h.e, "subsample:5", truth.data(), obs_shape.data(),
+                                    static_cast<int>(obs_shape.size()), 0.05, 1),
+              LOLA_ERROR_ARGUMENT);
+    EXPECT_TRUE(contains(lola_last_error(), "subsample:5")) << lola_last_error();
+    std::vector<int64_t> wrong = obs_shape;
+    wrong[0] -= 1;
+    EXPECT_EQ(
+        lola_set_observations(h.e, "subsample:4", truth.data(), wrong.data(), static_cast<int>(wrong.size()), 0.05, 1),
+        LOLA_ERROR_SHAPE);
+    // cleared: unguided again
+    ASSERT_EQ(lola_clear_observations(h.e), LOLA_OK);
+    EXPECT_TRUE(torch::equal(forecast_c(n_states).second, expected));
 }
 
 TEST_F(Installed, CApiErrorsAreCodesAndMessages) {
