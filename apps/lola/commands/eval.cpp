@@ -213,16 +213,27 @@ EvalResults run_rollouts(const EvalArgs& a, EvalModels& em, const data::Trajecto
     return results;
 }
 
-/// Speed per state = per ensemble member and frame (docs/method.md 10 "Speed": not the reference's divisor): writes
-/// speed.json into `out` and returns the markdown table.
+/// A model's rollout time and states, (0, 0) when it has none.
+std::pair<double, int64_t> speed_of(const std::map<std::string, std::pair<double, int64_t>>& speed,
+                                    const std::string& name) {
+    const auto it = speed.find(name);
+    return it != speed.end() ? it->second : std::pair<double, int64_t>{0.0, 0};
+}
+
+/// Milliseconds per state = per ensemble member and frame (docs/method.md 10 "Speed": not the reference's divisor).
+double ms_per_state(const std::map<std::string, std::pair<double, int64_t>>& speed, const std::string& name) {
+    const auto [seconds, states] = speed_of(speed, name);
+    return 1000.0 * seconds / static_cast<double>(std::max<int64_t>(states, 1));
+}
+
+/// Writes the speed per state of every model to speed.json into `out` and returns the markdown table.
 std::string write_speed(const fs::path& out, const std::vector<std::string>& names,
                         const std::map<std::string, std::pair<double, int64_t>>& speed) {
     std::string speed_md = "| model | ms per state (rollout + decoding) | states |\n|---|---:|---:|\n";
     nlohmann::json speed_json = nlohmann::json::object();
     for (const auto& name : names) {
-        const auto it = speed.find(name);
-        const auto [seconds, states] = it != speed.end() ? it->second : std::pair<double, int64_t>{0.0, 0};
-        const double ms = 1000.0 * seconds / static_cast<double>(std::max<int64_t>(states, 1));
+        const auto [seconds, states] = speed_of(speed, name);
+        const double ms = ms_per_state(speed, name);
         speed_md += fmt::format("| {} | {:.2f} | {} |\n", name, ms, states);
         speed_json[name] = {{"ms_per_state", ms}, {"states", states}, {"seconds", seconds}};
     }
@@ -269,24 +280,18 @@ std::string guidance_markdown(const EvalModels& em, const metrics::StatsTable& t
     for (const metrics::StatsRow& row : table.rows()) {
         last = std::max(last, row.lead_time);
     }
+    if (last < 1) {
+        return {};
+    }
     std::vector<int64_t> thresholds;
     for (int64_t tau = em.stride + 1; tau <= last; tau += em.stride) {
         thresholds.push_back(tau);
-    }
-    if (last < 1) {
-        return {};
     }
     metrics::SummaryOptions so;
     so.bins = thresholds.empty() ? std::vector<metrics::HorizonBin>{metrics::HorizonBin{"1", 1, metrics::kOpenEnd}}
                                  : metrics::horizon_bins(thresholds, std::max(last, thresholds.back() + 1));
     so.metrics = {"vrmse"};
     const metrics::Summary per_lead = table.summarize(so);
-    const auto ms_per_state = [&](const std::string& name) {
-        const auto it = speed.find(name);
-        return it == speed.end() || it->second.second == 0
-                   ? std::nan("")
-                   : 1000.0 * it->second.first / static_cast<double>(it->second.second);
-    };
     std::string md =
         "\n## Guidance by observations (`--observe`)\n\nVRMSE of the guided rollouts against the same model unguided, "
         "per lead time (every forecast frame):\n\n| model | lower than unguided at | ratio min / median / max | ms per "
@@ -308,7 +313,7 @@ std::string guidance_markdown(const EvalModels& em, const metrics::StatsTable& t
         }
         std::sort(ratios.begin(), ratios.end());
         const auto lower = std::count_if(ratios.begin(), ratios.end(), [](double r) { return r < 1.0; });
-        const double gm = ms_per_state(em.names[m]), um = ms_per_state(twin);
+        const double gm = ms_per_state(speed, em.names[m]), um = ms_per_state(speed, twin);
         md += fmt::format("| {} | {} of {} lead times | {:.3f} / {:.3f} / {:.3f} | {:.1f} / {:.1f} ({:.1f}x) |\n",
                           em.names[m], lower, ratios.size(), ratios.front(), ratios[ratios.size() / 2], ratios.back(),
                           gm, um, gm / um);
